@@ -1,0 +1,85 @@
+package catalog
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// Store is where the catalog is mirrored; *postgres.Store implements it.
+type Store interface {
+	ReplaceCatalog(ctx context.Context, files []domain.TestFile, dirs []domain.TestDirectory) error
+}
+
+// Syncer keeps the stored catalog equal to the files on disk: it rescans
+// periodically (so files added or removed by hand show up within an
+// interval) and right after every upload (so an upload is listed at once).
+type Syncer struct {
+	cat   *Catalog
+	store Store
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	lastFiles []domain.TestFile
+	lastDirs  []domain.TestDirectory
+	synced    bool
+}
+
+// NewSyncer returns a Syncer of cat into store.
+func NewSyncer(cat *Catalog, store Store, log *slog.Logger) *Syncer {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Syncer{cat: cat, store: store, log: log}
+}
+
+// Sync scans the disk and writes the catalog to the store if it changed
+// since the last successful sync of this process.
+func (s *Syncer) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, dirs, err := s.cat.Scan()
+	if err != nil {
+		return err
+	}
+	if s.synced && EqualFiles(files, s.lastFiles) && EqualDirectories(dirs, s.lastDirs) {
+		return nil
+	}
+	if err := s.store.ReplaceCatalog(ctx, files, dirs); err != nil {
+		return err
+	}
+	s.lastFiles, s.lastDirs, s.synced = files, dirs, true
+	return nil
+}
+
+// Run syncs every interval until ctx ends.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("syncing the test catalog failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Upload stores an uploaded file and syncs the catalog, so the file can be
+// run as soon as the upload is answered.
+func (s *Syncer) Upload(ctx context.Context, u Upload) (domain.TestFile, error) {
+	f, err := s.cat.Upload(ctx, u)
+	if err != nil {
+		return f, err
+	}
+	return f, s.Sync(ctx)
+}
+
+// MaxUploadBytes returns the upload size limit.
+func (s *Syncer) MaxUploadBytes() int64 { return s.cat.MaxUploadBytes() }

@@ -1,0 +1,190 @@
+// Command baton is Baton's single binary: `serve` runs the HTTP API (and,
+// by default, a worker), `worker` runs only a worker, for more hosts, and
+// `migrate` applies the database migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/config"
+	"github.com/baton-ci/baton/api/httpapi"
+	"github.com/baton-ci/baton/api/jobs"
+	"github.com/baton-ci/baton/api/postgres"
+	"github.com/baton-ci/baton/api/runner"
+)
+
+const usage = `usage: baton <command>
+
+commands:
+  serve     run the HTTP API on $BATON_ADDR (and a worker unless BATON_EMBEDDED_WORKER=false)
+  worker    run a worker only (add one per extra host)
+  migrate   apply database migrations and exit
+
+Configuration comes from environment variables; see README.md.`
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = run(ctx, log, true)
+	case "worker":
+		err = run(ctx, log, false)
+	case "migrate":
+		err = migrate(ctx, log)
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "baton: unknown command %q\n\n%s\n", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		log.Error("baton: " + err.Error())
+		os.Exit(1)
+	}
+}
+
+func openDB(ctx context.Context, cfg *config.Config) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
+	if err != nil {
+		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, log *slog.Logger) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) })
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "new", applied)
+	return nil
+}
+
+// run starts the API (withAPI) and/or a worker and blocks until ctx ends,
+// then shuts down gracefully.
+func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	withWorker := !withAPI || cfg.EmbeddedWorker
+	python := cfg.Python
+	if python == "" {
+		python, err = runner.DetectPython()
+		if err != nil && withWorker {
+			return fmt.Errorf("%w; set BATON_PYTHON or install pytest (Debian: apt-get install python3-pytest)", err)
+		}
+		if err != nil {
+			log.Warn("no Python with pytest found: uploads cannot be syntax-checked", "err", err)
+		}
+	}
+
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) }); err != nil {
+		return err
+	}
+	enq, err := jobs.NewEnqueuer(db.SQL)
+	if err != nil {
+		return err
+	}
+	store := postgres.NewStore(db, enq, cfg.RunTimeout)
+	cat, err := catalog.New([]catalog.Root{
+		{Dir: cfg.SampleTestsDir, Writable: true},
+		{Dir: cfg.UploadDir, Writable: true},
+	}, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
+	if err != nil {
+		return err
+	}
+
+	var worker *jobs.Worker
+	if withWorker {
+		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace}, cat, jobs.Config{
+			ID:          cfg.WorkerID,
+			MaxRuns:     cfg.MaxRuns,
+			APIURL:      cfg.APIURL,
+			RescueAfter: jobs.RescueAfter(cfg.RunTimeout, cfg.KillGrace),
+			LogOptions:  runner.LogOptions{Limit: cfg.LogLimitBytes},
+			Logger:      log,
+		})
+		if err != nil {
+			return err
+		}
+		if err := worker.Start(ctx); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		log.Info("worker started", "id", worker.ID(), "max_runs", cfg.MaxRuns, "python", python)
+	}
+
+	var srv *http.Server
+	serveErr := make(chan error, 1)
+	if withAPI {
+		syncer := catalog.NewSyncer(cat, store, log)
+		if err := syncer.Sync(ctx); err != nil {
+			return fmt.Errorf("scan test catalog: %w", err)
+		}
+		go syncer.Run(ctx, time.Second)
+		api := httpapi.New(store, syncer, httpapi.Options{WebDir: cfg.WebDir, Logger: log})
+		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on BATON_ADDR %s: %w", cfg.Addr, err)
+		}
+		log.Info("API listening", "addr", cfg.Addr, "url", cfg.APIURL, "web_dir", cfg.WebDir)
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if worker != nil {
+		wctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		if err := worker.Stop(wctx); err != nil {
+			log.Warn("worker stop", "err", err)
+		}
+	}
+	return nil
+}

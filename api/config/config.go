@@ -1,0 +1,167 @@
+// Package config reads Baton's configuration from environment variables,
+// once, into a typed struct with defaults, and fails fast with a message
+// naming the variable that is wrong.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is Baton's whole configuration.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL).
+	DatabaseURL string
+	// Addr is the HTTP listen address (BATON_ADDR).
+	Addr string
+	// DataDir holds uploads and other state (BATON_DATA_DIR).
+	DataDir string
+	// UploadDir is the upload root, $BATON_DATA_DIR/uploads.
+	UploadDir string
+	// SampleTestsDir is the shipped sample tests (BATON_SAMPLE_TESTS_DIR).
+	SampleTestsDir string
+	// WebDir is the built SPA served at / (BATON_WEB_DIR); missing is fine.
+	WebDir string
+	// Python runs pytest (BATON_PYTHON); "" means detect.
+	Python string
+	// MaxRuns is how many runs one process executes at once (BATON_MAX_RUNS).
+	MaxRuns int
+	// RunTimeout is the default per-run timeout (BATON_RUN_TIMEOUT).
+	RunTimeout time.Duration
+	// KillGrace is the SIGTERM→SIGKILL delay of a stopped run (BATON_KILL_GRACE).
+	KillGrace time.Duration
+	// ShutdownGrace is how long a stopping worker lets runs finish (BATON_SHUTDOWN_GRACE).
+	ShutdownGrace time.Duration
+	// EmbeddedWorker makes `baton serve` execute runs too (BATON_EMBEDDED_WORKER).
+	EmbeddedWorker bool
+	// MaxUploadBytes bounds an uploaded test file (BATON_MAX_UPLOAD_BYTES).
+	MaxUploadBytes int64
+	// LogLimitBytes bounds a run's stored log (BATON_LOG_LIMIT_BYTES).
+	LogLimitBytes int64
+	// APIURL is what tests get as BATON_API_URL (BATON_API_URL); default from Addr.
+	APIURL string
+	// WorkerID names this process in the runs it claims (BATON_WORKER_ID).
+	WorkerID string
+	// DBMaxConns bounds this process's connection pool (BATON_DB_MAX_CONNS).
+	DBMaxConns int
+}
+
+// Load reads the configuration from the process environment.
+func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup reads the configuration through lookup, so tests need not
+// touch the process environment.
+func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
+	p := parser{lookup: lookup}
+	c := &Config{
+		DatabaseURL:    p.str("DATABASE_URL", "postgres://postgres@localhost:5432/baton?sslmode=disable"),
+		Addr:           p.str("BATON_ADDR", ":8080"),
+		DataDir:        p.str("BATON_DATA_DIR", ".data"),
+		SampleTestsDir: p.str("BATON_SAMPLE_TESTS_DIR", "sample-tests"),
+		WebDir:         p.str("BATON_WEB_DIR", "frontend/dist"),
+		Python:         p.str("BATON_PYTHON", ""),
+		MaxRuns:        p.integer("BATON_MAX_RUNS", 8, 1, 1000),
+		RunTimeout:     p.duration("BATON_RUN_TIMEOUT", 30*time.Minute, time.Second, 24*time.Hour),
+		KillGrace:      p.duration("BATON_KILL_GRACE", 5*time.Second, 0, 10*time.Minute),
+		ShutdownGrace:  p.duration("BATON_SHUTDOWN_GRACE", 30*time.Second, 0, 24*time.Hour),
+		EmbeddedWorker: p.boolean("BATON_EMBEDDED_WORKER", true),
+		MaxUploadBytes: int64(p.integer("BATON_MAX_UPLOAD_BYTES", 1<<20, 1, 1<<30)),
+		LogLimitBytes:  int64(p.integer("BATON_LOG_LIMIT_BYTES", 10<<20, 1<<10, 1<<30)),
+		APIURL:         p.str("BATON_API_URL", ""),
+		WorkerID:       p.str("BATON_WORKER_ID", ""),
+		DBMaxConns:     p.integer("BATON_DB_MAX_CONNS", 0, 0, 10000),
+	}
+	if err := errors.Join(p.errs...); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return nil, fmt.Errorf("BATON_DATA_DIR: %w", err)
+	}
+	c.UploadDir = filepath.Join(c.DataDir, "uploads")
+	if c.SampleTestsDir, err = filepath.Abs(c.SampleTestsDir); err != nil {
+		return nil, fmt.Errorf("BATON_SAMPLE_TESTS_DIR: %w", err)
+	}
+	if c.WebDir, err = filepath.Abs(c.WebDir); err != nil {
+		return nil, fmt.Errorf("BATON_WEB_DIR: %w", err)
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("BATON_ADDR %q: want host:port, e.g. :8080", c.Addr)
+	}
+	if c.APIURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.APIURL = "http://" + net.JoinHostPort(host, port)
+	}
+	if c.DBMaxConns == 0 {
+		// Every executing run needs a connection now and then (log flushes,
+		// finish), plus API requests and River's own.
+		c.DBMaxConns = max(20, c.MaxRuns+10)
+	}
+	return c, nil
+}
+
+type parser struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (p *parser) raw(name string) (string, bool) {
+	v, ok := p.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (p *parser) str(name, def string) string {
+	if v, ok := p.raw(name); ok {
+		return v
+	}
+	return def
+}
+
+func (p *parser) integer(name string, def, lo, hi int) int {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.errs = append(p.errs, fmt.Errorf("%s=%q: want a whole number from %d to %d", name, v, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		p.errs = append(p.errs, fmt.Errorf("%s=%q: want a duration like 30s or 30m, from %s to %s", name, v, lo, hi))
+		return def
+	}
+	return d
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		return def
+	}
+	return b
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func lookupMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := FromLookup(lookupMap(nil))
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.Addr)
+	require.Equal(t, 30*time.Minute, c.RunTimeout)
+	require.True(t, c.EmbeddedWorker)
+	require.Equal(t, int64(1<<20), c.MaxUploadBytes)
+	require.Equal(t, "http://localhost:8080", c.APIURL)
+	require.Equal(t, "uploads", c.UploadDir[len(c.UploadDir)-7:])
+	require.GreaterOrEqual(t, c.DBMaxConns, c.MaxRuns)
+}
+
+func TestOverrides(t *testing.T) {
+	t.Parallel()
+	c, err := FromLookup(lookupMap(map[string]string{
+		"BATON_ADDR": "127.0.0.1:9000", "BATON_MAX_RUNS": "100", "BATON_RUN_TIMEOUT": "90s",
+		"BATON_EMBEDDED_WORKER": "false", "BATON_DATA_DIR": "/srv/baton",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 100, c.MaxRuns)
+	require.Equal(t, 90*time.Second, c.RunTimeout)
+	require.False(t, c.EmbeddedWorker)
+	require.Equal(t, "/srv/baton/uploads", c.UploadDir)
+	require.Equal(t, "http://127.0.0.1:9000", c.APIURL)
+}
+
+func TestBadValuesFailFastNamingTheVariable(t *testing.T) {
+	t.Parallel()
+	_, err := FromLookup(lookupMap(map[string]string{
+		"BATON_MAX_RUNS": "zero", "BATON_RUN_TIMEOUT": "forever", "BATON_EMBEDDED_WORKER": "maybe",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"BATON_MAX_RUNS", "BATON_RUN_TIMEOUT", "BATON_EMBEDDED_WORKER"} {
+		require.Contains(t, err.Error(), name)
+	}
+	_, err = FromLookup(lookupMap(map[string]string{"BATON_ADDR": "8080"}))
+	require.ErrorContains(t, err, "BATON_ADDR")
+}

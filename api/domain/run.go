@@ -1,0 +1,200 @@
+package domain
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// RunStatus is where a run is in its life.
+type RunStatus string
+
+// The run statuses; queued and running are live, the others final.
+const (
+	StatusQueued    RunStatus = "queued"
+	StatusRunning   RunStatus = "running"
+	StatusSuccess   RunStatus = "success"
+	StatusFailed    RunStatus = "failed"
+	StatusError     RunStatus = "error"
+	StatusCancelled RunStatus = "cancelled"
+)
+
+// RunStatuses lists every status in life-cycle order.
+var RunStatuses = []RunStatus{StatusQueued, StatusRunning, StatusSuccess, StatusFailed, StatusError, StatusCancelled}
+
+// Valid reports whether s is a known status.
+func (s RunStatus) Valid() bool {
+	for _, v := range RunStatuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Final reports whether a run in status s will never change again.
+func (s RunStatus) Final() bool { return s != StatusQueued && s != StatusRunning && s.Valid() }
+
+// Reasons explain a run's final status beyond the status itself.
+const (
+	ReasonTestsFailed      = "tests_failed"
+	ReasonNoTestsCollected = "no_tests_collected"
+	ReasonInterrupted      = "interrupted"
+	ReasonInternalError    = "pytest_internal_error"
+	ReasonUsageError       = "usage_error"
+	ReasonSignal           = "killed_by_signal"
+	ReasonTimeout          = "timeout"
+	ReasonStartFailed      = "start_failed"
+	ReasonWorkerLost       = "worker_lost"
+	ReasonWorkerShutdown   = "worker_shutdown"
+	ReasonCancelled        = "cancelled_by_user"
+)
+
+// Limits on a run request.
+const (
+	MinEnvironmentID   = 1
+	MaxEnvironmentID   = 100
+	MaxRequestedByLen  = 150
+	MaxTestFilesPerRun = 100
+	MaxTimeoutSeconds  = 24 * 60 * 60
+)
+
+// Run is one request to execute test files in an environment.
+type Run struct {
+	ID            int64
+	RequestedBy   string
+	EnvironmentID int
+	TestFiles     []string
+	Status        RunStatus
+	// QueuePosition is 1 for the next run to start in its environment; 0 unless queued.
+	QueuePosition int
+	ExitCode      *int
+	Reason        string
+	CreatedAt     time.Time
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+	// WorkerID names the worker process that claimed the run.
+	WorkerID string
+	// LogSize is the number of log bytes stored so far.
+	LogSize int64
+	// Timeout is how long the run may execute before it is killed.
+	Timeout time.Duration
+}
+
+// Duration returns how long the run executed, or nil while it has not ended
+// or never started.
+func (r *Run) Duration() *time.Duration {
+	if r.StartedAt == nil || r.FinishedAt == nil {
+		return nil
+	}
+	d := r.FinishedAt.Sub(*r.StartedAt)
+	return &d
+}
+
+// CreateRun is the input for starting a run. EnvironmentID is a pointer so a
+// missing value is told apart from an invalid one.
+type CreateRun struct {
+	RequestedBy   string
+	EnvironmentID *int
+	TestFiles     []string
+	// TimeoutSeconds overrides the server's default run timeout when set.
+	TimeoutSeconds *int
+}
+
+// Normalize trims the user name so "  alice " and "alice" are one user.
+func (c *CreateRun) Normalize() { c.RequestedBy = strings.TrimSpace(c.RequestedBy) }
+
+// Validate checks everything that needs no catalog lookup: user name,
+// environment range and the shape of the file list.
+func (c *CreateRun) Validate() error {
+	f := FieldErrors{}
+	switch {
+	case c.RequestedBy == "":
+		f.Add("requested_by", "is required")
+	case utf8.RuneCountInString(c.RequestedBy) > MaxRequestedByLen:
+		f.Add("requested_by", "must be at most 150 characters")
+	case strings.IndexFunc(c.RequestedBy, unicode.IsControl) >= 0:
+		f.Add("requested_by", "must not contain control characters")
+	}
+	if err := ValidateEnvironmentID(c.EnvironmentID); err != "" {
+		f.Add("environment_id", err)
+	}
+	if t := c.TimeoutSeconds; t != nil && (*t < 1 || *t > MaxTimeoutSeconds) {
+		f.Add("timeout_seconds", "must be between 1 and 86400")
+	}
+	switch n := len(c.TestFiles); {
+	case n == 0:
+		f.Add("test_files", "must name at least one test file")
+	case n > MaxTestFilesPerRun:
+		f.Add("test_files", "must name at most 100 test files")
+	default:
+		seen := make(map[string]bool, n)
+		for _, p := range c.TestFiles {
+			if seen[p] {
+				f.Add("test_files", "names "+p+" more than once")
+				break
+			}
+			seen[p] = true
+		}
+	}
+	return f.Err()
+}
+
+// ValidateEnvironmentID returns why id is not a usable environment, or "".
+func ValidateEnvironmentID(id *int) string {
+	switch {
+	case id == nil:
+		return "is required"
+	case *id < MinEnvironmentID || *id > MaxEnvironmentID:
+		return "must be between 1 and 100"
+	}
+	return ""
+}
+
+// RunFilter selects runs for listing, newest first.
+type RunFilter struct {
+	Status        RunStatus
+	EnvironmentID int
+	RequestedBy   string
+	// BeforeID is the keyset cursor: only runs with a smaller id are listed.
+	BeforeID int64
+	Limit    int
+}
+
+// Listing limits.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 200
+)
+
+// Outcome is how a run ended, as decided by the runner or by Baton itself.
+type Outcome struct {
+	Status   RunStatus
+	ExitCode *int
+	Reason   string
+}
+
+// OutcomeForExit maps a pytest exit code to a run outcome: 0 passes, 1 and 5
+// fail (tests failed, nothing collected), anything else is an error.
+func OutcomeForExit(code int) Outcome {
+	c := code
+	o := Outcome{ExitCode: &c, Status: StatusError}
+	switch code {
+	case 0:
+		o.Status = StatusSuccess
+	case 1:
+		o.Status, o.Reason = StatusFailed, ReasonTestsFailed
+	case 5:
+		o.Status, o.Reason = StatusFailed, ReasonNoTestsCollected
+	case 2:
+		o.Reason = ReasonInterrupted
+	case 3:
+		o.Reason = ReasonInternalError
+	case 4:
+		o.Reason = ReasonUsageError
+	default:
+		o.Reason = ReasonSignal
+	}
+	return o
+}

@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/domain"
+)
+
+func (s *Server) listTestFiles(c echo.Context) error {
+	files, err := s.runs.ListTestFiles(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := itemsJSON[testFileJSON]{Items: make([]testFileJSON, len(files))}
+	for i, f := range files {
+		out.Items[i] = toTestFileJSON(f)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) listTestDirectories(c echo.Context) error {
+	dirs, err := s.runs.ListTestDirectories(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := itemsJSON[testDirectoryJSON]{Items: make([]testDirectoryJSON, len(dirs))}
+	for i, d := range dirs {
+		out.Items[i] = testDirectoryJSON{Path: d.Path, Writable: d.Writable, FileCount: d.FileCount}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// multipartOverhead is what a form may carry besides the file: boundaries,
+// headers and the small text fields.
+const multipartOverhead = 64 << 10
+
+// uploadTestFile streams the multipart form. The file part is read through
+// a limit of max+1 bytes, so an oversized file is refused while reading and
+// never buffered whole.
+func (s *Server) uploadTestFile(c echo.Context) error {
+	req := c.Request()
+	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return domain.Errorf(domain.EINVALID, "The body must be multipart/form-data with fields file, directory and overwrite.")
+	}
+	maxFile := s.uploader.MaxUploadBytes()
+	tooLarge := domain.Errorf(domain.ETOOLARGE, "The file is larger than the limit of %d bytes.", maxFile)
+	body := http.MaxBytesReader(c.Response(), req.Body, maxFile+multipartOverhead)
+	mr := multipart.NewReader(body, params["boundary"])
+
+	var (
+		u                  catalog.Upload
+		haveFile, haveDir  bool
+		overwriteRaw       string
+		fe                 = domain.FieldErrors{}
+	)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return tooLarge
+			}
+			return domain.Errorf(domain.EINVALID, "The multipart body is malformed.")
+		}
+		switch part.FormName() {
+		case "file":
+			if haveFile {
+				fe.Add("file", "must be given once")
+				continue
+			}
+			haveFile = true
+			u.FileName = part.FileName()
+			content, err := io.ReadAll(io.LimitReader(part, maxFile+1))
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return tooLarge
+				}
+				return domain.Errorf(domain.EINVALID, "The multipart body is malformed.")
+			}
+			if int64(len(content)) > maxFile {
+				return tooLarge
+			}
+			u.Content = bytes.NewReader(content)
+		case "directory":
+			v, err := readSmallField(part)
+			if err != nil {
+				return err
+			}
+			u.Directory, haveDir = v, true
+		case "overwrite":
+			v, err := readSmallField(part)
+			if err != nil {
+				return err
+			}
+			overwriteRaw = v
+		default:
+			fe.Add(part.FormName(), "is not a known field")
+		}
+	}
+	if !haveFile {
+		fe.Add("file", "is required")
+	}
+	if !haveDir {
+		fe.Add("directory", "is required")
+	}
+	if overwriteRaw != "" {
+		b, err := strconv.ParseBool(overwriteRaw)
+		if err != nil || (overwriteRaw != "true" && overwriteRaw != "false") {
+			fe.Add("overwrite", "must be true or false")
+		}
+		u.Overwrite = b
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	f, err := s.uploader.Upload(req.Context(), u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toTestFileJSON(f))
+}
+
+func readSmallField(part *multipart.Part) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(part, 4<<10+1))
+	if err != nil {
+		return "", domain.Errorf(domain.EINVALID, "The multipart body is malformed.")
+	}
+	if len(b) > 4<<10 {
+		return "", invalid(part.FormName(), "is too long")
+	}
+	return string(b), nil
+}

@@ -1,0 +1,38 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	baton "github.com/baton-ci/baton"
+)
+
+func (s *Server) listEnvironments(c echo.Context) error {
+	envs, err := s.runs.ListEnvironments(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := itemsJSON[environmentJSON]{Items: make([]environmentJSON, len(envs))}
+	for i, e := range envs {
+		out.Items[i] = toEnvironmentJSON(e)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getEnvironment(c echo.Context) error {
+	id, err := strconv.Atoi(c.Param("id"))
+	if err != nil || id < 1 || id > 100 {
+		return invalid("id", "must be an integer between 1 and 100")
+	}
+	env, err := s.runs.FindEnvironment(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toEnvironmentJSON(env))
+}
+
+func (s *Server) openAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", baton.OpenAPISpec)
+}

@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// statusOf is the one place where error codes become HTTP statuses.
+func statusOf(code domain.ErrorCode) int {
+	switch code {
+	case domain.EINVALID:
+		return http.StatusBadRequest
+	case domain.ENOTFOUND:
+		return http.StatusNotFound
+	case domain.ECONFLICT:
+		return http.StatusConflict
+	case domain.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case domain.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// codeOf is the reverse mapping, for errors Echo itself raises (unknown
+// route, wrong method, body too large).
+func codeOf(status int) domain.ErrorCode {
+	switch status {
+	case http.StatusNotFound:
+		return domain.ENOTFOUND
+	case http.StatusRequestEntityTooLarge:
+		return domain.ETOOLARGE
+	case http.StatusConflict:
+		return domain.ECONFLICT
+	case http.StatusServiceUnavailable:
+		return domain.EUNAVAILABLE
+	}
+	if status >= 500 {
+		return domain.EINTERNAL
+	}
+	return domain.EINVALID
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    domain.ErrorCode  `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// errorHandler renders every error as {"error": {...}}; internal errors are
+// logged with their details and shown to the client only as a generic text.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		body := errorBody{}
+		status := http.StatusInternalServerError
+		var he *echo.HTTPError
+		var de *domain.Error
+		switch {
+		case errors.As(err, &de):
+			status = statusOf(de.Code)
+			body.Error = errorDetail{Code: de.Code, Message: de.Message, Fields: de.Fields}
+		case errors.As(err, &he):
+			status = he.Code
+			msg := http.StatusText(status)
+			if s, ok := he.Message.(string); ok && status < 500 {
+				msg = s
+			}
+			body.Error = errorDetail{Code: codeOf(status), Message: msg}
+		default:
+			body.Error = errorDetail{Code: domain.EINTERNAL, Message: domain.ErrorMessageOf(err)}
+		}
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(status)
+			return
+		}
+		_ = c.JSON(status, body)
+	}
+}
+
+// invalid returns an EINVALID error for one field.
+func invalid(field, why string) error {
+	return &domain.Error{Code: domain.EINVALID, Message: "The request has invalid fields.", Fields: map[string]string{field: why}}
+}

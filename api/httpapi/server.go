@@ -1,0 +1,114 @@
+// Package httpapi is Baton's JSON REST API on Echo, as described by
+// openapi.yaml, and the server of the built web UI. Handlers only bind,
+// validate the shape of the input, call a service and respond.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// RunService manages runs; *postgres.Store implements it.
+type RunService interface {
+	CreateRun(ctx context.Context, in domain.CreateRun) (*domain.Run, error)
+	FindRun(ctx context.Context, id int64) (*domain.Run, error)
+	ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, string, error)
+	ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error)
+	CancelRun(ctx context.Context, id int64) (*domain.Run, error)
+	ListEnvironments(ctx context.Context) ([]*domain.Environment, error)
+	FindEnvironment(ctx context.Context, id int) (*domain.Environment, error)
+	ListTestFiles(ctx context.Context) ([]domain.TestFile, error)
+	ListTestDirectories(ctx context.Context) ([]domain.TestDirectory, error)
+	Ping(ctx context.Context) error
+}
+
+// Uploader stores an uploaded test file and makes it part of the catalog at once.
+type Uploader interface {
+	Upload(ctx context.Context, u catalog.Upload) (domain.TestFile, error)
+	MaxUploadBytes() int64
+}
+
+// Options configures a Server.
+type Options struct {
+	// WebDir is the built SPA; "" or a missing directory serves a hint instead.
+	WebDir string
+	// MaxJSONBytes bounds JSON request bodies. Default 1 MiB.
+	MaxJSONBytes int64
+	Logger       *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	echo     *echo.Echo
+	runs     RunService
+	uploader Uploader
+	opts     Options
+	log      *slog.Logger
+}
+
+// New returns a Server with every route registered.
+func New(runs RunService, uploader Uploader, opts Options) *Server {
+	if opts.MaxJSONBytes <= 0 {
+		opts.MaxJSONBytes = 1 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{echo: echo.New(), runs: runs, uploader: uploader, opts: opts, log: opts.Logger}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(s.log)
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogError: true, HandleError: true,
+		Skipper: func(c echo.Context) bool { return c.Request().Method == http.MethodGet },
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			s.log.Info("request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency", v.Latency)
+			return nil
+		},
+	}))
+
+	api := e.Group("/api")
+	api.GET("/health", s.health)
+	api.GET("/openapi.yaml", s.openAPI)
+	api.GET("/environments", s.listEnvironments)
+	api.GET("/environments/:id", s.getEnvironment)
+	api.GET("/test-directories", s.listTestDirectories)
+	api.GET("/test-files", s.listTestFiles)
+	api.POST("/test-files", s.uploadTestFile)
+	api.GET("/runs", s.listRuns)
+	api.POST("/runs", s.createRun)
+	api.GET("/runs/:id", s.getRun)
+	api.GET("/runs/:id/log", s.getRunLog)
+	api.POST("/runs/:id/cancel", s.cancelRun)
+	api.POST("/runs/:id/rerun", s.rerun)
+	api.Any("/*", func(c echo.Context) error {
+		return domain.Errorf(domain.ENOTFOUND, "No API endpoint %s %s.", c.Request().Method, c.Request().URL.Path)
+	})
+	s.mountSPA()
+	return s
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router, for tests that check every route is documented.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+func (s *Server) health(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.runs.Ping(ctx); err != nil {
+		s.log.Warn("health check: database unreachable", "err", err)
+		return &domain.Error{Code: domain.EUNAVAILABLE, Message: "The database is unreachable."}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

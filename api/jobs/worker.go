@@ -1,0 +1,371 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/runner"
+)
+
+// Store is the storage a worker needs; *postgres.Store implements it.
+type Store interface {
+	ClaimNext(ctx context.Context, environmentID int, workerID string) (*domain.Run, error)
+	FinishRun(ctx context.Context, run *domain.Run, workerID string, o domain.Outcome) (bool, error)
+	Heartbeat(ctx context.Context, workerID string, runIDs []int64) (map[int64]bool, error)
+	ReapLost(ctx context.Context, staleAfter time.Duration) ([]int64, error)
+	Reconcile(ctx context.Context) ([]int, error)
+	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
+}
+
+// Executor runs one test run and streams its output; *runner.Runner
+// implements it, tests substitute fakes that record overlaps.
+type Executor interface {
+	Run(ctx context.Context, spec runner.Spec, out io.Writer) domain.Outcome
+}
+
+// Resolver maps catalog paths to files on this host.
+type Resolver interface {
+	Resolve(path string) (string, error)
+}
+
+// Config configures a Worker.
+type Config struct {
+	// ID names this worker process in runs it claims; default host-pid.
+	ID string
+	// MaxRuns is how many runs this process executes at once.
+	MaxRuns int
+	// APIURL is handed to tests as BATON_API_URL.
+	APIURL string
+	// HeartbeatInterval is how often running runs are marked alive and
+	// checked for cancel requests. Default 1s.
+	HeartbeatInterval time.Duration
+	// StaleAfter is how long without a heartbeat makes a run's worker count
+	// as lost. Default 12s.
+	StaleAfter time.Duration
+	// ReapInterval is how often this process looks for lost runs. Default 3s.
+	ReapInterval time.Duration
+	// ReconcileInterval is how often the cluster's leader re-enqueues start
+	// jobs for stalled queues. Default 10s.
+	ReconcileInterval time.Duration
+	// RescueAfter is when River may rescue a start job still "running":
+	// harmless (a rescued job can only claim a queued run, never re-run one),
+	// but set from the run timeout so it only happens to jobs of dead workers.
+	RescueAfter time.Duration
+	// FetchPollInterval is River's fallback poll; inserts wake workers
+	// through LISTEN/NOTIFY long before it. Default 500ms.
+	FetchPollInterval time.Duration
+	// LogOptions tune log batching and the log size limit.
+	LogOptions runner.LogOptions
+	Logger     *slog.Logger
+}
+
+// Worker executes runs from River's runs queue on this host.
+type Worker struct {
+	cfg      Config
+	store    Store
+	exec     Executor
+	resolver Resolver
+	client   *river.Client[pgx.Tx]
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	running map[int64]context.CancelCauseFunc
+
+	stopLoops context.CancelFunc
+	loopsDone sync.WaitGroup
+}
+
+// NewWorker returns a Worker that takes jobs from pool.
+func NewWorker(pool *pgxpool.Pool, store Store, exec Executor, resolver Resolver, cfg Config) (*Worker, error) {
+	if cfg.MaxRuns <= 0 {
+		return nil, errors.New("jobs: MaxRuns must be positive")
+	}
+	if cfg.ID == "" {
+		host, _ := os.Hostname()
+		cfg.ID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	cfg.HeartbeatInterval = orDefault(cfg.HeartbeatInterval, time.Second)
+	cfg.StaleAfter = orDefault(cfg.StaleAfter, 12*time.Second)
+	cfg.ReapInterval = orDefault(cfg.ReapInterval, 3*time.Second)
+	cfg.ReconcileInterval = orDefault(cfg.ReconcileInterval, 10*time.Second)
+	cfg.RescueAfter = orDefault(cfg.RescueAfter, 2*time.Hour)
+	cfg.FetchPollInterval = orDefault(cfg.FetchPollInterval, 500*time.Millisecond)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	w := &Worker{cfg: cfg, store: store, exec: exec, resolver: resolver, log: cfg.Logger,
+		running: map[int64]context.CancelCauseFunc{}}
+
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &startWorker{w: w}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &reconcileWorker{w: w}); err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		ID: cfg.ID,
+		Queues: map[string]river.QueueConfig{
+			QueueRuns:        {MaxWorkers: cfg.MaxRuns},
+			QueueMaintenance: {MaxWorkers: 1},
+		},
+		Workers: workers,
+		// Start jobs set their own timeout (none: the runner enforces each
+		// run's timeout); this one bounds maintenance jobs only.
+		JobTimeout:           time.Minute,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchCooldown:        5 * time.Millisecond,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+		Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create River client: %w", err)
+	}
+	w.client = client
+	return w, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// ID returns the worker's id as recorded on the runs it claims.
+func (w *Worker) ID() string { return w.cfg.ID }
+
+// Start begins taking jobs and runs the heartbeat and reaper loops.
+func (w *Worker) Start(ctx context.Context) error {
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.stopLoops = cancel
+	w.loopsDone.Add(2)
+	go w.every(loopCtx, w.cfg.HeartbeatInterval, w.heartbeat)
+	go w.every(loopCtx, w.cfg.ReapInterval, w.reap)
+	return w.client.Start(ctx)
+}
+
+// Stop stops taking new runs and lets running ones finish until ctx ends;
+// then it stops them, and they end as error/worker_shutdown.
+func (w *Worker) Stop(ctx context.Context) error {
+	err := w.client.Stop(ctx)
+	if err != nil {
+		// The grace period is over: cancel what still runs. Each run's
+		// context outlives River's, so record why it was stopped first.
+		w.cancelAll(runner.Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown})
+		hard, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = w.client.StopAndCancel(hard)
+	}
+	if w.stopLoops != nil {
+		w.stopLoops()
+		w.loopsDone.Wait()
+	}
+	return err
+}
+
+func (w *Worker) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	defer w.loopsDone.Done()
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+func (w *Worker) heartbeat(ctx context.Context) {
+	w.mu.Lock()
+	ids := make([]int64, 0, len(w.running))
+	for id := range w.running {
+		ids = append(ids, id)
+	}
+	w.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	alive, err := w.store.Heartbeat(ctx, w.cfg.ID, ids)
+	if err != nil {
+		// Keep running: a short database outage must not kill healthy runs.
+		// If it lasts past StaleAfter, another worker reaps them, and the
+		// next successful heartbeat tells us they are no longer ours.
+		w.log.Warn("heartbeat failed", "err", err)
+		return
+	}
+	for _, id := range ids {
+		cancelRequested, ok := alive[id]
+		switch {
+		case !ok:
+			w.cancel(id, runner.Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerLost})
+		case cancelRequested:
+			w.cancel(id, runner.Stop{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled})
+		}
+	}
+}
+
+func (w *Worker) reap(ctx context.Context) {
+	ids, err := w.store.ReapLost(ctx, w.cfg.StaleAfter)
+	if err != nil {
+		w.log.Warn("reaping lost runs failed", "err", err)
+	}
+	for _, id := range ids {
+		w.log.Warn("run's worker stopped responding; run ended as worker_lost", "run_id", id)
+	}
+}
+
+func (w *Worker) cancel(id int64, why runner.Stop) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.running[id]; c != nil {
+		c(why)
+	}
+}
+
+func (w *Worker) cancelAll(why runner.Stop) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.running {
+		c(why)
+	}
+}
+
+// startWorker is the River worker of StartArgs.
+type startWorker struct {
+	river.WorkerDefaults[StartArgs]
+	w *Worker
+}
+
+// Timeout disables River's job timeout for start jobs: a run's length is
+// bounded by its own timeout, enforced by the runner, which kills the
+// process group and records the reason. River's 1-minute default would
+// cancel every longer run.
+func (*startWorker) Timeout(*river.Job[StartArgs]) time.Duration { return -1 }
+
+// Work claims the environment's next queued run, if it is free, and executes it.
+func (s *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error {
+	run, err := s.w.store.ClaimNext(ctx, job.Args.EnvironmentID, s.w.cfg.ID)
+	if err != nil || run == nil {
+		return err
+	}
+	s.w.execute(ctx, run)
+	return nil
+}
+
+// execute runs a claimed run to its end and records the outcome. It never
+// gives up on recording: an unrecorded run would hold its environment until
+// the reaper frees it.
+func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
+	// The run must not die with River's job context: only a cancel, a lost
+	// claim or a shutdown (each with its reason) stops it.
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(jobCtx))
+	defer cancel(nil)
+	stopWithJob := context.AfterFunc(jobCtx, func() {
+		cancel(runner.Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown})
+	})
+	defer stopWithJob()
+
+	w.mu.Lock()
+	w.running[run.ID] = cancel
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.running, run.ID)
+		w.mu.Unlock()
+	}()
+
+	logw := runner.NewLogWriter(w.store, run.ID, w.cfg.LogOptions)
+	outcome := w.runTests(runCtx, run, logw)
+	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
+	if err := logw.Close(flushCtx); err != nil {
+		w.log.Error("storing run log failed", "run_id", run.ID, "err", err)
+	}
+	flushCancel()
+
+	if outcome.Reason == domain.ReasonWorkerLost {
+		// Another worker already ended this run; record nothing.
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		finished, err := w.store.FinishRun(context.WithoutCancel(jobCtx), run, w.cfg.ID, outcome)
+		if err == nil {
+			if !finished {
+				w.log.Warn("run was ended elsewhere before its outcome was recorded", "run_id", run.ID)
+			}
+			return
+		}
+		w.log.Error("recording run outcome failed; retrying", "run_id", run.ID, "err", err, "attempt", attempt)
+		time.Sleep(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second))
+		// While we retry, heartbeats go on; if the run was reaped meanwhile
+		// it is no longer ours to finish.
+		var stop runner.Stop
+		if errors.As(context.Cause(runCtx), &stop) && stop.Reason == domain.ReasonWorkerLost {
+			return
+		}
+	}
+}
+
+func (w *Worker) runTests(ctx context.Context, run *domain.Run, out io.Writer) domain.Outcome {
+	files := make([]string, 0, len(run.TestFiles))
+	for _, p := range run.TestFiles {
+		abs, err := w.resolver.Resolve(p)
+		if err != nil {
+			fmt.Fprintf(out, "=== test file %s is not available on worker %s: %s ===\n", p, w.cfg.ID, domain.ErrorMessageOf(err))
+			return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}
+		}
+		files = append(files, abs)
+	}
+	return w.exec.Run(ctx, runner.Spec{
+		RunID:           run.ID,
+		EnvironmentID:   run.EnvironmentID,
+		EnvironmentName: domain.EnvironmentName(run.EnvironmentID),
+		RequestedBy:     run.RequestedBy,
+		Files:           files,
+		APIURL:          w.cfg.APIURL,
+		Timeout:         run.Timeout,
+	}, out)
+}
+
+// reconcileWorker is the River worker of ReconcileArgs.
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	w *Worker
+}
+
+// Work re-enqueues start jobs for stalled environments.
+func (r *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	envs, err := r.w.store.Reconcile(ctx)
+	if len(envs) > 0 {
+		r.w.log.Info("reconciler restarted stalled queues", "environments", envs)
+	}
+	return err
+}
+
+// RescueAfter is when River may rescue a start job that still looks
+// running: well after the longest default run could have been killed, so
+// only jobs of dead workers are rescued. Rescue can never re-execute a run
+// (a start job only claims queued runs), so a late rescue costs nothing.
+func RescueAfter(runTimeout, killGrace time.Duration) time.Duration {
+	return runTimeout + killGrace + time.Hour
+}

@@ -1,0 +1,167 @@
+// Package postgres stores Baton's data in PostgreSQL through GORM: runs,
+// their logs, environments and the test catalog. It also owns the schema
+// migrations, ours and River's, and the per-environment advisory lock that
+// serialises every decision about which run may execute.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is a connection pool shared by GORM (through database/sql) and by River
+// (through pgx), so one process holds one pool.
+type DB struct {
+	Pool *pgxpool.Pool
+	SQL  *sql.DB
+	Gorm *gorm.DB
+}
+
+// Open connects to PostgreSQL at url and checks the connection.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	// A broken connection (server restart) is noticed before use rather
+	// than failing a request.
+	cfg.HealthCheckPeriod = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open GORM: %w", err)
+	}
+	return &DB{Pool: pool, SQL: sqlDB, Gorm: g}, nil
+}
+
+// Close releases every connection.
+func (db *DB) Close() {
+	_ = db.SQL.Close()
+	db.Pool.Close()
+}
+
+// Ping checks that the database answers within ctx.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// migrationLockKey is the session advisory lock key that keeps two processes
+// starting at once from applying the same migration twice.
+const migrationLockKey = 0x6261746f6e // "baton"
+
+// Migrate applies every embedded migration not yet applied, in file-name
+// order, each in its own transaction, then runs each of also (River's
+// migrations) under the same lock. It is safe to call from many processes
+// at once.
+func (db *DB) Migrate(ctx context.Context, also ...func(context.Context) error) (applied []string, err error) {
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+	}()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS baton_schema_migrations (
+		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return nil, fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		var done bool
+		if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM baton_schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
+			return applied, err
+		}
+		if done {
+			continue
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return applied, err
+		}
+		if err := applyMigration(ctx, conn, version, string(body)); err != nil {
+			return applied, fmt.Errorf("migration %s: %w", version, err)
+		}
+		applied = append(applied, version)
+	}
+	for _, fn := range also {
+		if err := fn(ctx); err != nil {
+			return applied, err
+		}
+	}
+	return applied, nil
+}
+
+func applyMigration(ctx context.Context, conn *sql.Conn, version, body string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO baton_schema_migrations (version) VALUES ($1)`, version); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// IsUnavailable reports whether err means the database could not be reached,
+// as opposed to a query that failed on a healthy server.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "failed to connect", "conn closed", "broken pipe",
+		"connection reset", "the database system is", "terminating connection", "server closed", "unexpected EOF", "no such host"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
