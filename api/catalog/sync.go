@@ -78,7 +78,12 @@ func (s *Syncer) Upload(ctx context.Context, u Upload) (domain.TestFile, error) 
 	if err != nil {
 		return f, err
 	}
-	return f, s.Sync(ctx)
+	// The file is stored: failing the request now would make the client's
+	// retry a 409. The periodic sync lists it once the database is back.
+	if err := s.Sync(ctx); err != nil {
+		s.log.Warn("upload stored but catalog sync failed; it will be retried", "path", f.Path, "err", err)
+	}
+	return f, nil
 }
 
 // MaxUploadBytes returns the upload size limit.

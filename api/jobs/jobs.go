@@ -94,3 +94,16 @@ func MigrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	return nil
 }
+
+// RiverVersion names River's newest migration, which pins the River schema.
+func RiverVersion() string {
+	m, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return "unknown"
+	}
+	all := m.AllVersions()
+	if len(all) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(all[len(all)-1].Version)
+}

@@ -132,6 +132,20 @@ func (db *DB) Migrate(ctx context.Context, also ...func(context.Context) error) 
 	return applied, nil
 }
 
+// MigrationsDigest identifies the embedded migrations, so a test template
+// built from other migrations is never reused.
+func MigrationsDigest() string {
+	names, _ := fs.Glob(migrationFiles, "migrations/*.sql")
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		body, _ := migrationFiles.ReadFile(n)
+		b.WriteString(n)
+		b.Write(body)
+	}
+	return b.String()
+}
+
 func applyMigration(ctx context.Context, conn *sql.Conn, version, body string) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {

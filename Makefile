@@ -1,0 +1,54 @@
+# Baton — run it with `make run`, test it with `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+GO ?= go
+BIN := bin/baton
+GOFLAGS_TEST ?= -race -count=1 -timeout 20m
+
+.PHONY: help run build migrate test test-go test-frontend test-e2e lint vet deps-python deps-frontend deps-browser frontend clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+build: ## build the baton binary into bin/
+	$(GO) build -o $(BIN) ./api/cmd/baton
+
+deps-python: ## make sure a python3 with pytest exists (installs Debian's python3-pytest)
+	@deploy/dev/python-deps.sh
+
+deps-frontend: ## install the frontend's npm packages
+	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund --loglevel=error; fi
+
+deps-browser: ## install Debian's Chromium for the browser tests
+	@command -v chromium >/dev/null || (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null))
+
+frontend: deps-frontend ## build the web UI into frontend/dist
+	@if [ -f frontend/package.json ]; then cd frontend && npm run build; fi
+
+run: deps-python frontend build ## build everything, migrate and serve UI + API on http://localhost:8080
+	@url=$$(deploy/dev/database-url.sh) && echo "database: $$url" && \
+	  DATABASE_URL="$$url" ./$(BIN) migrate && \
+	  echo "Baton on BATON_ADDR=$${BATON_ADDR:-:8080} (http://localhost:8080 by default)" && \
+	  DATABASE_URL="$$url" exec ./$(BIN) serve
+
+migrate: build ## apply database migrations to $$DATABASE_URL (or the local database)
+	@url=$$(deploy/dev/database-url.sh) && DATABASE_URL="$$url" ./$(BIN) migrate
+
+vet: ## gofmt and go vet
+	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './frontend/*')); \
+	  if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+	$(GO) vet ./...
+
+test-go: deps-python ## Go tests with the race detector, against the local PostgreSQL
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+test-frontend: deps-frontend ## lint, unit-test and build the web UI
+	@if [ -f frontend/package.json ]; then cd frontend && npm run lint && npm test && npm run build; fi
+
+test-e2e: deps-browser deps-python build frontend ## browser tests against a real server and database
+	@if [ -x .ci/e2e.sh ]; then .ci/e2e.sh; fi
+
+test: vet test-go test-frontend test-e2e ## everything CI runs
+
+clean: ## remove build output and local data
+	rm -rf bin frontend/dist .data

@@ -1,0 +1,103 @@
+package catalog
+
+import (
+	"cmp"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// Scan walks all roots and returns the test files sorted by path and the
+// directories sorted by path. Test files are named test_*.py or *_test.py;
+// hidden entries and __pycache__ are skipped, symlinked directories are not
+// followed, and a symlinked file is listed only if it leads to a regular file
+// inside the roots. Every other directory is listed, the roots and empty ones
+// included. Scan only reads directory entries and stats candidate files, so
+// it is cheap enough to run every second.
+func (c *Catalog) Scan() ([]domain.TestFile, []domain.TestDirectory, error) {
+	files := []domain.TestFile{}
+	dirs := []domain.TestDirectory{}
+	for i := range c.roots {
+		var err error
+		if files, dirs, err = c.scanRoot(&c.roots[i], files, dirs); err != nil {
+			return nil, nil, err
+		}
+	}
+	slices.SortFunc(files, func(a, b domain.TestFile) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortFunc(dirs, func(a, b domain.TestDirectory) int { return cmp.Compare(a.Path, b.Path) })
+	return files, dirs, nil
+}
+
+func (c *Catalog) scanRoot(r *root, files []domain.TestFile, dirs []domain.TestDirectory) ([]domain.TestFile, []domain.TestDirectory, error) {
+	dirIndex := map[string]int{} // catalog path -> index in dirs, to count files
+	err := filepath.WalkDir(r.real, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == r.real {
+				return err
+			}
+			// Below the root, an unreadable directory or an entry deleted while we
+			// walk must not hide the rest of the catalog; it is simply not listed.
+			return nil
+		}
+		isRoot := p == r.real
+		if !isRoot && !listable(d.Name()) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		cp := r.name
+		if !isRoot {
+			cp += "/" + filepath.ToSlash(strings.TrimLeft(p[len(r.real):], "/"))
+		}
+		switch {
+		case d.IsDir():
+			dirIndex[cp] = len(dirs)
+			dirs = append(dirs, domain.TestDirectory{
+				Path: cp,
+				// Writable promises that Upload accepts the directory, so it also
+				// requires a name Upload would accept.
+				Writable: r.writable && checkDirectory(cp) == "",
+			})
+		case isTestFileName(d.Name()) && (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0):
+			fi, ok := c.statTestFile(p)
+			if !ok {
+				return nil
+			}
+			dir := cp[:strings.LastIndexByte(cp, '/')]
+			files = append(files, domain.TestFile{
+				Path:       cp,
+				Directory:  dir,
+				SizeBytes:  fi.Size(),
+				ModifiedAt: modTime(fi),
+			})
+			if i, ok := dirIndex[dir]; ok {
+				dirs[i].FileCount++
+			}
+		}
+		return nil
+	})
+	return files, dirs, err
+}
+
+// modTime is in UTC and truncated to microseconds so a value survives a round
+// trip through PostgreSQL unchanged and compares equal to a fresh scan.
+func modTime(fi fs.FileInfo) time.Time { return fi.ModTime().UTC().Truncate(time.Microsecond) }
+
+// EqualFiles reports whether two Scan results list the same files with the
+// same sizes and modification times, so a caller can skip syncing an
+// unchanged catalog.
+func EqualFiles(a, b []domain.TestFile) bool {
+	return slices.EqualFunc(a, b, func(x, y domain.TestFile) bool {
+		return x.Path == y.Path && x.Directory == y.Directory &&
+			x.SizeBytes == y.SizeBytes && x.ModifiedAt.Equal(y.ModifiedAt)
+	})
+}
+
+// EqualDirectories reports whether two Scan results list the same directories
+// with the same flags and file counts.
+func EqualDirectories(a, b []domain.TestDirectory) bool { return slices.Equal(a, b) }
