@@ -58,10 +58,10 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 	mr := multipart.NewReader(body, params["boundary"])
 
 	var (
-		u                  catalog.Upload
-		haveFile, haveDir  bool
-		overwriteRaw       string
-		fe                 = domain.FieldErrors{}
+		u                 catalog.Upload
+		haveFile, haveDir bool
+		overwriteRaw      string
+		fe                = domain.FieldErrors{}
 	)
 	for {
 		part, err := mr.NextPart()
