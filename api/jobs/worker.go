@@ -357,7 +357,7 @@ type reconcileWorker struct {
 func (r *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	envs, err := r.w.store.Reconcile(ctx)
 	if len(envs) > 0 {
-		r.w.log.Info("reconciler restarted stalled queues", "environments", envs)
+		r.w.log.Debug("reconciler re-enqueued start jobs", "environments", envs)
 	}
 	return err
 }

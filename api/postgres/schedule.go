@@ -32,7 +32,7 @@ func (s *Store) ClaimNext(ctx context.Context, environmentID int, workerID strin
 			return nil
 		}
 		var rows []runRow
-		if err := tx.Raw(`UPDATE runs SET status = 'running', started_at = now(), heartbeat_at = now(), worker_id = ?
+		if err := tx.Raw(`UPDATE runs SET status = 'running', started_at = clock_timestamp(), heartbeat_at = clock_timestamp(), worker_id = ?
 			WHERE id = (SELECT id FROM runs WHERE environment_id = ? AND status = 'queued' ORDER BY id LIMIT 1)
 			RETURNING *`, workerID, environmentID).Scan(&rows).Error; err != nil {
 			return err
@@ -58,7 +58,7 @@ func (s *Store) FinishRun(ctx context.Context, run *domain.Run, workerID string,
 		if err := lockEnvironment(tx, run.EnvironmentID); err != nil {
 			return err
 		}
-		res := tx.Exec(`UPDATE runs SET status = ?, exit_code = ?, reason = NULLIF(?, ''), finished_at = now(),
+		res := tx.Exec(`UPDATE runs SET status = ?, exit_code = ?, reason = NULLIF(?, ''), finished_at = clock_timestamp(),
 			log_size = (SELECT coalesce(max(end_offset), 0) FROM run_log_chunks WHERE run_id = runs.id)
 			WHERE id = ? AND status = 'running' AND worker_id = ?`,
 			string(o.Status), o.ExitCode, o.Reason, run.ID, workerID)
@@ -101,7 +101,7 @@ func (s *Store) Heartbeat(ctx context.Context, workerID string, runIDs []int64) 
 		ID              int64
 		CancelRequested bool
 	}
-	err := s.db.Gorm.WithContext(ctx).Raw(`UPDATE runs SET heartbeat_at = now()
+	err := s.db.Gorm.WithContext(ctx).Raw(`UPDATE runs SET heartbeat_at = clock_timestamp()
 		WHERE worker_id = ? AND status = 'running' AND id IN ? RETURNING id, cancel_requested`, workerID, runIDs).
 		Scan(&rows).Error
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *Store) Heartbeat(ctx context.Context, workerID string, runIDs []int64) 
 // the next queued run. It returns the ids of the reaped runs.
 func (s *Store) ReapLost(ctx context.Context, staleAfter time.Duration) ([]int64, error) {
 	var stale []runRow
-	if err := s.db.Gorm.WithContext(ctx).Where("status = 'running' AND heartbeat_at < now() - make_interval(secs => ?)",
+	if err := s.db.Gorm.WithContext(ctx).Where("status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => ?)",
 		staleAfter.Seconds()).Find(&stale).Error; err != nil {
 		return nil, wrapDBError(err)
 	}
@@ -128,8 +128,8 @@ func (s *Store) ReapLost(ctx context.Context, staleAfter time.Duration) ([]int64
 			if err := lockEnvironment(tx, r.EnvironmentID); err != nil {
 				return err
 			}
-			res := tx.Exec(`UPDATE runs SET status = 'error', reason = ?, finished_at = now()
-				WHERE id = ? AND status = 'running' AND heartbeat_at < now() - make_interval(secs => ?)`,
+			res := tx.Exec(`UPDATE runs SET status = 'error', reason = ?, finished_at = clock_timestamp()
+				WHERE id = ? AND status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => ?)`,
 				domain.ReasonWorkerLost, r.ID, staleAfter.Seconds())
 			if res.Error != nil || res.RowsAffected == 0 {
 				return res.Error
@@ -196,7 +196,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64) (*domain.Run, error) {
 		}
 		switch domain.RunStatus(status) {
 		case domain.StatusQueued:
-			if err := tx.Exec(`UPDATE runs SET status = 'cancelled', reason = ?, finished_at = now() WHERE id = ?`,
+			if err := tx.Exec(`UPDATE runs SET status = 'cancelled', reason = ?, finished_at = clock_timestamp() WHERE id = ?`,
 				domain.ReasonCancelled, id).Error; err != nil {
 				return err
 			}

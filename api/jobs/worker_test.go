@@ -1,0 +1,307 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/internal/pgtest"
+	"github.com/baton-ci/baton/api/jobs"
+	"github.com/baton-ci/baton/api/postgres"
+	"github.com/baton-ci/baton/api/runner"
+)
+
+const testFile = "sample-tests/test_fake.py"
+
+// recorder is an Executor that records, across every worker of a test,
+// which runs execute at the same time in the same environment.
+type recorder struct {
+	mu         sync.Mutex
+	active     map[int]int64   // environment -> executing run
+	order      map[int][]int64 // environment -> runs in start order
+	executions map[int64]int
+	overlaps   []string
+	// hold, when set, blocks a run of that environment until it is closed.
+	hold map[int]chan struct{}
+	// started is signalled with each run id as it starts.
+	started chan int64
+}
+
+func newRecorder() *recorder {
+	return &recorder{active: map[int]int64{}, order: map[int][]int64{}, executions: map[int64]int{},
+		hold: map[int]chan struct{}{}, started: make(chan int64, 1000)}
+}
+
+func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) domain.Outcome {
+	env := spec.EnvironmentID
+	r.mu.Lock()
+	if other, busy := r.active[env]; busy {
+		r.overlaps = append(r.overlaps, fmt.Sprintf("env %d: run %d started while run %d was executing", env, spec.RunID, other))
+	}
+	r.active[env] = spec.RunID
+	r.order[env] = append(r.order[env], spec.RunID)
+	r.executions[spec.RunID]++
+	hold := r.hold[env]
+	r.mu.Unlock()
+	r.started <- spec.RunID
+	fmt.Fprintf(out, "run %d on env %d\n", spec.RunID, env)
+
+	outcome := domain.OutcomeForExit(0)
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			outcome = domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}
+		}
+	} else {
+		// Long enough for other workers to try to start a rival run.
+		time.Sleep(time.Duration(1+rand.IntN(8)) * time.Millisecond)
+	}
+
+	r.mu.Lock()
+	if r.active[env] == spec.RunID {
+		delete(r.active, env)
+	}
+	r.mu.Unlock()
+	return outcome
+}
+
+type identity struct{}
+
+func (identity) Resolve(p string) (string, error) { return "/nonexistent/" + p, nil }
+
+type cluster struct {
+	url     string
+	db      *postgres.DB
+	store   *postgres.Store
+	rec     *recorder
+	workers []*jobs.Worker
+}
+
+// newCluster starts n workers, each with its own connection pool and River
+// client, as separate hosts would have.
+func newCluster(t *testing.T, n, maxRuns int) *cluster {
+	t.Helper()
+	ctx := context.Background()
+	url := pgtest.NewURL(t)
+	c := &cluster{url: url, rec: newRecorder()}
+	c.db, c.store = openStore(t, url)
+	require.NoError(t, c.store.ReplaceCatalog(ctx, []domain.TestFile{{Path: testFile, Directory: "sample-tests", ModifiedAt: time.Now()}},
+		[]domain.TestDirectory{{Path: "sample-tests", Writable: true, FileCount: 1}}))
+	for i := range n {
+		db, store := openStore(t, url)
+		w, err := jobs.NewWorker(db.Pool, store, c.rec, identity{}, jobs.Config{
+			ID:                fmt.Sprintf("worker-%d", i),
+			MaxRuns:           maxRuns,
+			HeartbeatInterval: 100 * time.Millisecond,
+			StaleAfter:        2 * time.Second,
+			ReapInterval:      200 * time.Millisecond,
+			ReconcileInterval: time.Second,
+			FetchPollInterval: 100 * time.Millisecond,
+			LogOptions:        runner.LogOptions{FlushInterval: 20 * time.Millisecond},
+		})
+		require.NoError(t, err)
+		require.NoError(t, w.Start(ctx))
+		c.workers = append(c.workers, w)
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = w.Stop(sctx)
+		})
+	}
+	return c
+}
+
+func openStore(t *testing.T, url string) (*postgres.DB, *postgres.Store) {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url, 20)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	enq, err := jobs.NewEnqueuer(db.SQL)
+	require.NoError(t, err)
+	return db, postgres.NewStore(db, enq, time.Minute)
+}
+
+func (c *cluster) create(t *testing.T, env int) *domain.Run {
+	t.Helper()
+	run, err := c.store.CreateRun(context.Background(), domain.CreateRun{
+		RequestedBy: "tester", EnvironmentID: &env, TestFiles: []string{testFile}})
+	require.NoError(t, err)
+	return run
+}
+
+func (c *cluster) waitFinal(t *testing.T, want int, timeout time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var n int64
+		require.NoError(t, c.db.Gorm.Raw(`SELECT count(*) FROM runs WHERE status NOT IN ('queued', 'running')`).Scan(&n).Error)
+		return int(n) == want
+	}, timeout, 50*time.Millisecond, "runs did not all reach a final state")
+}
+
+// TestOneRunPerEnvironmentFIFO is the race fix's proof: three workers with
+// separate pools and River clients get hundreds of runs over a few
+// environments, created concurrently. No two runs of an environment may
+// execute at once, each environment's runs start in creation order, every
+// run executes exactly once and ends.
+func TestOneRunPerEnvironmentFIFO(t *testing.T) {
+	t.Parallel()
+	const runs, envs, creators = 300, 4, 6
+	c := newCluster(t, 3, 4)
+
+	ids := make(chan int64, runs)
+	var wg sync.WaitGroup
+	for g := range creators {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < runs; i += creators {
+				ids <- c.create(t, 1+i%envs).ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	c.waitFinal(t, runs, 3*time.Minute)
+
+	c.rec.mu.Lock()
+	defer c.rec.mu.Unlock()
+	require.Empty(t, c.rec.overlaps)
+	require.Len(t, c.rec.executions, runs)
+	for id, n := range c.rec.executions {
+		require.Equal(t, 1, n, "run %d executed %d times", id, n)
+	}
+	for env, order := range c.rec.order {
+		require.True(t, sort.SliceIsSorted(order, func(i, j int) bool { return order[i] < order[j] }),
+			"env %d started out of FIFO order: %v", env, order)
+	}
+
+	// The database agrees: every run succeeded, and in each environment
+	// every run started after the previous one finished.
+	var rows []struct {
+		ID            int64
+		EnvironmentID int
+		Status        string
+		StartedAt     time.Time
+		FinishedAt    time.Time
+	}
+	require.NoError(t, c.db.Gorm.Raw(`SELECT id, environment_id, status, started_at, finished_at FROM runs ORDER BY environment_id, id`).Scan(&rows).Error)
+	require.Len(t, rows, runs)
+	for i, r := range rows {
+		require.Equal(t, "success", r.Status, "run %d", r.ID)
+		if i > 0 && rows[i-1].EnvironmentID == r.EnvironmentID {
+			require.False(t, r.StartedAt.Before(rows[i-1].FinishedAt), "run %d started before run %d finished", r.ID, rows[i-1].ID)
+		}
+	}
+}
+
+// TestWaitingRunsHoldNoWorkerSlot: a long run and its queue in one
+// environment must not stop another environment's run, even with only two
+// slots in the whole cluster.
+func TestWaitingRunsHoldNoWorkerSlot(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 2)
+	hold := make(chan struct{})
+	c.rec.mu.Lock()
+	c.rec.hold[1] = hold
+	c.rec.mu.Unlock()
+
+	first := c.create(t, 1)
+	require.Equal(t, first.ID, <-c.rec.started)
+	for range 5 {
+		c.create(t, 1)
+	}
+	other := c.create(t, 2)
+	require.Eventually(t, func() bool {
+		r, err := c.store.FindRun(context.Background(), other.ID)
+		require.NoError(t, err)
+		return r.Status == domain.StatusSuccess
+	}, 30*time.Second, 20*time.Millisecond, "env 2's run starved behind env 1's queue")
+
+	env, err := c.store.FindEnvironment(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, *env.RunningRunID)
+	require.Len(t, env.QueuedRunIDs, 5)
+
+	close(hold)
+	c.waitFinal(t, 7, time.Minute)
+}
+
+// TestLostWorkerFreesEnvironment: a run whose worker stops heartbeating (it
+// was killed) ends as worker_lost and the next queued run starts.
+func TestLostWorkerFreesEnvironment(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 1, 2)
+	ctx := context.Background()
+	// A worker that claims a run and dies: nothing ever heartbeats it.
+	c.rec.mu.Lock()
+	c.rec.hold[3] = make(chan struct{}) // never released: any run the live worker started here would hang
+	c.rec.mu.Unlock()
+	env := 3
+	dead := c.create(t, env)
+	// Claim before the live worker does, by racing it under the same lock.
+	claimed, err := c.store.ClaimNext(ctx, env, "dead-worker")
+	require.NoError(t, err)
+	if claimed == nil {
+		t.Skip("the live worker claimed the run first; nothing to test in this interleaving")
+	}
+	require.Equal(t, dead.ID, claimed.ID)
+	c.rec.mu.Lock()
+	delete(c.rec.hold, 3)
+	c.rec.mu.Unlock()
+	next := c.create(t, env)
+
+	require.Eventually(t, func() bool {
+		r, err := c.store.FindRun(ctx, next.ID)
+		require.NoError(t, err)
+		return r.Status == domain.StatusSuccess
+	}, 30*time.Second, 50*time.Millisecond)
+	lost, err := c.store.FindRun(ctx, dead.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusError, lost.Status)
+	require.Equal(t, domain.ReasonWorkerLost, lost.Reason)
+	page, err := c.store.ReadLog(ctx, dead.ID, 0)
+	require.NoError(t, err)
+	require.Contains(t, page.Text, "worker_lost")
+	require.True(t, page.Complete)
+}
+
+// TestCancelRunningRun: a cancel request reaches the worker executing the
+// run through its heartbeat; the run ends cancelled and the queue moves on.
+func TestCancelRunningRun(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, 2)
+	ctx := context.Background()
+	c.rec.mu.Lock()
+	c.rec.hold[5] = make(chan struct{})
+	c.rec.mu.Unlock()
+	run := c.create(t, 5)
+	require.Equal(t, run.ID, <-c.rec.started)
+	next := c.create(t, 5)
+	c.rec.mu.Lock()
+	delete(c.rec.hold, 5)
+	c.rec.mu.Unlock()
+
+	_, err := c.store.CancelRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r, err := c.store.FindRun(ctx, run.ID)
+		require.NoError(t, err)
+		return r.Status == domain.StatusCancelled
+	}, 10*time.Second, 20*time.Millisecond)
+	c.waitFinal(t, 2, 30*time.Second)
+	r, err := c.store.FindRun(ctx, next.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSuccess, r.Status)
+
+	_, err = c.store.CancelRun(ctx, run.ID)
+	require.Equal(t, domain.ECONFLICT, domain.ErrorCodeOf(err))
+}
