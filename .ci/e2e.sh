@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Browser end-to-end tests: a real `baton serve` (API + worker + built SPA)
+# on a fresh database, driven by Playwright in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f frontend/package.json ] || { echo "e2e: no frontend yet, skipped"; exit 0; }
+
+admin=${BATON_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+db="baton_e2e_$$"
+port=${E2E_PORT:-18080}
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
+url=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$admin" "$db")
+
+DATABASE_URL="$url" BATON_ADDR="127.0.0.1:$port" BATON_DATA_DIR="$work/data" BATON_MAX_RUNS=8 \
+  ./bin/baton serve >"$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/server.log"; echo "e2e: server exited"; exit 1; }
+  sleep 0.2
+done
+status=0
+(cd frontend && BATON_URL="http://127.0.0.1:$port" npm run --silent e2e) || status=$?
+if [ "$status" != 0 ]; then
+  echo "---- server log (last 80 lines) ----"; tail -n 80 "$work/server.log"
+fi
+exit "$status"
