@@ -48,6 +48,12 @@ type Config struct {
 	APIURL string
 	// WorkerID names this process in the runs it claims (BATON_WORKER_ID).
 	WorkerID string
+	// APIToken, when set, is required as a bearer token on every mutating
+	// API request (BATON_API_TOKEN).
+	APIToken string
+	// CORSOrigins are the browser origins allowed to call the API from
+	// elsewhere (BATON_CORS_ORIGINS, comma-separated); none by default.
+	CORSOrigins []string
 	// DBMaxConns bounds this process's connection pool (BATON_DB_MAX_CONNS).
 	DBMaxConns int
 }
@@ -76,6 +82,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		APIURL:         p.str("BATON_API_URL", ""),
 		WorkerID:       p.str("BATON_WORKER_ID", ""),
 		DBMaxConns:     p.integer("BATON_DB_MAX_CONNS", 0, 0, 10000),
+		APIToken:       p.str("BATON_API_TOKEN", ""),
+	}
+	for _, o := range strings.Split(p.str("BATON_CORS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
 	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err

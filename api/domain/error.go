@@ -19,6 +19,8 @@ const (
 	ENOTFOUND ErrorCode = "not_found"
 	// ECONFLICT means the request clashes with the current state.
 	ECONFLICT ErrorCode = "conflict"
+	// EUNAUTHORIZED means the request lacks the API token the server requires.
+	EUNAUTHORIZED ErrorCode = "unauthorized"
 	// ETOOLARGE means the request body or file exceeds a configured limit.
 	ETOOLARGE ErrorCode = "too_large"
 	// EUNAVAILABLE means a dependency (the database) cannot be reached right now.

@@ -21,6 +21,8 @@ func statusOf(code domain.ErrorCode) int {
 		return http.StatusConflict
 	case domain.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case domain.EUNAUTHORIZED:
+		return http.StatusUnauthorized
 	case domain.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	default:
@@ -38,6 +40,8 @@ func codeOf(status int) domain.ErrorCode {
 		return domain.ETOOLARGE
 	case http.StatusConflict:
 		return domain.ECONFLICT
+	case http.StatusUnauthorized:
+		return domain.EUNAUTHORIZED
 	case http.StatusServiceUnavailable:
 		return domain.EUNAVAILABLE
 	}

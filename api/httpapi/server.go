@@ -42,6 +42,10 @@ type Options struct {
 	WebDir string
 	// MaxJSONBytes bounds JSON request bodies. Default 1 MiB.
 	MaxJSONBytes int64
+	// APIToken, when set, is required on every mutating request.
+	APIToken string
+	// CORSOrigins may call the API from other origins; none by default.
+	CORSOrigins []string
 	Logger       *slog.Logger
 }
 
@@ -76,7 +80,13 @@ func New(runs RunService, uploader Uploader, opts Options) *Server {
 		},
 	}))
 
+	if len(opts.CORSOrigins) > 0 {
+		e.Use(cors(opts.CORSOrigins))
+	}
 	api := e.Group("/api")
+	if opts.APIToken != "" {
+		api.Use(requireToken(opts.APIToken))
+	}
 	api.GET("/health", s.health)
 	api.GET("/openapi.yaml", s.openAPI)
 	api.GET("/environments", s.listEnvironments)
