@@ -80,6 +80,10 @@ type Run struct {
 	LogSize int64
 	// Timeout is how long the run may execute before it is killed.
 	Timeout time.Duration
+	// Summary counts the test results once the run has ended with a report.
+	Summary *TestSummary
+	// Progress is set once pytest has collected the tests.
+	Progress *Progress
 }
 
 // Duration returns how long the run executed, or nil while it has not ended
@@ -173,6 +177,9 @@ type Outcome struct {
 	Status   RunStatus
 	ExitCode *int
 	Reason   string
+	// Summary and Tests come from pytest's JUnit report, when it wrote one.
+	Summary *TestSummary
+	Tests   []TestResult
 }
 
 // OutcomeForExit maps a pytest exit code to a run outcome: 0 passes, 1 and 5
@@ -197,4 +204,36 @@ func OutcomeForExit(code int) Outcome {
 		o.Reason = ReasonSignal
 	}
 	return o
+}
+
+// TestSummary counts a run's test results, as pytest's JUnit report tells.
+type TestSummary struct {
+	Passed  int
+	Failed  int
+	Errors  int
+	Skipped int
+	Total   int
+}
+
+// Test outcomes of a single test.
+const (
+	TestPassed  = "passed"
+	TestFailed  = "failed"
+	TestError   = "error"
+	TestSkipped = "skipped"
+)
+
+// TestResult is the result of one test of a run.
+type TestResult struct {
+	NodeID     string
+	Outcome    string
+	DurationMS int64
+	// Message is the failure, error or skip message; empty for a pass.
+	Message string
+}
+
+// Progress is how far a running run is: tests completed out of collected.
+type Progress struct {
+	Completed int
+	Total     int
 }

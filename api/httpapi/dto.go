@@ -22,6 +22,40 @@ type runJSON struct {
 	StartedAt     *time.Time       `json:"started_at"`
 	FinishedAt    *time.Time       `json:"finished_at"`
 	DurationMS    *int64           `json:"duration_ms"`
+	Progress      *progressJSON    `json:"progress"`
+	Summary       *summaryJSON     `json:"summary"`
+}
+
+type progressJSON struct {
+	Completed int `json:"completed"`
+	Total     int `json:"total"`
+}
+
+type summaryJSON struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Errors  int `json:"errors"`
+	Skipped int `json:"skipped"`
+	Total   int `json:"total"`
+}
+
+func toSummaryJSON(s *domain.TestSummary) *summaryJSON {
+	if s == nil {
+		return nil
+	}
+	return &summaryJSON{Passed: s.Passed, Failed: s.Failed, Errors: s.Errors, Skipped: s.Skipped, Total: s.Total}
+}
+
+type testResultJSON struct {
+	NodeID     string `json:"node_id"`
+	Outcome    string `json:"outcome"`
+	DurationMS int64  `json:"duration_ms"`
+	Message    string `json:"message"`
+}
+
+type testResultsJSON struct {
+	Items   []testResultJSON `json:"items"`
+	Summary *summaryJSON     `json:"summary"`
 }
 
 func toRunJSON(r *domain.Run) runJSON {
@@ -40,6 +74,10 @@ func toRunJSON(r *domain.Run) runJSON {
 		reason := r.Reason
 		out.Reason = &reason
 	}
+	if p := r.Progress; p != nil {
+		out.Progress = &progressJSON{Completed: p.Completed, Total: p.Total}
+	}
+	out.Summary = toSummaryJSON(r.Summary)
 	if d := r.Duration(); d != nil {
 		ms := d.Milliseconds()
 		out.DurationMS = &ms

@@ -170,3 +170,19 @@ func (s *Server) rerun(c echo.Context) error {
 	}
 	return c.JSON(http.StatusCreated, toRunJSON(run))
 }
+
+func (s *Server) getRunTests(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	run, results, err := s.runs.ListTestResults(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := testResultsJSON{Items: make([]testResultJSON, len(results)), Summary: toSummaryJSON(run.Summary)}
+	for i, r := range results {
+		out.Items[i] = testResultJSON{NodeID: r.NodeID, Outcome: r.Outcome, DurationMS: r.DurationMS, Message: r.Message}
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -22,6 +22,7 @@ type RunService interface {
 	FindRun(ctx context.Context, id int64) (*domain.Run, error)
 	ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, string, error)
 	ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error)
+	ListTestResults(ctx context.Context, runID int64) (*domain.Run, []domain.TestResult, error)
 	CancelRun(ctx context.Context, id int64) (*domain.Run, error)
 	ListEnvironments(ctx context.Context) ([]*domain.Environment, error)
 	FindEnvironment(ctx context.Context, id int) (*domain.Environment, error)
@@ -98,6 +99,7 @@ func New(runs RunService, uploader Uploader, opts Options) *Server {
 	api.POST("/runs", s.createRun)
 	api.GET("/runs/:id", s.getRun)
 	api.GET("/runs/:id/log", s.getRunLog)
+	api.GET("/runs/:id/tests", s.getRunTests)
 	api.POST("/runs/:id/cancel", s.cancelRun)
 	api.POST("/runs/:id/rerun", s.rerun)
 	api.Any("/*", func(c echo.Context) error {

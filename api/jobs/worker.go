@@ -24,7 +24,7 @@ import (
 type Store interface {
 	ClaimNext(ctx context.Context, environmentID int, workerID string) (*domain.Run, error)
 	FinishRun(ctx context.Context, run *domain.Run, workerID string, o domain.Outcome) (bool, error)
-	Heartbeat(ctx context.Context, workerID string, runIDs []int64) (map[int64]bool, error)
+	Heartbeat(ctx context.Context, workerID string, runs map[int64]*domain.Progress) (map[int64]bool, error)
 	ReapLost(ctx context.Context, staleAfter time.Duration) ([]int64, error)
 	Reconcile(ctx context.Context) ([]int, error)
 	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
@@ -82,7 +82,7 @@ type Worker struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	running map[int64]context.CancelCauseFunc
+	running map[int64]*execution
 
 	stopLoops context.CancelFunc
 	loopsDone sync.WaitGroup
@@ -107,7 +107,7 @@ func NewWorker(pool *pgxpool.Pool, store Store, exec Executor, resolver Resolver
 		cfg.Logger = slog.Default()
 	}
 	w := &Worker{cfg: cfg, store: store, exec: exec, resolver: resolver, log: cfg.Logger,
-		running: map[int64]context.CancelCauseFunc{}}
+		running: map[int64]*execution{}}
 
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &startWorker{w: w}); err != nil {
@@ -196,17 +196,23 @@ func (w *Worker) every(ctx context.Context, d time.Duration, fn func(context.Con
 	}
 }
 
+// execution is a run this process is executing.
+type execution struct {
+	cancel   context.CancelCauseFunc
+	progress *runner.ProgressCounter
+}
+
 func (w *Worker) heartbeat(ctx context.Context) {
 	w.mu.Lock()
-	ids := make([]int64, 0, len(w.running))
-	for id := range w.running {
-		ids = append(ids, id)
+	runs := make(map[int64]*domain.Progress, len(w.running))
+	for id, ex := range w.running {
+		runs[id] = ex.progress.Progress()
 	}
 	w.mu.Unlock()
-	if len(ids) == 0 {
+	if len(runs) == 0 {
 		return
 	}
-	alive, err := w.store.Heartbeat(ctx, w.cfg.ID, ids)
+	alive, err := w.store.Heartbeat(ctx, w.cfg.ID, runs)
 	if err != nil {
 		// Keep running: a short database outage must not kill healthy runs.
 		// If it lasts past StaleAfter, another worker reaps them, and the
@@ -214,7 +220,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		w.log.Warn("heartbeat failed", "err", err)
 		return
 	}
-	for _, id := range ids {
+	for id := range runs {
 		cancelRequested, ok := alive[id]
 		switch {
 		case !ok:
@@ -238,16 +244,16 @@ func (w *Worker) reap(ctx context.Context) {
 func (w *Worker) cancel(id int64, why runner.Stop) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if c := w.running[id]; c != nil {
-		c(why)
+	if ex := w.running[id]; ex != nil {
+		ex.cancel(why)
 	}
 }
 
 func (w *Worker) cancelAll(why runner.Stop) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, c := range w.running {
-		c(why)
+	for _, ex := range w.running {
+		ex.cancel(why)
 	}
 }
 
@@ -286,8 +292,9 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 	})
 	defer stopWithJob()
 
+	progress := &runner.ProgressCounter{}
 	w.mu.Lock()
-	w.running[run.ID] = cancel
+	w.running[run.ID] = &execution{cancel: cancel, progress: progress}
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -296,7 +303,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 	}()
 
 	logw := runner.NewLogWriter(w.store, run.ID, w.cfg.LogOptions)
-	outcome := w.runTests(runCtx, run, logw)
+	outcome := w.runTests(runCtx, run, io.MultiWriter(logw, progress))
 	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
 	if err := logw.Close(flushCtx); err != nil {
 		w.log.Error("storing run log failed", "run_id", run.ID, "err", err)

@@ -17,21 +17,28 @@ import (
 
 // runRow is the GORM model of the runs table.
 type runRow struct {
-	ID              int64
-	RequestedBy     string
-	EnvironmentID   int
-	TestFiles       []string `gorm:"serializer:json"`
-	Status          string
-	ExitCode        *int
-	Reason          *string
-	TimeoutSeconds  int
-	WorkerID        *string
-	CancelRequested bool
-	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
-	StartedAt       *time.Time
-	FinishedAt      *time.Time
-	HeartbeatAt     *time.Time
-	LogSize         int64
+	ID                int64
+	RequestedBy       string
+	EnvironmentID     int
+	TestFiles         []string `gorm:"serializer:json"`
+	Status            string
+	ExitCode          *int
+	Reason            *string
+	TimeoutSeconds    int
+	WorkerID          *string
+	CancelRequested   bool
+	CreatedAt         time.Time `gorm:"autoCreateTime:false"`
+	StartedAt         *time.Time
+	FinishedAt        *time.Time
+	HeartbeatAt       *time.Time
+	LogSize           int64
+	ProgressCompleted *int
+	ProgressTotal     *int
+	TestsPassed       *int
+	TestsFailed       *int
+	TestsErrors       *int
+	TestsSkipped      *int
+	TestsTotal        *int
 	// QueuePosition is computed by queries, never stored.
 	QueuePosition *int `gorm:"->;-:migration"`
 }
@@ -61,7 +68,21 @@ func (r *runRow) toDomain() *domain.Run {
 	if r.QueuePosition != nil {
 		run.QueuePosition = *r.QueuePosition
 	}
+	if r.ProgressTotal != nil {
+		run.Progress = &domain.Progress{Total: *r.ProgressTotal, Completed: derefInt(r.ProgressCompleted)}
+	}
+	if r.TestsTotal != nil {
+		run.Summary = &domain.TestSummary{Total: *r.TestsTotal, Passed: derefInt(r.TestsPassed),
+			Failed: derefInt(r.TestsFailed), Errors: derefInt(r.TestsErrors), Skipped: derefInt(r.TestsSkipped)}
+	}
 	return run
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func utcPtr(t *time.Time) *time.Time {

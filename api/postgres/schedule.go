@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -58,12 +60,33 @@ func (s *Store) FinishRun(ctx context.Context, run *domain.Run, workerID string,
 		if err := lockEnvironment(tx, run.EnvironmentID); err != nil {
 			return err
 		}
+		var sum domain.TestSummary
+		if o.Summary != nil {
+			sum = *o.Summary
+		}
 		res := tx.Exec(`UPDATE runs SET status = ?, exit_code = ?, reason = NULLIF(?, ''), finished_at = clock_timestamp(),
-			log_size = (SELECT coalesce(max(end_offset), 0) FROM run_log_chunks WHERE run_id = runs.id)
+			log_size = (SELECT coalesce(max(end_offset), 0) FROM run_log_chunks WHERE run_id = runs.id),
+			tests_passed = ?, tests_failed = ?, tests_errors = ?, tests_skipped = ?, tests_total = ?,
+			progress_completed = CASE WHEN ? THEN ? ELSE progress_completed END,
+			progress_total = CASE WHEN ? THEN ? ELSE progress_total END
 			WHERE id = ? AND status = 'running' AND worker_id = ?`,
-			string(o.Status), o.ExitCode, o.Reason, run.ID, workerID)
+			string(o.Status), o.ExitCode, o.Reason,
+			nullIfNoSummary(o, sum.Passed), nullIfNoSummary(o, sum.Failed), nullIfNoSummary(o, sum.Errors),
+			nullIfNoSummary(o, sum.Skipped), nullIfNoSummary(o, sum.Total),
+			o.Summary != nil, sum.Total, o.Summary != nil, sum.Total,
+			run.ID, workerID)
 		if res.Error != nil {
 			return res.Error
+		}
+		if res.RowsAffected == 1 && len(o.Tests) > 0 {
+			rows := make([]testResultRow, len(o.Tests))
+			for i, tr := range o.Tests {
+				rows[i] = testResultRow{RunID: run.ID, Position: i, NodeID: tr.NodeID, Outcome: tr.Outcome,
+					DurationMS: tr.DurationMS, Message: tr.Message}
+			}
+			if err := tx.CreateInBatches(rows, 500).Error; err != nil {
+				return err
+			}
 		}
 		finished = res.RowsAffected == 1
 		if !finished {
@@ -72,6 +95,42 @@ func (s *Store) FinishRun(ctx context.Context, run *domain.Run, workerID string,
 		return s.handOver(ctx, tx, sqlTx, run.EnvironmentID)
 	})
 	return finished, err
+}
+
+func nullIfNoSummary(o domain.Outcome, n int) *int {
+	if o.Summary == nil {
+		return nil
+	}
+	return &n
+}
+
+type testResultRow struct {
+	RunID      int64
+	Position   int
+	NodeID     string
+	Outcome    string
+	DurationMS int64
+	Message    string
+}
+
+func (testResultRow) TableName() string { return "run_test_results" }
+
+// ListTestResults returns a run's per-test results in report order, or
+// ENOTFOUND for an unknown run.
+func (s *Store) ListTestResults(ctx context.Context, runID int64) (*domain.Run, []domain.TestResult, error) {
+	run, err := s.FindRun(ctx, runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []testResultRow
+	if err := s.db.Gorm.WithContext(ctx).Where("run_id = ?", runID).Order("position").Find(&rows).Error; err != nil {
+		return nil, nil, wrapDBError(err)
+	}
+	out := make([]domain.TestResult, len(rows))
+	for i, r := range rows {
+		out[i] = domain.TestResult{NodeID: r.NodeID, Outcome: r.Outcome, DurationMS: r.DurationMS, Message: r.Message}
+	}
+	return run, out, nil
 }
 
 // handOver enqueues a start job for an environment that has queued runs.
@@ -88,21 +147,36 @@ func (s *Store) handOver(ctx context.Context, tx *gorm.DB, sqlTx *sql.Tx, enviro
 	return s.enq.EnqueueStartTx(ctx, sqlTx, environmentID)
 }
 
-// Heartbeat marks the given runs of workerID as alive and returns, for each
-// run that is still running on this worker, whether a cancel was requested.
-// A run missing from the result is no longer this worker's: it must be
-// killed without recording an outcome.
-func (s *Store) Heartbeat(ctx context.Context, workerID string, runIDs []int64) (map[int64]bool, error) {
-	alive := make(map[int64]bool, len(runIDs))
-	if len(runIDs) == 0 {
+// Heartbeat marks the given runs of workerID as alive, stores their
+// progress (nil when not known yet) and returns, for each run that is still
+// running on this worker, whether a cancel was requested. A run missing
+// from the result is no longer this worker's: it must be killed without
+// recording an outcome. One statement serves every run of the worker.
+func (s *Store) Heartbeat(ctx context.Context, workerID string, runs map[int64]*domain.Progress) (map[int64]bool, error) {
+	alive := make(map[int64]bool, len(runs))
+	if len(runs) == 0 {
 		return alive, nil
+	}
+	ids, done, total := make([]string, 0, len(runs)), make([]string, 0, len(runs)), make([]string, 0, len(runs))
+	for id, p := range runs {
+		ids = append(ids, strconv.FormatInt(id, 10))
+		if p == nil {
+			done, total = append(done, "-1"), append(total, "-1")
+		} else {
+			done, total = append(done, strconv.Itoa(p.Completed)), append(total, strconv.Itoa(p.Total))
+		}
 	}
 	var rows []struct {
 		ID              int64
 		CancelRequested bool
 	}
-	err := s.db.Gorm.WithContext(ctx).Raw(`UPDATE runs SET heartbeat_at = clock_timestamp()
-		WHERE worker_id = ? AND status = 'running' AND id IN ? RETURNING id, cancel_requested`, workerID, runIDs).
+	err := s.db.Gorm.WithContext(ctx).Raw(`UPDATE runs SET heartbeat_at = clock_timestamp(),
+			progress_completed = coalesce(NULLIF(p.completed, -1), runs.progress_completed),
+			progress_total = coalesce(NULLIF(p.total, -1), runs.progress_total)
+		FROM unnest(?::bigint[], ?::int[], ?::int[]) AS p(id, completed, total)
+		WHERE runs.id = p.id AND runs.worker_id = ? AND runs.status = 'running'
+		RETURNING runs.id, runs.cancel_requested`,
+		"{"+strings.Join(ids, ",")+"}", "{"+strings.Join(done, ",")+"}", "{"+strings.Join(total, ",")+"}", workerID).
 		Scan(&rows).Error
 	if err != nil {
 		return nil, wrapDBError(err)
