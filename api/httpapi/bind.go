@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -32,9 +31,10 @@ func readJSONObject(c echo.Context, limit int64, known ...string) (map[string]js
 		}
 		return nil, domain.Errorf(domain.EINVALID, "The body could not be read.")
 	}
+	// Unmarshal, unlike a Decoder checked with More, also refuses trailing
+	// text such as the second "}" of `{...}}`.
 	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
 		return nil, domain.Errorf(domain.EINVALID, "The body must be one JSON object.")
 	}
 	var unknown []string

@@ -65,7 +65,9 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 	)
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		// Only a bare io.EOF is the closing boundary; NextPart wraps io.EOF
+		// when the body ends without one, which is a malformed body.
+		if err == io.EOF { //nolint:errorlint // see above
 			break
 		}
 		if err != nil {
@@ -82,7 +84,7 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 				continue
 			}
 			haveFile = true
-			u.FileName = part.FileName()
+			u.FileName = rawFileName(part)
 			content, err := io.ReadAll(io.LimitReader(part, maxFile+1))
 			if err != nil {
 				var mbe *http.MaxBytesError
@@ -143,4 +145,16 @@ func readSmallField(part *multipart.Part) (string, error) {
 		return "", invalid(part.FormName(), "is too long")
 	}
 	return string(b), nil
+}
+
+// rawFileName returns the file name exactly as the client sent it.
+// Part.FileName strips directories ("../test_x.py" becomes "test_x.py"),
+// which would store a file under a name the client did not give; the
+// catalog refuses such names instead.
+func rawFileName(part *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -158,7 +159,8 @@ func (s *Server) rerun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if requestedBy == "" {
+	// A blank name, like an empty one, means "the original user".
+	if strings.TrimSpace(requestedBy) == "" {
 		requestedBy = orig.RequestedBy
 	}
 	env := orig.EnvironmentID

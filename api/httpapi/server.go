@@ -47,7 +47,7 @@ type Options struct {
 	APIToken string
 	// CORSOrigins may call the API from other origins; none by default.
 	CORSOrigins []string
-	Logger       *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Server is the HTTP API.

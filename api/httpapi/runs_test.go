@@ -1,0 +1,789 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// TestCreateRun covers the happy path of POST /api/runs and its allowed boundaries.
+func TestCreateRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	runs, jobs := h.count(t, `SELECT count(*) FROM runs`), h.startJobs(t)
+	before := time.Now().Add(-time.Hour)
+
+	files := []string{"sample-tests/test_success.py", "sample-tests/api/users_test.py"}
+	var run Run
+	h.postJSON(t, "/api/runs", map[string]any{
+		"requested_by": "  alice ", "environment_id": 7, "test_files": files, "timeout_seconds": 60,
+	}, specValid).decode(t, http.StatusCreated, &run)
+
+	require.Positive(t, run.ID)
+	require.Equal(t, "alice", run.RequestedBy, "the name is trimmed")
+	require.Equal(t, 7, run.EnvironmentID)
+	require.Equal(t, files, run.TestFiles, "files keep their order")
+	require.Equal(t, "queued", run.Status)
+	require.NotNil(t, run.QueuePosition)
+	require.Equal(t, 1, *run.QueuePosition)
+	require.Nil(t, run.ExitCode)
+	require.Nil(t, run.Reason)
+	require.Nil(t, run.StartedAt)
+	require.Nil(t, run.FinishedAt)
+	require.Nil(t, run.DurationMS)
+	require.True(t, run.CreatedAt.After(before) && run.CreatedAt.Before(time.Now().Add(time.Hour)), "created_at %v", run.CreatedAt)
+	require.Equal(t, run, h.getRun(t, run.ID))
+
+	require.Equal(t, runs+1, h.count(t, `SELECT count(*) FROM runs`))
+	require.Equal(t, jobs+1, h.startJobs(t), "a start job is enqueued")
+	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM river_job WHERE kind = 'baton_start_next' AND (args->>'environment_id')::int = 7`))
+	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs r JOIN river_job j ON j.xmin::text = r.xmin::text
+		WHERE r.id = $1 AND j.kind = 'baton_start_next'`, run.ID), "the run and its job are written by one transaction")
+	require.Equal(t, 60, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, run.ID))
+
+	// The server's default timeout, and a name of exactly 150 characters
+	// (300 bytes): the limit counts characters.
+	long := strings.Repeat("é", 150)
+	second := h.createRun(t, 7, long)
+	require.Equal(t, long, second.RequestedBy)
+	require.Equal(t, 2, *second.QueuePosition)
+	require.Equal(t, 1800, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, second.ID))
+
+	// A body of exactly 1 MiB is allowed (whitespace is valid JSON).
+	var padded Run
+	h.postJSON(t, "/api/runs", paddedJSON(t, 1<<20), specValid).decode(t, http.StatusCreated, &padded)
+	require.Equal(t, "padded", padded.RequestedBy)
+
+	// Boundaries that are allowed.
+	for _, body := range []map[string]any{
+		{"requested_by": "a", "environment_id": 1, "test_files": []string{"sample-tests/test_success.py"}, "timeout_seconds": 1},
+		{"requested_by": "b", "environment_id": 100, "test_files": []string{"sample-tests/test_success.py"}, "timeout_seconds": 86400},
+		{"requested_by": "c", "environment_id": 3, "test_files": catalogPaths(t, h, 4)},
+	} {
+		h.postJSON(t, "/api/runs", body, specValid).decode(t, http.StatusCreated, &run)
+	}
+}
+
+// paddedJSON returns a valid run request of exactly size bytes.
+func paddedJSON(t *testing.T, size int) []byte {
+	t.Helper()
+	head := `{"requested_by":"padded","environment_id":2,"test_files":["sample-tests/test_success.py"]`
+	b := []byte(head + strings.Repeat(" ", size-len(head)-1) + "}")
+	require.Len(t, b, size)
+	return b
+}
+
+// catalogPaths returns the first n test files of the catalog.
+func catalogPaths(t *testing.T, h *harness, n int) []string {
+	t.Helper()
+	p := paths(h.testFiles(t))
+	require.GreaterOrEqual(t, len(p), n)
+	return p[:n]
+}
+
+// TestCreateRunRejects checks that every bad POST /api/runs is refused
+// with the right status, code and fields, and changes nothing.
+func TestCreateRunRejects(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	h.createRun(t, 1, "setup") // so "nothing changed" is checked against a non-empty database
+
+	ok := "sample-tests/test_success.py"
+	valid := func(edit func(m map[string]any)) map[string]any {
+		m := map[string]any{"requested_by": "alice", "environment_id": 7, "test_files": []string{ok}}
+		edit(m)
+		return m
+	}
+	set := func(k string, v any) map[string]any { return valid(func(m map[string]any) { m[k] = v }) }
+	del := func(k string) map[string]any { return valid(func(m map[string]any) { delete(m, k) }) }
+	many := func(n int, f func(i int) any) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	huge := `{"requested_by":"alice","environment_id":7,"test_files":["sample-tests/` + strings.Repeat("a", 1<<20) + `.py"]}`
+
+	cases := []struct {
+		name        string
+		body        any // a map is encoded; a string is sent verbatim
+		contentType string
+		spec        specCheck
+		status      int
+		fields      []string
+		message     string
+	}{
+		{name: "requested_by missing", body: del("requested_by"), spec: specInvalid, fields: []string{"requested_by"}},
+		{name: "requested_by empty", body: set("requested_by", ""), spec: specInvalid, fields: []string{"requested_by"}},
+		{name: "requested_by blank", body: set("requested_by", "   \t "), spec: specSilent, fields: []string{"requested_by"}},
+		{name: "requested_by 151 chars", body: set("requested_by", strings.Repeat("é", 151)), spec: specInvalid, fields: []string{"requested_by"}},
+		{name: "requested_by control char", body: set("requested_by", "al\u0007ice"), spec: specSilent, fields: []string{"requested_by"}},
+		{name: "requested_by newline inside", body: set("requested_by", "al\nice"), spec: specSilent, fields: []string{"requested_by"}},
+		{name: "requested_by NUL", body: set("requested_by", "al\x00ice"), spec: specSilent, fields: []string{"requested_by"}},
+		{name: "requested_by number", body: set("requested_by", 42), spec: specInvalid, fields: []string{"requested_by"}},
+		{name: "environment_id missing", body: del("environment_id"), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id string", body: set("environment_id", "7"), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id fraction", body: set("environment_id", 7.5), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id exponent", body: `{"requested_by":"alice","environment_id":7e0,"test_files":["` + ok + `"]}`, spec: specSilent, fields: []string{"environment_id"}},
+		{name: "environment_id zero", body: set("environment_id", 0), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id 101", body: set("environment_id", 101), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id negative", body: set("environment_id", -1), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id overflow", body: `{"requested_by":"alice","environment_id":99999999999999999999999,"test_files":["` + ok + `"]}`, spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "environment_id null", body: set("environment_id", nil), spec: specInvalid, fields: []string{"environment_id"}},
+		{name: "test_files missing", body: del("test_files"), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "test_files empty", body: set("test_files", []string{}), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "test_files 101 items", body: set("test_files", many(101, func(i int) any { return fmt.Sprintf("sample-tests/test_%d.py", i) })), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "test_files duplicate", body: set("test_files", []string{ok, "sample-tests/test_failure.py", ok}), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "test_files not in catalog", body: set("test_files", []string{ok, "sample-tests/test_missing.py"}), spec: specSilent, fields: []string{"test_files"}, message: "sample-tests/test_missing.py"},
+		{name: "test_files not a test file", body: set("test_files", []string{"sample-tests/helpers.py"}), spec: specSilent, fields: []string{"test_files"}},
+		{name: "test_files hidden", body: set("test_files", []string{"sample-tests/.hidden/test_hidden.py"}), spec: specSilent, fields: []string{"test_files"}},
+		{name: "test_files traversal", body: set("test_files", []string{"sample-tests/../sample-tests/test_success.py"}), spec: specSilent, fields: []string{"test_files"}},
+		{name: "test_files absolute", body: set("test_files", []string{"/etc/passwd"}), spec: specSilent, fields: []string{"test_files"}},
+		{name: "test_files non-string items", body: set("test_files", []any{ok, 5}), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "test_files a string", body: set("test_files", ok), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "timeout_seconds zero", body: set("timeout_seconds", 0), spec: specInvalid, fields: []string{"timeout_seconds"}},
+		{name: "timeout_seconds 86401", body: set("timeout_seconds", 86401), spec: specInvalid, fields: []string{"timeout_seconds"}},
+		{name: "timeout_seconds string", body: set("timeout_seconds", "60"), spec: specInvalid, fields: []string{"timeout_seconds"}},
+		{name: "every field wrong", body: map[string]any{"requested_by": "", "environment_id": 0, "test_files": []string{}, "timeout_seconds": 0},
+			spec: specInvalid, fields: []string{"requested_by", "environment_id", "test_files", "timeout_seconds"}},
+		{name: "unknown field", body: set("enviroment_id", 7), spec: specInvalid, fields: []string{"enviroment_id"}},
+		{name: "wrong content type", body: `{"requested_by":"alice","environment_id":7,"test_files":["` + ok + `"]}`, contentType: "text/plain", spec: specInvalid},
+		{name: "form body", body: "requested_by=alice&environment_id=7", contentType: "application/x-www-form-urlencoded", spec: specInvalid},
+		{name: "no content type", body: `{"requested_by":"alice","environment_id":7,"test_files":["` + ok + `"]}`, contentType: "-", spec: specInvalid},
+		{name: "not JSON", body: "hello", spec: specInvalid},
+		{name: "malformed JSON", body: `{"requested_by":"alice",`, spec: specInvalid},
+		{name: "trailing garbage", body: `{"requested_by":"alice","environment_id":7,"test_files":["` + ok + `"]}}`, spec: specSilent}, // kin-openapi's decoder ignores it
+		{name: "two objects", body: `{"requested_by":"alice","environment_id":7,"test_files":["` + ok + `"]} {}`, spec: specSilent},
+		{name: "array body", body: `[{"requested_by":"alice","environment_id":7,"test_files":["` + ok + `"]}]`, spec: specInvalid},
+		{name: "null body", body: `null`, spec: specInvalid},
+		{name: "empty body", body: ``, spec: specInvalid},
+		{name: "body over 1 MiB", body: huge, spec: specSilent, status: http.StatusRequestEntityTooLarge},
+		{name: "body 1 MiB and 1 byte", body: string(paddedJSON(t, 1<<20+1)), spec: specSilent, status: http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			unchanged := h.unchanged(t)
+			var body []byte
+			switch b := c.body.(type) {
+			case string:
+				body = []byte(b)
+			default:
+				body = mustJSON(t, b)
+			}
+			ct := c.contentType
+			switch ct {
+			case "":
+				ct = "application/json"
+			case "-":
+				ct = ""
+			}
+			res := h.do(t, request{Method: http.MethodPost, Path: "/api/runs", Body: body, ContentType: ct, Spec: c.spec})
+			status, code := http.StatusBadRequest, domain.EINVALID
+			if c.status != 0 {
+				status, code = c.status, domain.ErrorCode(map[int]string{413: "too_large"}[c.status])
+			}
+			e := res.requireError(t, status, code, c.fields...)
+			for _, f := range c.fields {
+				require.NotEmpty(t, e.Fields[f])
+			}
+			if c.message != "" {
+				require.Contains(t, e.Message+" "+strings.Join(values(e.Fields), " "), c.message)
+			}
+			unchanged()
+		})
+	}
+}
+
+func values(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestListRuns covers order, filters and queue positions.
+func TestListRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	r1 := h.createRun(t, 1, "alice")
+	r2 := h.createRun(t, 2, "bob")
+	r3 := h.createRun(t, 1, "bob")
+	r4 := h.createRun(t, 3, "alice")
+	r5 := h.createRun(t, 1, "alice")
+	r6 := h.createRun(t, 2, "alice")
+	require.Equal(t, []int{1, 1, 2, 1, 3, 2}, []int{*r1.QueuePosition, *r2.QueuePosition, *r3.QueuePosition,
+		*r4.QueuePosition, *r5.QueuePosition, *r6.QueuePosition}, "each environment counts its own queue")
+	require.Equal(t, r2.ID, h.claim(t, 2).ID)
+	h.finish(t, h.claim(t, 3), 0)
+
+	list := func(query string) ([]int64, map[int64]Run) {
+		t.Helper()
+		var l RunList
+		h.get(t, "/api/runs"+query, specValid).decode(t, http.StatusOK, &l)
+		require.Nil(t, l.NextCursor, "one page is enough for %s", query)
+		ids := []int64{}
+		byID := map[int64]Run{}
+		for _, r := range l.Items {
+			ids = append(ids, r.ID)
+			byID[r.ID] = r
+		}
+		return ids, byID
+	}
+	all, byID := list("")
+	require.Equal(t, []int64{r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID}, all, "newest first")
+	pos := func(id int64) any {
+		if p := byID[id].QueuePosition; p != nil {
+			return *p
+		}
+		return nil
+	}
+	// r2 started, so r6 is now first in environment 2; r4 finished.
+	require.Equal(t, []any{1, nil, 2, nil, 3, 1}, []any{pos(r1.ID), pos(r2.ID), pos(r3.ID), pos(r4.ID), pos(r5.ID), pos(r6.ID)})
+	require.Equal(t, "running", byID[r2.ID].Status)
+	require.Equal(t, "success", byID[r4.ID].Status)
+	require.Equal(t, 0, *byID[r4.ID].ExitCode)
+	require.NotNil(t, byID[r4.ID].DurationMS)
+	require.GreaterOrEqual(t, *byID[r4.ID].DurationMS, int64(0))
+
+	for query, want := range map[string][]int64{
+		"?status=queued":      {r6.ID, r5.ID, r3.ID, r1.ID},
+		"?status=running":     {r2.ID},
+		"?status=success":     {r4.ID},
+		"?status=failed":      {},
+		"?environment_id=1":   {r5.ID, r3.ID, r1.ID},
+		"?environment_id=100": {},
+		"?requested_by=alice": {r6.ID, r5.ID, r4.ID, r1.ID},
+		"?requested_by=carol": {},
+		"?status=queued&environment_id=1&requested_by=alice": {r5.ID, r1.ID},
+		"?limit=200": {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+	} {
+		got, _ := list(query)
+		require.Equal(t, want, got, query)
+	}
+}
+
+// TestListRunsPagination walks every page for several limits and checks
+// that no run is repeated or skipped.
+func TestListRunsPagination(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	var ids []int64 // newest first
+	for i := range 55 {
+		env := 1 + i%3
+		r, err := h.store.CreateRun(ctx, domain.CreateRun{RequestedBy: fmt.Sprintf("user%d", i%2), EnvironmentID: &env,
+			TestFiles: []string{"sample-tests/test_success.py"}})
+		require.NoError(t, err)
+		ids = append([]int64{r.ID}, ids...)
+	}
+
+	// walk follows next_cursor until it is null and returns every id seen.
+	walk := func(query string, limit int) []int64 {
+		t.Helper()
+		var seen []int64
+		cursor := ""
+		for page := 0; ; page++ {
+			require.Less(t, page, 100, "pagination does not end")
+			q := url.Values{}
+			for k, v := range mustParseQuery(t, query) {
+				q[k] = v
+			}
+			if limit > 0 {
+				q.Set("limit", fmt.Sprint(limit))
+			}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
+			var l RunList
+			h.get(t, "/api/runs?"+q.Encode(), specValid).decode(t, http.StatusOK, &l)
+			want := limit
+			if want == 0 {
+				want = 50
+			}
+			require.LessOrEqual(t, len(l.Items), want)
+			for _, r := range l.Items {
+				seen = append(seen, r.ID)
+			}
+			if l.NextCursor == nil {
+				return seen
+			}
+			require.Len(t, l.Items, want, "only the last page may be short")
+			cursor = *l.NextCursor
+		}
+	}
+	for _, limit := range []int{1, 7, 11, 54, 55, 56, 200} {
+		require.Equal(t, ids, walk("", limit), "limit %d", limit)
+	}
+	// The default page is 50.
+	var l RunList
+	h.get(t, "/api/runs", specValid).decode(t, http.StatusOK, &l)
+	require.Len(t, l.Items, 50)
+	require.NotNil(t, l.NextCursor)
+	require.Equal(t, ids, walk("", 0))
+
+	// Filters apply on every page.
+	var user1 []int64
+	for _, id := range ids {
+		if h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND requested_by = 'user1' AND environment_id = 2`, id) == 1 {
+			user1 = append(user1, id)
+		}
+	}
+	require.NotEmpty(t, user1)
+	require.Equal(t, user1, walk("requested_by=user1&environment_id=2", 2))
+
+	// A run created while a client pages does not shift later pages.
+	var first RunList
+	h.get(t, "/api/runs?limit=10", specValid).decode(t, http.StatusOK, &first)
+	h.createRun(t, 4, "late")
+	var rest []int64
+	for _, r := range first.Items {
+		rest = append(rest, r.ID)
+	}
+	cursor := *first.NextCursor
+	for cursor != "" {
+		var p RunList
+		h.get(t, "/api/runs?limit=10&cursor="+url.QueryEscape(cursor), specValid).decode(t, http.StatusOK, &p)
+		for _, r := range p.Items {
+			rest = append(rest, r.ID)
+		}
+		cursor = ""
+		if p.NextCursor != nil {
+			cursor = *p.NextCursor
+		}
+	}
+	require.Equal(t, ids, rest)
+}
+
+func mustParseQuery(t *testing.T, q string) url.Values {
+	t.Helper()
+	v, err := url.ParseQuery(q)
+	require.NoError(t, err)
+	return v
+}
+
+// TestListRunsRejects checks the 400s of GET /api/runs.
+func TestListRunsRejects(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	h.createRun(t, 1, "alice")
+	unchanged := h.unchanged(t)
+	for _, c := range []struct {
+		query  string
+		spec   specCheck
+		fields []string
+	}{
+		{"status=paused", specInvalid, []string{"status"}},
+		{"status=QUEUED", specInvalid, []string{"status"}},
+		{"limit=0", specInvalid, []string{"limit"}},
+		{"limit=201", specInvalid, []string{"limit"}},
+		{"limit=-1", specInvalid, []string{"limit"}},
+		{"limit=abc", specInvalid, []string{"limit"}},
+		{"limit=1.5", specInvalid, []string{"limit"}},
+		{"environment_id=0", specInvalid, []string{"environment_id"}},
+		{"environment_id=101", specInvalid, []string{"environment_id"}},
+		{"environment_id=abc", specInvalid, []string{"environment_id"}},
+		{"requested_by=" + strings.Repeat("x", 151), specInvalid, []string{"requested_by"}},
+		{"cursor=%21%21%21", specSilent, []string{"cursor"}},
+		{"cursor=eDU", specSilent, []string{"cursor"}},  // base64 of "x5"
+		{"cursor=cjA", specSilent, []string{"cursor"}},  // base64 of "r0"
+		{"cursor=ci0x", specSilent, []string{"cursor"}}, // base64 of "r-1"
+		{"status=paused&limit=0&environment_id=0", specInvalid, []string{"status", "limit", "environment_id"}},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			e := h.get(t, "/api/runs?"+c.query, c.spec).requireError(t, http.StatusBadRequest, domain.EINVALID, c.fields...)
+			for _, f := range c.fields {
+				require.NotEmpty(t, e.Fields[f])
+			}
+		})
+	}
+	unchanged()
+}
+
+// TestGetRun covers GET /api/runs/{id} through a run's life, and its errors.
+func TestGetRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	run := h.createRun(t, 5, "alice")
+	require.Equal(t, run, h.getRun(t, run.ID))
+
+	claimed := h.claim(t, 5)
+	got := h.getRun(t, run.ID)
+	require.Equal(t, "running", got.Status)
+	require.Nil(t, got.QueuePosition)
+	require.NotNil(t, got.StartedAt)
+	require.Nil(t, got.FinishedAt)
+	require.Nil(t, got.DurationMS)
+
+	h.finish(t, claimed, 1)
+	got = h.getRun(t, run.ID)
+	require.Equal(t, "failed", got.Status)
+	require.Equal(t, 1, *got.ExitCode)
+	require.Equal(t, domain.ReasonTestsFailed, *got.Reason)
+	require.NotNil(t, got.FinishedAt)
+	require.NotNil(t, got.DurationMS)
+	require.Equal(t, got.FinishedAt.Sub(*got.StartedAt).Milliseconds(), *got.DurationMS)
+
+	unchanged := h.unchanged(t)
+	e := h.get(t, fmt.Sprintf("/api/runs/%d", run.ID+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	require.Contains(t, e.Message, fmt.Sprint(run.ID+1000))
+	for _, id := range []string{"abc", "0", "-1", "1.5", "99999999999999999999"} {
+		h.get(t, "/api/runs/"+id, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	}
+	unchanged()
+}
+
+// TestRunLog covers offsets, tailing, completeness and errors of
+// GET /api/runs/{id}/log.
+func TestRunLog(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	run := h.createRun(t, 8, "alice")
+	logAt := func(offset int64, spec specCheck) LogPage {
+		t.Helper()
+		var p LogPage
+		h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%d", run.ID, offset), spec).decode(t, http.StatusOK, &p)
+		require.Equal(t, offset, p.Offset)
+		return p
+	}
+
+	// Queued: nothing yet, and not complete.
+	var p LogPage
+	h.get(t, fmt.Sprintf("/api/runs/%d/log", run.ID), specValid).decode(t, http.StatusOK, &p)
+	require.Equal(t, LogPage{Offset: 0, NextOffset: 0, Text: "", Complete: false}, p)
+
+	claimed := h.claim(t, 8)
+	first, second := "hello\n", "wörld ✓ 日本\n"
+	require.NoError(t, h.store.AppendLog(ctx, run.ID, 0, first))
+	p = logAt(0, specValid)
+	require.Equal(t, LogPage{Offset: 0, NextOffset: int64(len(first)), Text: first}, p)
+
+	// Tailing: the next call from next_offset returns only new text.
+	p = logAt(p.NextOffset, specValid)
+	require.Equal(t, "", p.Text)
+	require.Equal(t, int64(len(first)), p.NextOffset)
+	require.False(t, p.Complete)
+
+	require.NoError(t, h.store.AppendLog(ctx, run.ID, int64(len(first)), second))
+	total := int64(len(first) + len(second))
+	p = logAt(int64(len(first)), specValid)
+	require.Equal(t, LogPage{Offset: int64(len(first)), NextOffset: total, Text: second}, p)
+	require.Equal(t, first+second, logAt(0, specValid).Text)
+	require.Equal(t, "llo\n"+second, logAt(2, specValid).Text, "an offset inside a chunk")
+
+	// An offset inside "ö" (bytes 7 and 8) yields valid UTF-8 with a replacement.
+	p = logAt(8, specValid)
+	require.Equal(t, "\uFFFDrld ✓ 日本\n", p.Text)
+	require.Equal(t, total, p.NextOffset)
+
+	// Beyond the end: nothing, and next_offset never moves backwards.
+	p = logAt(total+100, specValid)
+	require.Equal(t, LogPage{Offset: total + 100, NextOffset: total + 100}, p)
+
+	h.finish(t, claimed, 0)
+	p = logAt(total, specValid)
+	require.Equal(t, LogPage{Offset: total, NextOffset: total, Complete: true}, p, "complete once finished and all read")
+	p = logAt(0, specValid)
+	require.Equal(t, LogPage{Offset: 0, NextOffset: total, Text: first + second, Complete: true}, p)
+	p = logAt(total+100, specValid)
+	require.True(t, p.Complete)
+	require.Empty(t, p.Text)
+
+	unchanged := h.unchanged(t)
+	for _, q := range []string{"-1", "abc", "1.5", "99999999999999999999"} {
+		h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%s", run.ID, q), specInvalid).
+			requireError(t, http.StatusBadRequest, domain.EINVALID, "offset")
+	}
+	h.get(t, fmt.Sprintf("/api/runs/%d/log", run.ID+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.get(t, "/api/runs/abc/log", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	h.get(t, "/api/runs/0/log?offset=0", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	unchanged()
+}
+
+// TestRunLogPages checks that a large log comes in bounded pages and that
+// complete is set on the last page only.
+func TestRunLogPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+
+	// read follows next_offset until complete (or, for a running run, until
+	// no new text comes) and returns the text and the page sizes.
+	read := func(id int64, wantComplete bool) (string, []int) {
+		t.Helper()
+		var b strings.Builder
+		var sizes []int
+		offset := int64(0)
+		for i := 0; ; i++ {
+			require.Less(t, i, 1000)
+			var p LogPage
+			h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%d", id, offset), specValid).decode(t, http.StatusOK, &p)
+			require.Equal(t, offset, p.Offset)
+			require.Equal(t, int64(len(p.Text)), p.NextOffset-p.Offset, "pages of valid UTF-8 are exact")
+			b.WriteString(p.Text)
+			offset = p.NextOffset
+			if p.Complete {
+				require.True(t, wantComplete, "a running run's log is never complete")
+				sizes = append(sizes, len(p.Text))
+				return b.String(), sizes
+			}
+			if p.Text == "" {
+				require.False(t, wantComplete, "an ended run's log must become complete")
+				return b.String(), sizes
+			}
+			sizes = append(sizes, len(p.Text))
+		}
+	}
+
+	// Big chunks, as the runner writes them: pages are bounded near MaxLogPage.
+	big := h.createRun(t, 9, "alice")
+	claimed := h.claim(t, 9)
+	const chunk = 100 << 10
+	var want strings.Builder
+	for i := range 8 {
+		// Multi-byte characters, whole in every chunk as the runner keeps them.
+		text := strings.Repeat(fmt.Sprintf("line %d ✓\n", i), chunk/12)
+		require.NoError(t, h.store.AppendLog(ctx, big.ID, int64(want.Len()), text))
+		want.WriteString(text)
+	}
+	got, sizes := read(big.ID, false)
+	require.Equal(t, want.String(), got)
+	require.Greater(t, len(sizes), 1, "a large log is returned in pages")
+	for _, s := range sizes {
+		require.LessOrEqual(t, s, 256<<10+chunk, "a page is at most MaxLogPage plus one chunk")
+	}
+	h.finish(t, claimed, 0)
+	got, sizes = read(big.ID, true)
+	require.Equal(t, want.String(), got)
+	require.Greater(t, len(sizes), 2)
+
+	// Many tiny chunks: a page holds a bounded number of them.
+	small := h.createRun(t, 10, "bob")
+	claimed = h.claim(t, 10)
+	want.Reset()
+	for i := range 200 {
+		text := fmt.Sprintf("%03d ä\n", i)
+		require.NoError(t, h.store.AppendLog(ctx, small.ID, int64(want.Len()), text))
+		want.WriteString(text)
+	}
+	h.finish(t, claimed, 1)
+	got, sizes = read(small.ID, true)
+	require.Equal(t, want.String(), got)
+	require.Greater(t, len(sizes), 1)
+}
+
+// TestCancelRun covers cancelling queued, running and ended runs.
+func TestCancelRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	a := h.createRun(t, 5, "alice")
+	b := h.createRun(t, 5, "bob")
+	c := h.createRun(t, 5, "carol")
+	require.Equal(t, 3, *c.QueuePosition)
+	cancel := func(id int64) *response {
+		t.Helper()
+		return h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", id), Spec: specValid})
+	}
+
+	// A queued run is cancelled at once and leaves its queue.
+	var got Run
+	cancel(b.ID).decode(t, http.StatusOK, &got)
+	require.Equal(t, "cancelled", got.Status)
+	require.Nil(t, got.QueuePosition)
+	require.Equal(t, domain.ReasonCancelled, *got.Reason)
+	require.NotNil(t, got.FinishedAt)
+	require.Nil(t, got.StartedAt)
+	require.Nil(t, got.ExitCode)
+	require.Nil(t, got.DurationMS)
+	require.Equal(t, got, h.getRun(t, b.ID))
+	require.Equal(t, 2, *h.getRun(t, c.ID).QueuePosition, "the runs behind move up")
+	require.Equal(t, 1, *h.getRun(t, a.ID).QueuePosition)
+	var env Environment
+	h.get(t, "/api/environments/5", specValid).decode(t, http.StatusOK, &env)
+	require.Equal(t, []int64{a.ID, c.ID}, env.QueuedRunIDs)
+	var log LogPage
+	h.get(t, fmt.Sprintf("/api/runs/%d/log", b.ID), specValid).decode(t, http.StatusOK, &log)
+	require.Contains(t, log.Text, "cancelled")
+	require.True(t, log.Complete)
+
+	// A running run is flagged; its worker kills it.
+	running := h.claim(t, 5)
+	require.Equal(t, a.ID, running.ID)
+	require.Equal(t, 1, *h.getRun(t, c.ID).QueuePosition)
+	cancel(a.ID).decode(t, http.StatusOK, &got)
+	require.Equal(t, "running", got.Status)
+	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.ID))
+	alive, err := h.store.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
+	require.NoError(t, err)
+	require.Equal(t, map[int64]bool{a.ID: true}, alive, "the worker learns of the cancel through its heartbeat")
+	cancel(a.ID).decode(t, http.StatusOK, &got) // asking twice is fine
+	require.Equal(t, "running", got.Status)
+
+	// Ended runs cannot be cancelled; nothing changes.
+	h.finish(t, running, 0)
+	unchanged := h.unchanged(t)
+	for _, id := range []int64{a.ID, b.ID} {
+		e := cancel(id).requireError(t, http.StatusConflict, domain.ECONFLICT)
+		require.Contains(t, e.Message, fmt.Sprint(id))
+	}
+	cancel(c.ID+1000).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	for _, id := range []string{"abc", "0"} {
+		h.do(t, request{Method: http.MethodPost, Path: "/api/runs/" + id + "/cancel", Spec: specInvalid}).
+			requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	}
+	unchanged()
+	require.Equal(t, "queued", h.getRun(t, c.ID).Status)
+}
+
+// TestRerun covers POST /api/runs/{id}/rerun.
+func TestRerun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	files := []string{"sample-tests/test_failure.py", "sample-tests/api/test_api.py"}
+	var orig Run
+	h.postJSON(t, "/api/runs", map[string]any{"requested_by": "alice", "environment_id": 9, "test_files": files},
+		specValid).decode(t, http.StatusCreated, &orig)
+	h.finish(t, h.claim(t, 9), 1)
+	rerun := func(body any, spec specCheck) *response {
+		t.Helper()
+		path := fmt.Sprintf("/api/runs/%d/rerun", orig.ID)
+		if body == nil {
+			return h.do(t, request{Method: http.MethodPost, Path: path, Spec: spec})
+		}
+		return h.postJSON(t, path, body, spec)
+	}
+
+	jobs := h.startJobs(t)
+	var again Run
+	rerun(nil, specValid).decode(t, http.StatusCreated, &again)
+	require.NotEqual(t, orig.ID, again.ID)
+	require.Equal(t, "alice", again.RequestedBy, "defaults to the original user")
+	require.Equal(t, 9, again.EnvironmentID)
+	require.Equal(t, files, again.TestFiles)
+	require.Equal(t, "queued", again.Status)
+	require.Equal(t, 1, *again.QueuePosition)
+	require.Nil(t, again.ExitCode)
+	require.Nil(t, again.Reason)
+	require.Equal(t, jobs+1, h.startJobs(t))
+	require.Equal(t, again, h.getRun(t, again.ID))
+	require.Equal(t, "failed", h.getRun(t, orig.ID).Status, "the original is untouched")
+
+	rerun(map[string]any{"requested_by": "bob"}, specValid).decode(t, http.StatusCreated, &again)
+	require.Equal(t, "bob", again.RequestedBy)
+	require.Equal(t, 2, *again.QueuePosition)
+	rerun(map[string]any{}, specValid).decode(t, http.StatusCreated, &again)
+	require.Equal(t, "alice", again.RequestedBy)
+	rerun(map[string]any{"requested_by": ""}, specValid).decode(t, http.StatusCreated, &again)
+	require.Equal(t, "alice", again.RequestedBy)
+	rerun(map[string]any{"requested_by": "   "}, specValid).decode(t, http.StatusCreated, &again)
+	require.Equal(t, "alice", again.RequestedBy, "a blank name is no name")
+	// A queued run can be rerun too.
+	var third Run
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", again.ID), Spec: specValid}).
+		decode(t, http.StatusCreated, &third)
+	require.Equal(t, files, third.TestFiles)
+
+	unchanged := h.unchanged(t)
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", third.ID+1000), Spec: specValid}).
+		requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.do(t, request{Method: http.MethodPost, Path: "/api/runs/abc/rerun", Spec: specInvalid}).
+		requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	rerun(map[string]any{"requested_by": 5}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "requested_by")
+	rerun(map[string]any{"requested_by": strings.Repeat("x", 151)}, specInvalid).
+		requireError(t, http.StatusBadRequest, domain.EINVALID, "requested_by")
+	rerun(map[string]any{"requested_by": "a\x01b"}, specSilent).requireError(t, http.StatusBadRequest, domain.EINVALID, "requested_by")
+	rerun(map[string]any{"environment_id": 3}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "environment_id")
+	rerun(`{"requested_by":`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+	rerun(`[]`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", orig.ID), Body: []byte("requested_by=bob"),
+		ContentType: "application/x-www-form-urlencoded", Spec: specInvalid}).requireError(t, http.StatusBadRequest, domain.EINVALID)
+	unchanged()
+
+	// A file that left the catalog cannot be run again.
+	require.NoError(t, os.Remove(filepath.Join(h.base, "sample-tests", "api", "test_api.py")))
+	require.NoError(t, h.syncer.Sync(context.Background()))
+	unchanged = h.unchanged(t)
+	e := rerun(nil, specValid).requireError(t, http.StatusBadRequest, domain.EINVALID, "test_files")
+	require.Contains(t, e.Fields["test_files"], "sample-tests/api/test_api.py")
+	unchanged()
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+// TestRunProgressAndTests covers what a worker reports while and after a
+// run executes: live progress, the summary and the per-test results.
+func TestRunProgressAndTests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	run := h.createRun(t, 6, "alice", "sample-tests/test_success.py", "sample-tests/test_failure.py")
+	tests := func(id int64) (out struct {
+		Items   []TestResult `json:"items"`
+		Summary *Summary     `json:"summary"`
+	}) {
+		t.Helper()
+		h.get(t, fmt.Sprintf("/api/runs/%d/tests", id), specValid).decode(t, http.StatusOK, &out)
+		return out
+	}
+	got := tests(run.ID)
+	require.Empty(t, got.Items)
+	require.NotNil(t, got.Items, "an empty list, not null")
+	require.Nil(t, got.Summary)
+	require.Nil(t, run.Progress)
+	require.Nil(t, run.Summary)
+
+	claimed := h.claim(t, 6)
+	_, err := h.store.Heartbeat(ctx, "w1", map[int64]*domain.Progress{run.ID: {Completed: 1, Total: 3}})
+	require.NoError(t, err)
+	require.Equal(t, &Progress{Completed: 1, Total: 3}, h.getRun(t, run.ID).Progress)
+
+	o := domain.OutcomeForExit(1)
+	o.Summary = &domain.TestSummary{Passed: 1, Failed: 1, Skipped: 1, Total: 3}
+	o.Tests = []domain.TestResult{
+		{NodeID: "sample-tests/test_success.py::test_ok", Outcome: "passed", DurationMS: 3},
+		{NodeID: "sample-tests/test_failure.py::test_bad", Outcome: "failed", DurationMS: 5, Message: "assert 1 == 2"},
+		{NodeID: "sample-tests/test_failure.py::test_skip", Outcome: "skipped", Message: "später ✓"},
+	}
+	ok, err := h.store.FinishRun(ctx, claimed, "w1", o)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	got = tests(run.ID)
+	want := &Summary{Passed: 1, Failed: 1, Skipped: 1, Total: 3}
+	require.Equal(t, want, got.Summary)
+	require.Equal(t, []TestResult{
+		{NodeID: "sample-tests/test_success.py::test_ok", Outcome: "passed", DurationMS: 3},
+		{NodeID: "sample-tests/test_failure.py::test_bad", Outcome: "failed", DurationMS: 5, Message: "assert 1 == 2"},
+		{NodeID: "sample-tests/test_failure.py::test_skip", Outcome: "skipped", Message: "später ✓"},
+	}, got.Items, "in report order")
+	finished := h.getRun(t, run.ID)
+	require.Equal(t, want, finished.Summary)
+	require.Equal(t, &Progress{Completed: 3, Total: 3}, finished.Progress)
+
+	unchanged := h.unchanged(t)
+	h.get(t, fmt.Sprintf("/api/runs/%d/tests", run.ID+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.get(t, "/api/runs/abc/tests", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	h.get(t, "/api/runs/0/tests", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+	unchanged()
+}
