@@ -104,6 +104,9 @@ type harnessOptions struct {
 	noPython bool
 	// webDir is passed to httpapi.Options.WebDir.
 	webDir string
+	// apiToken and corsOrigins are passed to httpapi.Options.
+	apiToken    string
+	corsOrigins []string
 }
 
 // harness is one API server over its own database and catalog tree.
@@ -146,7 +149,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	syncer := catalog.NewSyncer(cat, store, log)
 	require.NoError(t, syncer.Sync(ctx))
 
-	srv := httpapi.New(store, syncer, httpapi.Options{WebDir: o.webDir, Logger: log})
+	srv := httpapi.New(store, syncer, httpapi.Options{WebDir: o.webDir, Logger: log,
+		APIToken: o.apiToken, CORSOrigins: o.corsOrigins})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &harness{db: db, store: store, cat: cat, syncer: syncer, srv: srv, ts: ts, base: base, logs: logs}
@@ -198,6 +202,8 @@ type request struct {
 	// Allow500 accepts an undocumented 500, for tests that force one; its
 	// body is still checked against the ErrorResponse schema.
 	Allow500 bool
+	// Header is added to the request.
+	Header http.Header
 }
 
 // response is what the server answered.
@@ -223,6 +229,9 @@ func (h *harness) do(t *testing.T, r request) *response {
 	if r.ContentType != "" {
 		vreq.Header.Set("Content-Type", r.ContentType)
 	}
+	for k, v := range r.Header {
+		vreq.Header[k] = v
+	}
 	route, params, routeErr := specRouter.FindRoute(vreq)
 	var reqErr error
 	var input *openapi3filter.RequestValidationInput
@@ -245,6 +254,9 @@ func (h *harness) do(t *testing.T, r request) *response {
 	require.NoError(t, err)
 	if r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
 	}
 	res, err := h.ts.Client().Do(req)
 	require.NoError(t, err)
