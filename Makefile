@@ -52,3 +52,12 @@ test: vet test-go test-frontend test-e2e ## everything CI runs
 
 clean: ## remove build output and local data
 	rm -rf bin frontend/dist .data
+
+# --- deploy: the docker-compose.yml topology without Docker (see deploy/README.md)
+.PHONY: cluster test-cluster
+
+cluster: deps-python build ## API + 2 workers as separate processes on DATABASE_URL or a fresh database (CLUSTER_ARGS="--workers 4 --port 8081")
+	@deploy/dev/cluster.sh $(CLUSTER_ARGS)
+
+test-cluster: deps-python build ## end-to-end test of that topology: upload, FIFO per environment, both workers used
+	@deploy/dev/cluster-e2e.sh
