@@ -128,14 +128,20 @@ func TestComposeAPIAndWorkerCommands(t *testing.T) {
 	if _, ok := worker.Environment["BATON_EMBEDDED_WORKER"]; ok {
 		t.Errorf("worker sets BATON_EMBEDDED_WORKER, which only `serve` reads")
 	}
-	// The API token reaches the API, but not the workers, whose tests would
-	// see it in their environment.
+	// The API token reaches the API, which requires it, and the workers,
+	// which hand it to tests of Baton's own API. Whoever can start a run
+	// already holds it, so a test that reads it gains nothing.
 	p = loadProject(t, "BATON_API_TOKEN=s3cret")
-	if got := envValue(t, service(t, p, "api"), "BATON_API_TOKEN"); got != "s3cret" {
-		t.Errorf("api BATON_API_TOKEN = %q, want it passed through", got)
+	for _, name := range []string{"api", "worker"} {
+		if got := envValue(t, service(t, p, name), "BATON_API_TOKEN"); got != "s3cret" {
+			t.Errorf("%s BATON_API_TOKEN = %q, want it passed through", name, got)
+		}
 	}
-	if _, ok := service(t, p, "worker").Environment["BATON_API_TOKEN"]; ok {
-		t.Errorf("worker gets BATON_API_TOKEN: every test could read it")
+	// Uploads must land on the shared volume, not in the image's sample tests.
+	for _, name := range []string{"api", "worker"} {
+		if got := envValue(t, service(t, p, name), "BATON_SAMPLE_TESTS_WRITABLE"); got != "false" {
+			t.Errorf("%s BATON_SAMPLE_TESTS_WRITABLE = %q, want false", name, got)
+		}
 	}
 }
 

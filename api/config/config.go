@@ -26,6 +26,10 @@ type Config struct {
 	UploadDir string
 	// SampleTestsDir is the shipped sample tests (BATON_SAMPLE_TESTS_DIR).
 	SampleTestsDir string
+	// SampleTestsWritable lets uploads go into the sample tests
+	// (BATON_SAMPLE_TESTS_WRITABLE); turn it off where they are baked into
+	// an image and would not reach other workers.
+	SampleTestsWritable bool
 	// WebDir is the built SPA served at / (BATON_WEB_DIR); missing is fine.
 	WebDir string
 	// Python runs pytest (BATON_PYTHON); "" means detect.
@@ -66,23 +70,24 @@ func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
 func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	p := parser{lookup: lookup}
 	c := &Config{
-		DatabaseURL:    p.str("DATABASE_URL", "postgres://postgres@localhost:5432/baton?sslmode=disable"),
-		Addr:           p.str("BATON_ADDR", ":8080"),
-		DataDir:        p.str("BATON_DATA_DIR", ".data"),
-		SampleTestsDir: p.str("BATON_SAMPLE_TESTS_DIR", "sample-tests"),
-		WebDir:         p.str("BATON_WEB_DIR", "frontend/dist"),
-		Python:         p.str("BATON_PYTHON", ""),
-		MaxRuns:        p.integer("BATON_MAX_RUNS", 8, 1, 1000),
-		RunTimeout:     p.duration("BATON_RUN_TIMEOUT", 30*time.Minute, time.Second, 24*time.Hour),
-		KillGrace:      p.duration("BATON_KILL_GRACE", 5*time.Second, 0, 10*time.Minute),
-		ShutdownGrace:  p.duration("BATON_SHUTDOWN_GRACE", 30*time.Second, 0, 24*time.Hour),
-		EmbeddedWorker: p.boolean("BATON_EMBEDDED_WORKER", true),
-		MaxUploadBytes: int64(p.integer("BATON_MAX_UPLOAD_BYTES", 1<<20, 1, 1<<30)),
-		LogLimitBytes:  int64(p.integer("BATON_LOG_LIMIT_BYTES", 10<<20, 1<<10, 1<<30)),
-		APIURL:         p.str("BATON_API_URL", ""),
-		WorkerID:       p.str("BATON_WORKER_ID", ""),
-		DBMaxConns:     p.integer("BATON_DB_MAX_CONNS", 0, 0, 10000),
-		APIToken:       p.str("BATON_API_TOKEN", ""),
+		DatabaseURL:         p.str("DATABASE_URL", "postgres://postgres@localhost:5432/baton?sslmode=disable"),
+		Addr:                p.str("BATON_ADDR", ":8080"),
+		DataDir:             p.str("BATON_DATA_DIR", ".data"),
+		SampleTestsDir:      p.str("BATON_SAMPLE_TESTS_DIR", "sample-tests"),
+		WebDir:              p.str("BATON_WEB_DIR", "frontend/dist"),
+		SampleTestsWritable: p.boolean("BATON_SAMPLE_TESTS_WRITABLE", true),
+		Python:              p.str("BATON_PYTHON", ""),
+		MaxRuns:             p.integer("BATON_MAX_RUNS", 8, 1, 1000),
+		RunTimeout:          p.duration("BATON_RUN_TIMEOUT", 30*time.Minute, time.Second, 24*time.Hour),
+		KillGrace:           p.duration("BATON_KILL_GRACE", 5*time.Second, 0, 10*time.Minute),
+		ShutdownGrace:       p.duration("BATON_SHUTDOWN_GRACE", 30*time.Second, 0, 24*time.Hour),
+		EmbeddedWorker:      p.boolean("BATON_EMBEDDED_WORKER", true),
+		MaxUploadBytes:      int64(p.integer("BATON_MAX_UPLOAD_BYTES", 1<<20, 1, 1<<30)),
+		LogLimitBytes:       int64(p.integer("BATON_LOG_LIMIT_BYTES", 10<<20, 1<<10, 1<<30)),
+		APIURL:              p.str("BATON_API_URL", ""),
+		WorkerID:            p.str("BATON_WORKER_ID", ""),
+		DBMaxConns:          p.integer("BATON_DB_MAX_CONNS", 0, 0, 10000),
+		APIToken:            p.str("BATON_API_TOKEN", ""),
 	}
 	for _, o := range strings.Split(p.str("BATON_CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -122,7 +122,7 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 	}
 	store := postgres.NewStore(db, enq, cfg.RunTimeout)
 	cat, err := catalog.New([]catalog.Root{
-		{Dir: cfg.SampleTestsDir, Writable: true},
+		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
 		{Dir: cfg.UploadDir, Writable: true},
 	}, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err != nil {
