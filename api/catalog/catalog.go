@@ -207,3 +207,13 @@ func within(p, base string) bool {
 	rel, err := filepath.Rel(base, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
+
+// RootDirs maps each root's name to its directory, for runners that
+// address files by catalog path.
+func (c *Catalog) RootDirs() map[string]string {
+	out := make(map[string]string, len(c.roots))
+	for _, r := range c.Roots() {
+		out[r.Name] = r.Dir
+	}
+	return out
+}

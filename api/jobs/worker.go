@@ -39,6 +39,8 @@ type Executor interface {
 // Resolver maps catalog paths to files on this host.
 type Resolver interface {
 	Resolve(path string) (string, error)
+	// RootDirs maps catalog root names to their directories.
+	RootDirs() map[string]string
 }
 
 // Config configures a Worker.
@@ -153,9 +155,13 @@ func orDefault(d, def time.Duration) time.Duration {
 // ID returns the worker's id as recorded on the runs it claims.
 func (w *Worker) ID() string { return w.cfg.ID }
 
-// Start begins taking jobs and runs the heartbeat and reaper loops.
+// Start begins taking jobs and runs the heartbeat and reaper loops. The
+// worker runs until Stop, whatever happens to ctx: River treats the end of
+// its start context as StopAndCancel, which would cancel every running run
+// at once and skip the shutdown grace period that Stop grants.
 func (w *Worker) Start(ctx context.Context) error {
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ctx = context.WithoutCancel(ctx)
+	loopCtx, cancel := context.WithCancel(ctx)
 	w.stopLoops = cancel
 	w.loopsDone.Add(2)
 	go w.every(loopCtx, w.cfg.HeartbeatInterval, w.heartbeat)
@@ -302,7 +308,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 		w.mu.Unlock()
 	}()
 
-	logw := runner.NewLogWriter(w.store, run.ID, w.cfg.LogOptions)
+	logw := runner.NewLogWriter(patientLog{w.store}, run.ID, w.cfg.LogOptions)
 	outcome := w.runTests(runCtx, run, io.MultiWriter(logw, progress))
 	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
 	if err := logw.Close(flushCtx); err != nil {
@@ -333,22 +339,44 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 	}
 }
 
+// patientLog stores log chunks, waiting out a database outage for as long
+// as the LogWriter's context allows. LogWriter.Close gives up after a few
+// quick attempts, so without this a run that ends while PostgreSQL restarts
+// would lose the end of its log, although its outcome is still recorded.
+type patientLog struct{ store Store }
+
+func (p patientLog) AppendLog(ctx context.Context, runID int64, offset int64, text string) error {
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		err := p.store.AppendLog(ctx, runID, offset, text)
+		if domain.ErrorCodeOf(err) != domain.EUNAVAILABLE {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
 func (w *Worker) runTests(ctx context.Context, run *domain.Run, out io.Writer) domain.Outcome {
-	files := make([]string, 0, len(run.TestFiles))
+	// Checked here so a file deleted since the run was queued is reported
+	// plainly rather than as a pytest usage error.
 	for _, p := range run.TestFiles {
-		abs, err := w.resolver.Resolve(p)
-		if err != nil {
+		if _, err := w.resolver.Resolve(p); err != nil {
 			fmt.Fprintf(out, "=== test file %s is not available on worker %s: %s ===\n", p, w.cfg.ID, domain.ErrorMessageOf(err))
 			return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}
 		}
-		files = append(files, abs)
 	}
 	return w.exec.Run(ctx, runner.Spec{
 		RunID:           run.ID,
 		EnvironmentID:   run.EnvironmentID,
 		EnvironmentName: domain.EnvironmentName(run.EnvironmentID),
 		RequestedBy:     run.RequestedBy,
-		Files:           files,
+		Files:           run.TestFiles,
+		Roots:           w.resolver.RootDirs(),
 		APIURL:          w.cfg.APIURL,
 		Timeout:         run.Timeout,
 	}, out)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -131,7 +132,7 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 
 	var worker *jobs.Worker
 	if withWorker {
-		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace}, cat, jobs.Config{
+		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
 			ID:          cfg.WorkerID,
 			MaxRuns:     cfg.MaxRuns,
 			APIURL:      cfg.APIURL,
@@ -187,4 +188,16 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 		}
 	}
 	return nil
+}
+
+// testEnviron is the environment tests inherit: the worker's, without the
+// database URL, whose credentials are Baton's and not the tests'.
+func testEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

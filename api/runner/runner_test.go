@@ -1,0 +1,559 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// guard bounds waits that only end early when something is broken; it is
+// not a performance expectation.
+const guard = 2 * time.Minute
+
+var detectPython = sync.OnceValues(DetectPython)
+
+// newRunner returns a Runner on the real Python, or skips the test when this
+// machine has no python3 with pytest.
+func newRunner(t *testing.T) *Runner {
+	t.Helper()
+	py, err := detectPython()
+	if err != nil {
+		t.Skipf("skipping: these tests run real pytest and none was found: %v", err)
+	}
+	return &Runner{
+		Python: py, TempDir: t.TempDir(), KillGrace: time.Second, OutputGrace: 500 * time.Millisecond,
+		Env: cleanEnv(),
+	}
+}
+
+// cleanEnv is os.Environ() without the variables Run must set itself, so a
+// test sees Run's values and not ones inherited from whoever runs go test.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "TEST_ENV_ID", "TEST_ENV_NAME", "TEST_RUN_ID", "REQUESTED_BY", "BATON_API_URL",
+			"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// fixture copies testdata/<name>.py to a fresh directory as test_<name>.py
+// (or as the given test_*.py name) and returns its absolute path; the
+// directory is filepath.Dir of it.
+func fixture(t *testing.T, name string, as ...string) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", name+".py"))
+	require.NoError(t, err)
+	dst := "test_" + name + ".py"
+	if len(as) > 0 {
+		dst = as[0]
+	}
+	path := filepath.Join(t.TempDir(), dst)
+	require.NoError(t, os.WriteFile(path, src, 0o644))
+	return path
+}
+
+func spec(files ...string) Spec {
+	return Spec{
+		RunID: 42, EnvironmentID: 7, EnvironmentName: "env7", RequestedBy: "alice",
+		Files: files, APIURL: "http://baton.test:8080",
+	}
+}
+
+// syncBuffer is an io.Writer the test can read while Run writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func lastLine(t *testing.T, out string) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func intp(i int) *int { return &i }
+
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		file    func(t *testing.T) string
+		want    domain.Outcome
+		inLog   string
+		lastLog string
+	}{
+		{"pass", func(t *testing.T) string { return fixture(t, "pass") },
+			domain.Outcome{Status: domain.StatusSuccess, ExitCode: intp(0)}, "2 passed", "exited with code 0"},
+		{"fail", func(t *testing.T) string { return fixture(t, "fail") },
+			domain.Outcome{Status: domain.StatusFailed, ExitCode: intp(1), Reason: domain.ReasonTestsFailed}, "the answer is wrong", "exited with code 1"},
+		{"no tests", func(t *testing.T) string { return fixture(t, "empty") },
+			domain.Outcome{Status: domain.StatusFailed, ExitCode: intp(5), Reason: domain.ReasonNoTestsCollected}, "no tests ran", "exited with code 5"},
+		{"interrupted", func(t *testing.T) string { return fixture(t, "interrupt") },
+			domain.Outcome{Status: domain.StatusError, ExitCode: intp(2), Reason: domain.ReasonInterrupted}, "KeyboardInterrupt", "exited with code 2"},
+		{"usage error", func(t *testing.T) string { return filepath.Join(t.TempDir(), "test_missing.py") },
+			domain.Outcome{Status: domain.StatusError, ExitCode: intp(4), Reason: domain.ReasonUsageError}, "not found", "exited with code 4"},
+		{"killed by signal", func(t *testing.T) string { return fixture(t, "selfkill") },
+			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonSignal}, "test_selfkill", "killed by signal 9"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRunner(t)
+			var out syncBuffer
+			got := r.Run(context.Background(), spec(tc.file(t)), &out)
+			log := out.String()
+			summary, tests := got.Summary, got.Tests
+			got.Summary, got.Tests = nil, nil
+			require.Equal(t, tc.want, got, log)
+			switch tc.want.Status {
+			case domain.StatusSuccess, domain.StatusFailed:
+				require.NotNil(t, summary, "a completed session has a JUnit summary")
+				require.Equal(t, len(tests), summary.Total)
+				require.Equal(t, summary.Total, summary.Passed+summary.Failed+summary.Errors+summary.Skipped)
+			default:
+				require.Nil(t, summary, "an interrupted session's partial report is not shown")
+			}
+			require.Contains(t, log, tc.inLog)
+			require.Contains(t, lastLine(t, log), tc.lastLog)
+		})
+	}
+}
+
+func TestRunFraming(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	file := fixture(t, "pass")
+	var out syncBuffer
+	s := spec(file)
+	s.Timeout = 10 * time.Minute
+	r.Run(context.Background(), s, &out)
+	log := out.String()
+
+	first := log[:strings.IndexByte(log, '\n')]
+	require.Equal(t, "$ "+r.Python+" -m pytest -v --capture=tee-sys -p no:cacheprovider --import-mode=importlib --junitxml=.baton-report.xml -o junit_family=xunit1 "+file, first)
+	require.Contains(t, log, "=== run 42 in env7 (environment 7) requested by alice, timeout 10m0s ===\n")
+	require.Regexp(t, regexp.MustCompile(`^=== pytest exited with code 0 after [0-9.]+m?s ===$`), lastLine(t, log))
+	require.Contains(t, log, "PASS-PRINT", "tee-sys shows prints of passing tests")
+}
+
+func TestRunEnvironment(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	var out syncBuffer
+	got := r.Run(context.Background(), spec(fixture(t, "env")), &out)
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, log)
+	for _, want := range []string{
+		"ENV TEST_ENV_ID=7\n", "ENV TEST_ENV_NAME=env7\n", "ENV TEST_RUN_ID=42\n", "ENV REQUESTED_BY=alice\n",
+		"ENV BATON_API_URL=http://baton.test:8080\n", "ENV PYTHONUNBUFFERED=1\n", "ENV PYTHONDONTWRITEBYTECODE=1\n",
+	} {
+		require.Contains(t, log, want)
+	}
+
+	cwd := regexp.MustCompile(`CWD=(\S+)`).FindStringSubmatch(log)
+	require.NotNil(t, cwd, log)
+	require.Equal(t, r.TempDir, filepath.Dir(cwd[1]), "pytest runs in a per-run directory under TempDir")
+	require.NoDirExists(t, cwd[1], "the per-run directory is removed")
+}
+
+// TestRunLeavesTestFolderClean runs a failing test too, because assertion
+// rewriting is what would write .pyc files next to it.
+func TestRunLeavesTestFolderClean(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	dir := t.TempDir()
+	for _, name := range []string{"pass", "fail"} {
+		src, err := os.ReadFile(filepath.Join("testdata", name+".py"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "test_"+name+".py"), src, 0o644))
+	}
+	var out syncBuffer
+	got := r.Run(context.Background(), spec(filepath.Join(dir, "test_pass.py"), filepath.Join(dir, "test_fail.py")), &out)
+	require.Equal(t, domain.StatusFailed, got.Status, out.String())
+
+	var left []string
+	require.NoError(t, filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		left = append(left, strings.TrimPrefix(p, dir))
+		return err
+	}))
+	require.Equal(t, []string{"", "/test_fail.py", "/test_pass.py"}, left)
+
+	// pytest puts its cache in the rootdir, the common ancestor of the test
+	// files and its working directory: here the test's temp root.
+	var caches []string
+	require.NoError(t, filepath.WalkDir(filepath.Dir(dir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if n := d.Name(); n == ".pytest_cache" || n == "__pycache__" || strings.HasSuffix(n, ".pyc") {
+			caches = append(caches, p)
+		}
+		return err
+	}))
+	require.Empty(t, caches)
+
+	entries, err := os.ReadDir(r.TempDir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "per-run directories are removed")
+}
+
+func TestRunSameBasenameInTwoFolders(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	root := t.TempDir()
+	var files []string
+	for _, sub := range []string{"a", "b"} {
+		require.NoError(t, os.Mkdir(filepath.Join(root, sub), 0o755))
+		f := filepath.Join(root, sub, "test_same.py")
+		require.NoError(t, os.WriteFile(f, []byte("def test_"+sub+"():\n    pass\n"), 0o644))
+		files = append(files, f)
+	}
+	var out syncBuffer
+	got := r.Run(context.Background(), spec(files...), &out)
+	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
+	require.Contains(t, out.String(), "2 passed")
+}
+
+// TestRunStreamsLive shows output reaches the log store while pytest still
+// runs: the test blocks until the Go side has seen its line and releases it.
+func TestRunStreamsLive(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	file := fixture(t, "live")
+	app := newMemAppender()
+	lw := NewLogWriter(app, 42, LogOptions{})
+
+	done := make(chan domain.Outcome, 1)
+	go func() { done <- r.Run(context.Background(), spec(file), lw) }()
+
+	select {
+	case <-app.waitFor("LIVE-MARKER"):
+	case o := <-done:
+		t.Fatalf("run ended (%+v) before its output was stored: %q", o, app.String())
+	case <-time.After(guard):
+		t.Fatalf("marker never stored: %q", app.String())
+	}
+	select {
+	case o := <-done:
+		t.Fatalf("run ended (%+v) although the test was still waiting", o)
+	default:
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(file), "release"), nil, 0o644))
+
+	got := await(t, done)
+	require.NoError(t, lw.Close(context.Background()))
+	require.Equal(t, domain.StatusSuccess, got.Status, app.String())
+	require.Equal(t, int64(len(app.String())), lw.Size())
+	require.Contains(t, app.String(), "=== pytest exited with code 0")
+}
+
+func TestRunLargeOutputDoesNotDeadlock(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	// The context only turns a deadlock into a failure instead of a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	var out syncBuffer
+	got := r.Run(ctx, spec(fixture(t, "big")), &out)
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, lastLine(t, log))
+	require.Greater(t, len(log), 1_500_000)
+	require.Contains(t, log, "BIG-DONE")
+	require.Contains(t, log, strings.Repeat("e", 99)+"\n")
+}
+
+func TestRunCapturesStderr(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	var out syncBuffer
+	got := r.Run(context.Background(), spec(fixture(t, "streams")), &out)
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, log)
+	for _, want := range []string{"SYS-STDOUT", "SYS-STDERR", "FD-STDOUT", "FD-STDERR"} {
+		require.Contains(t, log, want)
+	}
+}
+
+// await returns Run's outcome, failing instead of hanging when Run never
+// returns (e.g. a kill that does not escalate).
+func await(t *testing.T, done <-chan domain.Outcome) domain.Outcome {
+	t.Helper()
+	select {
+	case o := <-done:
+		return o
+	case <-time.After(guard):
+		t.Fatal("Run did not return")
+		return domain.Outcome{}
+	}
+}
+
+// readPids waits for the hang fixture to report pytest's pid and its
+// child's pid.
+func readPids(t *testing.T, dir string, done <-chan domain.Outcome) (pytest, child int) {
+	t.Helper()
+	deadline := time.After(guard)
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "pids"))
+		if err == nil {
+			f := strings.Fields(string(data))
+			require.Len(t, f, 2)
+			pytest, err1 := strconv.Atoi(f[0])
+			child, err2 := strconv.Atoi(f[1])
+			require.NoError(t, errors.Join(err1, err2))
+			return pytest, child
+		}
+		select {
+		case o := <-done:
+			t.Fatalf("run ended (%+v) before the test started", o)
+		case <-deadline:
+			t.Fatal("the hanging test never started")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// gone reports whether pid no longer runs; a zombie counts as gone because
+// reaping an orphan is up to init, not Baton.
+func gone(pid int) bool {
+	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// requireKilled checks pytest was reaped before Run returned and that its
+// child dies (SIGKILL is delivered asynchronously, hence Eventually).
+func requireKilled(t *testing.T, pytest, child int) {
+	t.Helper()
+	require.ErrorIs(t, unix.Kill(pytest, 0), unix.ESRCH, "pytest must be reaped when Run returns")
+	require.Eventually(t, func() bool { return gone(child) }, guard, 20*time.Millisecond, "grandchild %d survived", child)
+}
+
+func TestRunTimeoutKillsGroup(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	// The timeout must fire after the test has spawned its child; on a
+	// loaded machine pytest may start slowly, so try longer timeouts rather
+	// than flake.
+	for _, timeout := range []time.Duration{3 * time.Second, 15 * time.Second, 60 * time.Second} {
+		file := fixture(t, "hang")
+		s := spec(file)
+		s.Timeout = timeout
+		var out syncBuffer
+		got := r.Run(context.Background(), s, &out)
+		log := out.String()
+		require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}, got, log)
+		require.Equal(t, fmt.Sprintf("=== timed out after %s: process group killed ===", timeout), lastLine(t, log))
+
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "pids"))
+		if err != nil {
+			t.Logf("timeout %s fired before the test started; retrying", timeout)
+			continue
+		}
+		var pytest, child int
+		_, err = fmt.Sscan(string(data), &pytest, &child)
+		require.NoError(t, err)
+		requireKilled(t, pytest, child)
+		return
+	}
+	t.Fatal("the hanging test never started within the timeout")
+}
+
+// TestRunCancelEscalatesToKill uses a test that ignores SIGTERM, as does
+// its child, so only the SIGKILL after KillGrace can end them.
+func TestRunCancelEscalatesToKill(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	r.KillGrace = 300 * time.Millisecond
+	file := fixture(t, "hang", "test_hang_ignore_term.py")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var out syncBuffer
+	done := make(chan domain.Outcome, 1)
+	go func() { done <- r.Run(ctx, spec(file), &out) }()
+
+	pytest, child := readPids(t, filepath.Dir(file), done)
+	cancel(Stop{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled})
+	got := await(t, done)
+	log := out.String()
+	require.Equal(t, domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}, got, log)
+	require.Regexp(t, `^=== cancelled: process group killed after [0-9.]+m?s ===$`, lastLine(t, log))
+	requireKilled(t, pytest, child)
+}
+
+func TestRunStopCauses(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		cause error
+		want  domain.Outcome
+		last  string
+	}{
+		{"worker shutdown", Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown},
+			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown}, "=== stopped (worker_shutdown): process group killed"},
+		{"wrapped pointer", fmt.Errorf("shutting down: %w", &Stop{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}),
+			domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}, "=== cancelled: process group killed"},
+		{"plain cancel", nil,
+			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonInterrupted}, "=== stopped (interrupted): process group killed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRunner(t)
+			file := fixture(t, "hang")
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			var out syncBuffer
+			done := make(chan domain.Outcome, 1)
+			go func() { done <- r.Run(ctx, spec(file), &out) }()
+
+			pytest, child := readPids(t, filepath.Dir(file), done)
+			cancel(tc.cause)
+			got := await(t, done)
+			require.Equal(t, tc.want, got, out.String())
+			require.True(t, strings.HasPrefix(lastLine(t, out.String()), tc.last), lastLine(t, out.String()))
+			requireKilled(t, pytest, child)
+		})
+	}
+}
+
+func TestRunCancelledBeforeStart(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown})
+	var out syncBuffer
+	got := r.Run(ctx, spec(fixture(t, "pass")), &out)
+	require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown}, got)
+	require.Equal(t, "=== stopped (worker_shutdown) before start ===", lastLine(t, out.String()))
+	require.NotContains(t, out.String(), "passed")
+}
+
+// TestRunDaemonHoldingOutput: a grandchild in its own session survives the
+// group kill and keeps the pipe open; Run must still return.
+func TestRunDaemonHoldingOutput(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	file := fixture(t, "daemon")
+	t.Cleanup(func() {
+		if data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "daemon.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	var out syncBuffer
+	got := r.Run(ctx, spec(file), &out)
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, log)
+	require.Contains(t, log, "still holds the output open")
+	require.Contains(t, lastLine(t, log), "=== pytest exited with code 0")
+}
+
+// TestRunKillsLeftoverChildren: a test that exits leaving a child in the
+// group must not leave it running, nor make Run wait for the pipe.
+func TestRunKillsLeftoverChildren(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	r.OutputGrace = guard // a surviving child would show as a hang, not a pass
+	file := fixture(t, "orphan")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*guard)
+	defer cancel()
+	var out syncBuffer
+	got := r.Run(ctx, spec(file), &out)
+	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
+	require.NotContains(t, out.String(), "still holds the output open")
+
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "orphan.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = unix.Kill(pid, unix.SIGKILL) })
+	require.Eventually(t, func() bool { return gone(pid) }, guard, 20*time.Millisecond, "leftover child %d survived", pid)
+}
+
+func TestRunStartFailure(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		python string
+		files  []string
+		inLog  string
+	}{
+		"missing interpreter": {"/nonexistent/python3", []string{"/tmp/test_x.py"}, "/nonexistent/python3"},
+		"no interpreter":      {"", []string{"/tmp/test_x.py"}, "no Python interpreter configured"},
+		"no files":            {"/usr/bin/python3", nil, "no test files given"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := &Runner{Python: tc.python, TempDir: t.TempDir()}
+			var out syncBuffer
+			got := r.Run(context.Background(), spec(tc.files...), &out)
+			require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}, got)
+			require.Contains(t, lastLine(t, out.String()), "=== failed to start pytest: ")
+			require.Contains(t, out.String(), tc.inLog)
+			entries, err := os.ReadDir(r.TempDir)
+			require.NoError(t, err)
+			require.Empty(t, entries)
+		})
+	}
+}
+
+func TestDetectPython(t *testing.T) {
+	t.Parallel()
+	py, err := detectPython()
+	if err != nil {
+		t.Skipf("skipping: no python3 with pytest on this machine: %v", err)
+	}
+	require.True(t, filepath.IsAbs(py), py)
+
+	_, err = detectPythonFrom([]string{"/nonexistent/python3", "false"})
+	require.ErrorContains(t, err, "/nonexistent/python3: not found")
+	require.ErrorContains(t, err, "false (")
+}
+
+func TestShellJoin(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, `/usr/bin/python3 -m 'a b.py' 'it'\''s' ''`, shellJoin([]string{"/usr/bin/python3", "-m", "a b.py", "it's", ""}))
+}

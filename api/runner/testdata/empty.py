@@ -1,0 +1,2 @@
+# Collects nothing: pytest exits with code 5.
+HELPER = 1

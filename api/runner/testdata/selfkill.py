@@ -1,0 +1,6 @@
+import os
+import signal
+
+
+def test_selfkill():
+    os.kill(os.getpid(), signal.SIGKILL)
