@@ -78,7 +78,9 @@ type identity struct{}
 
 func (identity) Resolve(p string) (string, error) { return "/nonexistent/" + p, nil }
 
-func (identity) RootDirs() map[string]string { return map[string]string{"sample-tests": "/nonexistent/sample-tests"} }
+func (identity) RootDirs() map[string]string {
+	return map[string]string{"sample-tests": "/nonexistent/sample-tests"}
+}
 
 type cluster struct {
 	url     string
