@@ -1,0 +1,36 @@
+// Named aliases of the generated OpenAPI types (no hand-written copies).
+import type { components, operations } from './schema';
+
+type Schemas = components['schemas'];
+
+export type Run = Schemas['Run'];
+export type Progress = Schemas['Progress'];
+export type TestSummary = Schemas['TestSummary'];
+export type TestResult = Schemas['TestResult'];
+export type TestResultList = Schemas['TestResultList'];
+export type RerunRequest = NonNullable<operations['rerunRun']['requestBody']>['content']['application/json'];
+export type RunStatus = Schemas['RunStatus'];
+export type RunList = Schemas['RunList'];
+export type LogPage = Schemas['LogPage'];
+export type Environment = Schemas['Environment'];
+export type EnvironmentList = Schemas['EnvironmentList'];
+export type TestFile = Schemas['TestFile'];
+export type TestDirectory = Schemas['TestDirectory'];
+export type CreateRunRequest = Schemas['CreateRunRequest'];
+export type ErrorResponse = Schemas['ErrorResponse'];
+export type ErrorCode = ErrorResponse['error']['code'];
+export type ListRunsQuery = NonNullable<operations['listRuns']['parameters']['query']>;
+export type UploadTestFileBody = NonNullable<
+  operations['uploadTestFile']['requestBody']
+>['content']['multipart/form-data'];
+
+/** Every run status in life-cycle order. `satisfies` keeps this list in step with the schema. */
+export const RUN_STATUSES = ['queued', 'running', 'success', 'failed', 'error', 'cancelled'] as const satisfies readonly RunStatus[];
+
+/** Statuses after which a run never changes again. */
+export function isFinalStatus(status: RunStatus): boolean {
+  return status !== 'queued' && status !== 'running';
+}
+
+export const MIN_ENVIRONMENT_ID = 1;
+export const MAX_ENVIRONMENT_ID = 100;

@@ -1,0 +1,30 @@
+import type { Run } from '../api/types';
+import { elapsedSince, formatElapsed } from '../lib/format';
+
+interface StatusBadgeProps {
+  run: Pick<Run, 'status' | 'queue_position' | 'started_at'>;
+  /** Epoch ms used for the running clock: the time of the latest poll, so it ticks with polling. */
+  now: number;
+}
+
+/** A coloured status pill: "queued #2", "running 12s", "success", … */
+export function StatusBadge({ run, now }: StatusBadgeProps) {
+  let text: string = run.status;
+  let detail: string | undefined;
+  if (run.status === 'queued' && run.queue_position != null) {
+    text = `queued #${run.queue_position}`;
+    detail = run.queue_position === 1 ? 'Next to start in its environment' : `Position ${run.queue_position} in its environment's queue`;
+  } else if (run.status === 'running') {
+    const elapsed = elapsedSince(run.started_at, now);
+    if (elapsed !== null) {
+      text = `running ${formatElapsed(elapsed)}`;
+      detail = 'Elapsed time since the run started';
+    }
+  }
+  return (
+    <span className={`badge badge--${run.status}`} data-status={run.status} title={detail}>
+      <span className="badge__dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}

@@ -1,0 +1,2 @@
+// Public surface of the environments feature.
+export { EnvironmentsGrid } from './EnvironmentsGrid';

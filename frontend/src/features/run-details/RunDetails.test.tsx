@@ -1,0 +1,100 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { Route, Routes } from 'react-router';
+import { describe, expect, it } from 'vitest';
+import { setApiToken } from '../../api/auth';
+import { apiError, json, makeRun, mockApi, renderWithProviders } from '../../test/utils';
+import { RunDetails } from './RunDetails';
+
+const running = makeRun({
+  id: 8,
+  status: 'running',
+  exit_code: null,
+  finished_at: null,
+  duration_ms: null,
+  progress: { completed: 2, total: 5 },
+  summary: null,
+});
+
+function App() {
+  return (
+    <Routes>
+      <Route path="/runs/8" element={<RunDetails runId={8} />} />
+      <Route path="/runs/9" element={<p>Run 9 page</p>} />
+    </Routes>
+  );
+}
+
+describe('RunDetails', () => {
+  it('shows progress, and cancels after confirmation with the API token', async () => {
+    let current = running;
+    setApiToken('s3cret');
+    const { requests } = mockApi({
+      'GET /api/runs/8': () => json(current),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 0, text: '', complete: false }),
+      'POST /api/runs/8/cancel': () => {
+        current = { ...running, status: 'cancelled', reason: 'cancelled_by_user', progress: null };
+        return json(current);
+      },
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    expect(await screen.findByRole('progressbar', { name: 'Tests completed' })).toHaveAttribute('aria-valuenow', '2');
+
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('button', { name: 'Cancel run' }));
+    expect(requests.some((r) => r.method === 'POST')).toBe(false);
+    await user.click(screen.getByRole('button', { name: 'Yes, cancel' }));
+    expect(await screen.findByText('Cancelled by a user')).toBeInTheDocument();
+    const post = requests.find((r) => r.method === 'POST')!;
+    expect(post.request.headers.get('Authorization')).toBe('Bearer s3cret');
+    expect(screen.queryByRole('button', { name: 'Cancel run' })).not.toBeInTheDocument();
+  });
+
+  it('explains a 401 and a 409', async () => {
+    let status = 401;
+    mockApi({
+      'GET /api/runs/8': () => json(running),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 0, text: '', complete: false }),
+      'POST /api/runs/8/cancel': () =>
+        status === 401
+          ? apiError(401, 'unauthorized', 'This server requires an API token.')
+          : apiError(409, 'conflict', 'Run 8 has already finished.'),
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Cancel run' }));
+    await user.click(screen.getByRole('button', { name: 'Yes, cancel' }));
+    expect(await screen.findByText(/requires an API token for changes/)).toBeInTheDocument();
+    status = 409;
+    await user.click(screen.getByRole('button', { name: 'Cancel run' }));
+    await user.click(screen.getByRole('button', { name: 'Yes, cancel' }));
+    expect(await screen.findByText(/can no longer be cancelled: Run 8 has already finished/)).toBeInTheDocument();
+  });
+
+  it('reruns as the remembered user and opens the new run', async () => {
+    window.localStorage.setItem('baton.username', 'dave');
+    const { requests } = mockApi({
+      'GET /api/runs/8': () => json(makeRun({ id: 8 })),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 3, text: 'ok\n', complete: true }),
+      'GET /api/runs/8/tests': () =>
+        json({
+          items: [
+            { node_id: 'sample-tests/test_success.py::test_ok', outcome: 'passed', duration_ms: 3, message: '' },
+            { node_id: 'sample-tests/test_success.py::test_bad', outcome: 'failed', duration_ms: 5, message: 'assert 1 == 2' },
+          ],
+          summary: { passed: 1, failed: 1, errors: 0, skipped: 0, total: 2 },
+        }),
+      'POST /api/runs/8/rerun': () => json(makeRun({ id: 9, status: 'queued' }), 201),
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    // Failed tests come first with their message open.
+    expect(await screen.findByText('assert 1 == 2')).toBeInTheDocument();
+    expect(screen.getByText('sample-tests/test_success.py::test_ok')).toBeInTheDocument();
+
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('button', { name: 'Rerun' }));
+    expect(await screen.findByText('Run 9 page')).toBeInTheDocument();
+    const post = requests.find((r) => r.method === 'POST')!;
+    await waitFor(async () => expect(await post.request.clone().json()).toEqual({ requested_by: 'dave' }));
+  });
+});

@@ -1,0 +1,2 @@
+// Public surface of the run-details feature.
+export { RunDetails } from './RunDetails';

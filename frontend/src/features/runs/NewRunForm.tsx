@@ -1,0 +1,199 @@
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { createRun } from '../../api/client';
+import { ApiError, TOKEN_REQUIRED_MESSAGE, errorMessage } from '../../api/errors';
+import { refreshAfterRunCreated, useEnvironments, useTestFiles } from '../../api/queries';
+import type { CreateRunRequest, Run } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { FieldError } from '../../components/FieldError';
+import { environmentName } from '../../lib/format';
+import { loadUsername, saveUsername } from '../../lib/username';
+import { EnvironmentSelect } from './EnvironmentSelect';
+import { TestFilePicker } from './TestFilePicker';
+
+const FORM_FIELDS = ['requested_by', 'environment_id', 'test_files', 'timeout_seconds'] as const;
+/** The server's own limit for timeout_seconds (24 h). */
+const MAX_TIMEOUT_MINUTES = 24 * 60;
+type FormField = (typeof FORM_FIELDS)[number];
+type FieldErrors = Partial<Record<FormField, string>>;
+
+function validate(username: string, environmentId: number | null, files: string[], timeoutMinutes: string): FieldErrors {
+  const errors: FieldErrors = {};
+  if (timeoutMinutes.trim() !== '') {
+    const minutes = Number(timeoutMinutes);
+    if (!Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_TIMEOUT_MINUTES) {
+      errors.timeout_seconds = `Enter minutes between 1 and ${MAX_TIMEOUT_MINUTES}, or leave empty for the server default.`;
+    }
+  }
+  if (username.trim() === '') errors.requested_by = 'Enter your name.';
+  else if (username.trim().length > 150) errors.requested_by = 'Use at most 150 characters.';
+  if (environmentId == null) errors.environment_id = 'Choose an environment.';
+  if (files.length === 0) errors.test_files = 'Select at least one test file.';
+  else if (files.length > 100) errors.test_files = 'Select at most 100 test files.';
+  return errors;
+}
+
+interface NewRunFormProps {
+  selectedFiles: string[];
+  onSelectedFilesChange: (files: string[]) => void;
+}
+
+/** Username, environment and test files → POST /api/runs. */
+export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormProps) {
+  const queryClient = useQueryClient();
+  const environments = useEnvironments();
+  const testFiles = useTestFiles();
+  const [username, setUsername] = useState(loadUsername);
+  const [environmentId, setEnvironmentId] = useState<number | null>(null);
+  const [timeoutMinutes, setTimeoutMinutes] = useState('');
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [created, setCreated] = useState<Run | null>(null);
+
+  const mutation = useMutation({
+    mutationFn: (body: CreateRunRequest) => createRun(body),
+    onSuccess: async (run) => {
+      setCreated(run);
+      await refreshAfterRunCreated(queryClient);
+    },
+    onError: (err) => {
+      if (err instanceof ApiError) {
+        const known: FieldErrors = {};
+        const other: string[] = [];
+        for (const [field, why] of Object.entries(err.fields)) {
+          if ((FORM_FIELDS as readonly string[]).includes(field)) known[field as FormField] = why;
+          else other.push(`${field}: ${why}`);
+        }
+        setFieldErrors(known);
+        const hasKnown = Object.keys(known).length > 0;
+        if (err.code === 'network') setFormError('Cannot reach the Baton API. Your run was not started; try again.');
+        else if (err.status === 401) setFormError(TOKEN_REQUIRED_MESSAGE);
+        else if (!hasKnown || other.length > 0) setFormError([err.message, ...other].join(' '));
+        else setFormError(null);
+      } else {
+        setFormError(errorMessage(err));
+      }
+    },
+  });
+
+  const clearFieldError = (field: FormField) => {
+    if (fieldErrors[field]) setFieldErrors(({ [field]: _removed, ...rest }) => rest);
+  };
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    setCreated(null);
+    setFormError(null);
+    const errors = validate(username, environmentId, selectedFiles, timeoutMinutes);
+    setFieldErrors(errors);
+    if (Object.keys(errors).length > 0 || environmentId == null) return;
+    const requestedBy = username.trim();
+    saveUsername(requestedBy);
+    const body: CreateRunRequest = { requested_by: requestedBy, environment_id: environmentId, test_files: selectedFiles };
+    if (timeoutMinutes.trim() !== '') body.timeout_seconds = Math.max(1, Math.round(Number(timeoutMinutes) * 60));
+    mutation.mutate(body);
+  };
+
+  const errId = (field: FormField) => `new-run-${field}-error`;
+
+  return (
+    <form className="form" onSubmit={onSubmit} noValidate aria-label="New run">
+      <div className="form__row">
+        <div className="field">
+          <label htmlFor="new-run-username" className="field__label">
+            Username
+          </label>
+          <input
+            id="new-run-username"
+            name="requested_by"
+            className="input"
+            value={username}
+            maxLength={150}
+            autoComplete="username"
+            onChange={(e) => {
+              setUsername(e.target.value);
+              clearFieldError('requested_by');
+            }}
+            aria-invalid={fieldErrors.requested_by ? true : undefined}
+            aria-describedby={fieldErrors.requested_by ? errId('requested_by') : undefined}
+          />
+          <FieldError id={errId('requested_by')} message={fieldErrors.requested_by} />
+        </div>
+        <div className="field">
+          <label htmlFor="new-run-environment" className="field__label">
+            Environment
+          </label>
+          <EnvironmentSelect
+            id="new-run-environment"
+            value={environmentId}
+            onChange={(id) => {
+              setEnvironmentId(id);
+              clearFieldError('environment_id');
+            }}
+            environments={environments.data?.items}
+            error={fieldErrors.environment_id}
+            errorId={errId('environment_id')}
+          />
+          <FieldError id={errId('environment_id')} message={fieldErrors.environment_id} />
+        </div>
+      </div>
+      <div className="field">
+        <TestFilePicker
+          id="new-run-files"
+          files={testFiles.data}
+          isLoading={testFiles.isPending}
+          loadError={testFiles.isError && !testFiles.data ? errorMessage(testFiles.error) : undefined}
+          selected={selectedFiles}
+          onChange={(files) => {
+            onSelectedFilesChange(files);
+            clearFieldError('test_files');
+          }}
+          error={fieldErrors.test_files}
+          errorId={errId('test_files')}
+        />
+        <FieldError id={errId('test_files')} message={fieldErrors.test_files} />
+      </div>
+      <div className="field field--narrow">
+        <label htmlFor="new-run-timeout" className="field__label">
+          Timeout <span className="field__optional">(minutes, optional)</span>
+        </label>
+        <input
+          id="new-run-timeout"
+          name="timeout_minutes"
+          className="input"
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={MAX_TIMEOUT_MINUTES}
+          placeholder="server default"
+          value={timeoutMinutes}
+          onChange={(e) => {
+            setTimeoutMinutes(e.target.value);
+            clearFieldError('timeout_seconds');
+          }}
+          aria-invalid={fieldErrors.timeout_seconds ? true : undefined}
+          aria-describedby={fieldErrors.timeout_seconds ? errId('timeout_seconds') : undefined}
+        />
+        <FieldError id={errId('timeout_seconds')} message={fieldErrors.timeout_seconds} />
+      </div>
+      {formError && (
+        <Alert tone="error" title="The run was not started" onDismiss={() => setFormError(null)}>
+          {formError}
+        </Alert>
+      )}
+      {created && (
+        <Alert tone="success" onDismiss={() => setCreated(null)}>
+          Run <Link to={`/runs/${created.id}`}>#{created.id}</Link> {created.status === 'queued' ? 'queued' : created.status} in{' '}
+          {environmentName(created.environment_id)}
+          {created.queue_position != null ? ` (#${created.queue_position} in line)` : ''}.
+        </Alert>
+      )}
+      <div className="form__actions">
+        <button type="submit" className="button button--primary" disabled={mutation.isPending}>
+          {mutation.isPending ? 'Starting…' : 'Start run'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,78 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { Route, Routes, useLocation } from 'react-router';
+import { describe, expect, it } from 'vitest';
+import { json, makeRun, mockApi, renderWithProviders } from '../../test/utils';
+import { RunsPanel } from './RunsPanel';
+
+function LocationProbe() {
+  const location = useLocation();
+  return <output data-testid="location">{location.search}</output>;
+}
+
+function App() {
+  return (
+    <Routes>
+      <Route
+        path="/"
+        element={
+          <>
+            <RunsPanel />
+            <LocationProbe />
+          </>
+        }
+      />
+    </Routes>
+  );
+}
+
+describe('RunsPanel', () => {
+  it('sends the URL filters to the API and pages with next_cursor', async () => {
+    const { requests } = mockApi({
+      'GET /api/runs': (_req, url) =>
+        url.searchParams.get('cursor') === 'c2'
+          ? json({ items: [makeRun({ id: 3 })], next_cursor: null })
+          : json({ items: [makeRun({ id: 9 }), makeRun({ id: 8 })], next_cursor: 'c2' }),
+    });
+    renderWithProviders(<App />, { route: '/?status=success&environment_id=7&requested_by=alice' });
+
+    expect(await screen.findByRole('link', { name: '#9' })).toBeInTheDocument();
+    const first = requests[0]!.url.searchParams;
+    expect(first.get('status')).toBe('success');
+    expect(first.get('environment_id')).toBe('7');
+    expect(first.get('requested_by')).toBe('alice');
+    expect(screen.getByLabelText('Status')).toHaveValue('success');
+    expect(screen.getByLabelText('Username')).toHaveValue('alice');
+    expect(screen.getByRole('button', { name: '← Newer' })).toBeDisabled();
+
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('button', { name: 'Next →' }));
+    expect(await screen.findByRole('link', { name: '#3' })).toBeInTheDocument();
+    expect(screen.getByTestId('location').textContent).toContain('cursor=c2');
+    expect(screen.getByRole('button', { name: 'Next →' })).toBeDisabled();
+
+    await user.click(screen.getByRole('button', { name: '← Newer' }));
+    expect(await screen.findByRole('link', { name: '#9' })).toBeInTheDocument();
+    expect(screen.getByTestId('location').textContent).not.toContain('cursor');
+  });
+
+  it('keeps filters in the query string and shows an empty state', async () => {
+    mockApi({
+      'GET /api/runs': (_req, url) =>
+        url.searchParams.get('status') === 'cancelled'
+          ? json({ items: [], next_cursor: null })
+          : json({ items: [makeRun({ id: 1 })], next_cursor: null }),
+    });
+    renderWithProviders(<App />);
+    expect(await screen.findByRole('link', { name: '#1' })).toBeInTheDocument();
+    const user = userEvent.setup();
+    await user.selectOptions(screen.getByLabelText('Status'), 'cancelled');
+    await waitFor(() => expect(screen.getByTestId('location').textContent).toBe('?status=cancelled'));
+    expect(await screen.findByText('No runs match these filters.')).toBeInTheDocument();
+    await user.type(screen.getByLabelText('Username'), 'bob{Enter}');
+    await waitFor(() => expect(screen.getByTestId('location').textContent).toBe('?status=cancelled&requested_by=bob'));
+    await user.click(screen.getAllByRole('button', { name: 'Clear filters' })[0]!);
+    await waitFor(() => expect(screen.getByTestId('location').textContent).toBe(''));
+    expect(screen.getByLabelText('Username')).toHaveValue('');
+  });
+});

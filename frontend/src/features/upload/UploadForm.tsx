@@ -1,0 +1,196 @@
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { uploadTestFile } from '../../api/client';
+import { ApiError, TOKEN_REQUIRED_MESSAGE, errorMessage } from '../../api/errors';
+import { refreshCatalogAfterUpload, useTestDirectories } from '../../api/queries';
+import type { TestFile } from '../../api/types';
+import { Alert } from '../../components/Alert';
+import { FieldError } from '../../components/FieldError';
+import { formatBytes } from '../../lib/format';
+
+const FIELDS = ['file', 'directory', 'overwrite'] as const;
+type UploadField = (typeof FIELDS)[number];
+type FieldErrors = Partial<Record<UploadField, string>>;
+
+const TEST_FILE_NAME = /^(test_.*|.*_test)\.py$/;
+
+interface UploadFormProps {
+  /** Called with the stored file once the catalog was refreshed. */
+  onUploaded?: (file: TestFile) => void;
+}
+
+interface Failure {
+  title: string;
+  message: string;
+}
+
+function describeFailure(err: unknown, fileName: string, directory: string): { fields: FieldErrors; failure: Failure | null } {
+  if (!(err instanceof ApiError)) return { fields: {}, failure: { title: 'Upload failed', message: errorMessage(err) } };
+  const fields: FieldErrors = {};
+  const other: string[] = [];
+  for (const [field, why] of Object.entries(err.fields)) {
+    if ((FIELDS as readonly string[]).includes(field)) fields[field as UploadField] = why;
+    else other.push(`${field}: ${why}`);
+  }
+  switch (err.status) {
+    case 409:
+      return {
+        fields,
+        failure: {
+          title: 'That file already exists',
+          message: `${err.message} Tick “Overwrite” to replace ${fileName} in ${directory}, or rename your file.`,
+        },
+      };
+    case 401:
+      return { fields, failure: { title: 'An API token is needed', message: TOKEN_REQUIRED_MESSAGE } };
+    case 413:
+      return { fields, failure: { title: 'The file is too large', message: err.message } };
+    case 0:
+      return { fields, failure: { title: 'Upload failed', message: 'Cannot reach the Baton API. Nothing was uploaded; try again.' } };
+    default: {
+      const hasFields = Object.keys(fields).length > 0;
+      if (hasFields && other.length === 0) return { fields, failure: null };
+      return { fields, failure: { title: err.status === 400 ? 'The upload was rejected' : 'Upload failed', message: [err.message, ...other].join(' ') } };
+    }
+  }
+}
+
+/** File + directory (existing writable one or a new uploads/... path) + overwrite → POST /api/test-files. */
+export function UploadForm({ onUploaded }: UploadFormProps) {
+  const queryClient = useQueryClient();
+  const directories = useTestDirectories();
+  const [file, setFile] = useState<File | null>(null);
+  const [fileInputKey, setFileInputKey] = useState(0);
+  const [directory, setDirectory] = useState('');
+  const [overwrite, setOverwrite] = useState(false);
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [failure, setFailure] = useState<Failure | null>(null);
+  const [uploaded, setUploaded] = useState<TestFile | null>(null);
+
+  const mutation = useMutation({
+    mutationFn: (vars: { file: File; directory: string; overwrite: boolean }) =>
+      uploadTestFile({ file: vars.file, directory: vars.directory, overwrite: vars.overwrite ? 'true' : 'false' }),
+    onSuccess: async (stored) => {
+      setUploaded(stored);
+      setFile(null);
+      setOverwrite(false);
+      setFileInputKey((k) => k + 1); // clears the native file input
+      await refreshCatalogAfterUpload(queryClient, stored);
+      onUploaded?.(stored);
+    },
+    onError: (err, vars) => {
+      const { fields, failure: f } = describeFailure(err, vars.file.name, vars.directory);
+      setFieldErrors(fields);
+      setFailure(f);
+    },
+  });
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    setUploaded(null);
+    setFailure(null);
+    const errors: FieldErrors = {};
+    const dir = directory.trim().replace(/^\/+|\/+$/g, '');
+    if (!file) errors.file = 'Choose a file to upload.';
+    else if (!TEST_FILE_NAME.test(file.name)) errors.file = 'The name must match test_*.py or *_test.py.';
+    if (dir === '') errors.directory = 'Pick a directory or type a new one, e.g. uploads/payments.';
+    setFieldErrors(errors);
+    if (!file || Object.keys(errors).length > 0) return;
+    mutation.mutate({ file, directory: dir, overwrite });
+  };
+
+  const writable = (directories.data ?? []).filter((d) => d.writable);
+  const err = (f: UploadField) => `upload-${f}-error`;
+
+  return (
+    <form className="form" onSubmit={onSubmit} noValidate aria-label="Upload test">
+      <div className="form__row">
+        <div className="field">
+          <label htmlFor="upload-file" className="field__label">
+            File
+          </label>
+          <input
+            key={fileInputKey}
+            id="upload-file"
+            type="file"
+            accept=".py,text/x-python"
+            className="input input--file"
+            onChange={(e) => {
+              setFile(e.target.files?.[0] ?? null);
+              setFieldErrors(({ file: _f, ...rest }) => rest);
+            }}
+            aria-invalid={fieldErrors.file ? true : undefined}
+            aria-describedby={[fieldErrors.file ? err('file') : '', 'upload-file-hint'].filter(Boolean).join(' ')}
+          />
+          <p className="field-hint" id="upload-file-hint">
+            A pytest file named <code>test_*.py</code> or <code>*_test.py</code>
+            {file ? ` · ${formatBytes(file.size)}` : ''}.
+          </p>
+          <FieldError id={err('file')} message={fieldErrors.file} />
+        </div>
+        <div className="field">
+          <label htmlFor="upload-directory" className="field__label">
+            Directory
+          </label>
+          <input
+            id="upload-directory"
+            className="input"
+            list="upload-directory-options"
+            placeholder="uploads/payments"
+            value={directory}
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => {
+              setDirectory(e.target.value);
+              setFieldErrors(({ directory: _d, ...rest }) => rest);
+            }}
+            aria-invalid={fieldErrors.directory ? true : undefined}
+            aria-describedby={[fieldErrors.directory ? err('directory') : '', 'upload-directory-hint'].filter(Boolean).join(' ')}
+          />
+          <datalist id="upload-directory-options">
+            {writable.map((d) => (
+              <option key={d.path} value={d.path}>
+                {`${d.file_count} file${d.file_count === 1 ? '' : 's'}`}
+              </option>
+            ))}
+          </datalist>
+          <p className="field-hint" id="upload-directory-hint">
+            {directories.isError && !directories.data
+              ? 'Could not load the existing directories; you can still type one.'
+              : writable.length > 0
+                ? `Pick one of ${writable.length} writable directories or type a new one under uploads/.`
+                : 'Type a new directory under uploads/, e.g. uploads/payments.'}
+          </p>
+          <FieldError id={err('directory')} message={fieldErrors.directory} />
+        </div>
+      </div>
+      <div className="field field--checkbox">
+        <input
+          id="upload-overwrite"
+          type="checkbox"
+          checked={overwrite}
+          onChange={(e) => setOverwrite(e.target.checked)}
+          aria-describedby={fieldErrors.overwrite ? err('overwrite') : undefined}
+        />
+        <label htmlFor="upload-overwrite">Overwrite an existing file of the same name</label>
+        <FieldError id={err('overwrite')} message={fieldErrors.overwrite} />
+      </div>
+      {failure && (
+        <Alert tone="error" title={failure.title} onDismiss={() => setFailure(null)}>
+          {failure.message}
+        </Alert>
+      )}
+      {uploaded && (
+        <Alert tone="success" onDismiss={() => setUploaded(null)}>
+          Uploaded <code>{uploaded.path}</code>
+          {onUploaded ? ' — it is selected in the New run form.' : '.'}
+        </Alert>
+      )}
+      <div className="form__actions">
+        <button type="submit" className="button" disabled={mutation.isPending}>
+          {mutation.isPending ? 'Uploading…' : 'Upload'}
+        </button>
+      </div>
+    </form>
+  );
+}

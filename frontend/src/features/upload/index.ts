@@ -1,0 +1,2 @@
+// Public surface of the upload feature.
+export { UploadForm } from './UploadForm';
