@@ -64,13 +64,17 @@ func (s *Store) FinishRun(ctx context.Context, run *domain.Run, workerID string,
 		if o.Summary != nil {
 			sum = *o.Summary
 		}
-		res := tx.Exec(`UPDATE runs SET status = ?, exit_code = ?, reason = NULLIF(?, ''), finished_at = clock_timestamp(),
+		// A cancel accepted while the run was running wins over however it
+		// ended (it may have finished before the worker saw the request):
+		// the API promised the user a cancelled run.
+		res := tx.Exec(`UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE ? END, exit_code = ?,
+			reason = CASE WHEN cancel_requested THEN ? ELSE NULLIF(?, '') END, finished_at = clock_timestamp(),
 			log_size = (SELECT coalesce(max(end_offset), 0) FROM run_log_chunks WHERE run_id = runs.id),
 			tests_passed = ?, tests_failed = ?, tests_errors = ?, tests_skipped = ?, tests_total = ?,
 			progress_completed = CASE WHEN ? THEN ? ELSE progress_completed END,
 			progress_total = CASE WHEN ? THEN ? ELSE progress_total END
 			WHERE id = ? AND status = 'running' AND worker_id = ?`,
-			string(o.Status), o.ExitCode, o.Reason,
+			string(o.Status), o.ExitCode, domain.ReasonCancelled, o.Reason,
 			nullIfNoSummary(o, sum.Passed), nullIfNoSummary(o, sum.Failed), nullIfNoSummary(o, sum.Errors),
 			nullIfNoSummary(o, sum.Skipped), nullIfNoSummary(o, sum.Total),
 			o.Summary != nil, sum.Total, o.Summary != nil, sum.Total,

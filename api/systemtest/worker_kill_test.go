@@ -1,0 +1,51 @@
+package systemtest
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A worker killed with SIGKILL in the middle of a run: its pytest dies with
+// it, another worker reaps the run as worker_lost within 30 s, the queue
+// behind it moves on, and the run is never executed a second time.
+func TestWorkerKilledMidRun(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	api := r.serve("api", "BATON_EMBEDDED_WORKER=false")
+	a := r.worker("worker-a", api.url())
+
+	first := api.createRun(1, "sample-tests/test_sleep60.py", 0)
+	second := api.createRun(1, "sample-tests/test_quick.py", 0)
+	py := r.waitPytest(first.ID, 60*time.Second)
+	require.Equal(t, a.pid(), py.ppid, "run %d's pytest should be a child of worker A", first.ID)
+	require.Equal(t, "running", api.getRun(first.ID).Status)
+	require.Equal(t, "queued", api.getRun(second.ID).Status, "run %d waits behind run %d", second.ID, first.ID)
+
+	a.signal(syscall.SIGKILL) // the process only: pytest has its own group anyway
+	killed := time.Now()
+	require.Error(t, a.waitExit(10*time.Second), "worker A was SIGKILLed")
+	b := r.worker("worker-b", api.url())
+
+	// Pdeathsig: pytest dies with the worker that forked it.
+	waitGone(t, py, 10*time.Second)
+
+	lost := api.waitFinal(first.ID, time.Until(killed.Add(30*time.Second)))
+	require.Equal(t, "error", lost.Status, "%s", lost)
+	require.Equal(t, "worker_lost", lost.reason(), "%s", lost)
+	t.Logf("run %d reaped %s after the kill", first.ID, time.Since(killed).Round(time.Millisecond))
+
+	next := api.waitFinal(second.ID, 60*time.Second)
+	require.Equal(t, "success", next.Status, "%s", next)
+	require.Equal(t, b.workerID, dbGetRun(t, r.dbURL, second.ID).WorkerID, "run %d should run on worker B", second.ID)
+
+	// Never executed twice: one pytest, one start line in the log.
+	require.Len(t, r.pids(first.ID), 1, "run %d's test started more than once", first.ID)
+	log := api.log(first.ID)
+	require.Equal(t, 1, strings.Count(log, fmt.Sprintf("=== run %d in ", first.ID)), "log of run %d:\n%s", first.ID, log)
+	require.Contains(t, log, "stopped responding; run ended as worker_lost")
+}
