@@ -7,7 +7,7 @@ GOFLAGS_TEST ?= -race -count=1 -timeout 20m
 # npm packages may ship Go files; they are not ours to build or test.
 GO_PKGS = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: help run build migrate test test-go test-frontend test-e2e lint vet deps-python deps-frontend deps-browser frontend clean
+.PHONY: bench help run build migrate test test-go test-frontend test-e2e lint vet deps-python deps-frontend deps-browser frontend clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ test-e2e: deps-browser deps-python build frontend ## browser tests against a rea
 	@if [ -x .ci/e2e.sh ]; then .ci/e2e.sh; fi
 
 test: vet test-go test-frontend test-e2e test-cluster ## everything CI runs
+
+bench: deps-python ## run the benchmarks in bench/ (all, or BENCH="handoff memory")
+	bench/run.sh $(BENCH)
 
 clean: ## remove build output and local data
 	rm -rf bin frontend/dist .data

@@ -121,7 +121,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	if c.DBMaxConns == 0 {
 		// Every executing run needs a connection now and then (log flushes,
 		// finish), plus API requests and River's own.
-		c.DBMaxConns = max(20, c.MaxRuns+10)
+		// Capped so a large BATON_MAX_RUNS does not exceed a stock
+		// PostgreSQL's 100 connections; runs need a connection only briefly.
+		c.DBMaxConns = min(max(20, c.MaxRuns+10), 50)
 	}
 	return c, nil
 }

@@ -1,0 +1,224 @@
+// Command parallel measures throughput across environments: 100 runs on 100
+// different environments, each test sleeping 2 s, against starting the same
+// 100 pytest processes at once directly (xargs -P 100).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	h "github.com/baton-ci/baton/bench/internal/harness"
+)
+
+const sleepTest = "import time\n\n\ndef test_sleep():\n    time.sleep(2)\n"
+
+func backendPIDs(ctx context.Context, pg *pgx.Conn, db string) []int {
+	rows, err := pg.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var p int
+		_ = rows.Scan(&p)
+		out = append(out, p)
+	}
+	return out
+}
+
+func main() {
+	n := flag.Int("n", 100, "runs, one per environment (≤ 100)")
+	reps := flag.Int("reps", 2, "alternating repetitions of each")
+	maxConns := flag.Int("db-max-conns", 60, "BATON_DB_MAX_CONNS (the shared PostgreSQL allows max_connections=100)")
+	flag.Parse()
+	h.Header("parallel", fmt.Sprintf("%d runs × sleep 2s on %d environments vs xargs -P %d, %d reps", *n, *n, *n, *reps))
+
+	s := h.Start(h.Options{Name: "parallel", Tests: map[string]string{"test_sleep.py": sleepTest},
+		MaxRuns: 100, DBMaxConns: *maxConns})
+	defer s.Stop()
+	file := filepath.Join(s.TestsDir, "test_sleep.py")
+	work, _ := os.MkdirTemp(s.Dir, "direct-")
+
+	direct := func() time.Duration {
+		script := fmt.Sprintf(`seq %d | xargs -P %d -I{} %s -m pytest -v -p no:cacheprovider %s >/dev/null`, *n, *n, h.Python, file)
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Dir = work
+		t0 := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			h.Fatal("xargs: %v\n%s", err, out)
+		}
+		return time.Since(t0)
+	}
+
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, s.DBURL)
+	if err != nil {
+		h.Fatal("%v", err)
+	}
+	defer pg.Close(ctx)
+
+	type viaResult struct {
+		wall, span     time.Duration
+		queue, execute []time.Duration
+		peakRunning    int
+		peakConns      int
+		pgCPU          time.Duration
+		submitted      time.Duration
+		batonCPU       time.Duration
+	}
+	baton := func() viaResult {
+		cpu0 := h.ProcCPU(s.Pid())
+		stop := make(chan struct{})
+		var peakConns int
+		firstCPU, lastCPU := map[int]time.Duration{}, map[int]time.Duration{}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // sample the database connections Baton holds
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				pids := backendPIDs(ctx, pg, s.DBName)
+				peakConns = max(peakConns, len(pids))
+				for _, p := range pids {
+					c := h.ProcCPU(p)
+					if _, ok := firstCPU[p]; !ok {
+						firstCPU[p] = c
+					}
+					lastCPU[p] = c
+				}
+			}
+		}()
+		t0 := time.Now()
+		ids := make([]int64, *n)
+		var sg sync.WaitGroup
+		errs := make(chan error, *n)
+		for w := 0; w < 4; w++ { // 4 submitters, as a few users clicking at once
+			sg.Add(1)
+			go func(w int) {
+				defer sg.Done()
+				for i := w; i < *n; i += 4 {
+					r, err := s.CreateRun(i+1, "test_sleep.py")
+					if err != nil {
+						errs <- err
+						return
+					}
+					ids[i] = r.ID
+				}
+			}(w)
+		}
+		sg.Wait()
+		submitted := time.Since(t0)
+		select {
+		case err := <-errs:
+			h.Fatal("%v", err)
+		default:
+		}
+		// All are submitted: they have all ended once nothing is queued or
+		// running. Two one-row lists every 100 ms keep the poller's own cost
+		// (CPU on the same 2 cores) negligible.
+		for {
+			time.Sleep(100 * time.Millisecond)
+			live := 0
+			for _, st := range []string{"queued", "running"} {
+				var page struct {
+					Items []h.Run `json:"items"`
+				}
+				if err := s.GetJSON("/api/runs?limit=1&status="+st, &page); err != nil {
+					h.Fatal("%v", err)
+				}
+				live += len(page.Items)
+			}
+			if live == 0 {
+				break
+			}
+			if time.Since(t0) > 5*time.Minute {
+				h.Fatal("runs not done after 5 minutes; log:\n%s", s.LogTail(20))
+			}
+		}
+		wall := time.Since(t0)
+		close(stop)
+		wg.Wait()
+		runs, err := s.WaitAll(ids, 10*time.Millisecond, time.Minute)
+		if err != nil {
+			h.Fatal("%v", err)
+		}
+		res := viaResult{wall: wall, peakConns: peakConns, batonCPU: h.ProcCPU(s.Pid()) - cpu0, submitted: submitted}
+		for p, c := range lastCPU {
+			res.pgCPU += c - firstCPU[p]
+		}
+		first, last := runs[0].CreatedAt, *runs[0].FinishedAt
+		type ev struct {
+			t time.Time
+			d int
+		}
+		var evs []ev
+		for _, r := range runs {
+			if r.Status != "success" {
+				h.Fatal("run %d ended %s (%v); log:\n%s", r.ID, r.Status, r.Reason, s.LogTail(20))
+			}
+			if r.CreatedAt.Before(first) {
+				first = r.CreatedAt
+			}
+			if r.FinishedAt.After(last) {
+				last = *r.FinishedAt
+			}
+			res.queue = append(res.queue, r.StartedAt.Sub(r.CreatedAt))
+			res.execute = append(res.execute, r.FinishedAt.Sub(*r.StartedAt))
+			evs = append(evs, ev{*r.StartedAt, 1}, ev{*r.FinishedAt, -1})
+		}
+		sort.Slice(evs, func(i, j int) bool {
+			return evs[i].t.Before(evs[j].t) || evs[i].t.Equal(evs[j].t) && evs[i].d < evs[j].d
+		})
+		cur := 0
+		for _, e := range evs {
+			cur += e.d
+			res.peakRunning = max(res.peakRunning, cur)
+		}
+		res.span = last.Sub(first)
+		return res
+	}
+
+	// Warm the page cache and Baton once, unmeasured.
+	direct()
+	cpu := h.StartCPU()
+	var ds, bs []time.Duration
+	var last viaResult
+	for i := 0; i < *reps; i++ {
+		if i%2 == 0 {
+			ds = append(ds, direct())
+			last = baton()
+		} else {
+			last = baton()
+			ds = append(ds, direct())
+		}
+		bs = append(bs, last.wall)
+		fmt.Printf("parallel: rep %d: direct xargs -P %d %s, Baton submit → all final %s (ratio %.2fx); API span first created_at → last finished_at %s\n",
+			i+1, *n, h.Ms(ds[i]), h.Ms(last.wall), float64(last.wall)/float64(ds[i]), h.Ms(last.span))
+	}
+	d, b := h.Summarize(ds), h.Summarize(bs)
+	ratio := float64(b.Min) / float64(d.Min) // best of each: the least disturbed by other users
+	fmt.Printf("parallel: direct (xargs -P %d)  best of %d wall %s\n", *n, *reps, h.Ms(d.Min))
+	fmt.Printf("parallel: Baton (%d envs)       best of %d wall %s\n", *n, *reps, h.Ms(b.Min))
+	fmt.Printf("parallel: ratio (best Baton / best direct) %.2fx; target ≤ 1.25x: %s\n", ratio, h.Verdict(ratio <= 1.25))
+	q, e := h.Summarize(last.queue), h.Summarize(last.execute)
+	fmt.Printf("parallel: last Baton rep: 100 POSTs (4 submitters) took %s; queue created→started p50=%s p95=%s max=%s; execute p50=%s max=%s; peak running %d; peak DB conns %d (cap %d)\n",
+		h.Ms(last.submitted), h.Ms(q.P50), h.Ms(q.P95), h.Ms(q.Max), h.Ms(e.P50), h.Ms(e.Max), last.peakRunning, last.peakConns, *maxConns)
+	fmt.Printf("parallel: last Baton rep CPU: baton %s, its PostgreSQL backends ≥%s (sampled), i.e. %s per run on a CPU-bound 2-core box\n",
+		last.batonCPU.Round(10*time.Millisecond), last.pgCPU.Round(10*time.Millisecond), h.Ms((last.batonCPU+last.pgCPU)/time.Duration(*n)))
+	fmt.Printf("parallel: machine CPU busy %.0f%% of 2 cores, load %s\n", cpu.Percent(), h.LoadAvg())
+}
