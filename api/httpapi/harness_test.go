@@ -107,6 +107,8 @@ type harnessOptions struct {
 	// apiToken and corsOrigins are passed to httpapi.Options.
 	apiToken    string
 	corsOrigins []string
+	// listCacheTTL is passed to httpapi.Options.ListCacheTTL (0: no cache).
+	listCacheTTL time.Duration
 }
 
 // harness is one API server over its own database and catalog tree.
@@ -150,7 +152,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	require.NoError(t, syncer.Sync(ctx))
 
 	srv := httpapi.New(store, syncer, httpapi.Options{WebDir: o.webDir, Logger: log,
-		APIToken: o.apiToken, CORSOrigins: o.corsOrigins})
+		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &harness{db: db, store: store, cat: cat, syncer: syncer, srv: srv, ts: ts, base: base, logs: logs}

@@ -36,6 +36,7 @@ func (s *Server) createRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.lists.invalidate()
 	return c.JSON(http.StatusCreated, toRunJSON(run))
 }
 
@@ -79,18 +80,24 @@ func (s *Server) listRuns(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	runs, next, err := s.runs.ListRuns(c.Request().Context(), f)
+	body, err := s.lists.get(f, func() (any, error) {
+		runs, next, err := s.runs.ListRuns(c.Request().Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		out := runListJSON{Items: make([]runJSON, len(runs))}
+		for i, r := range runs {
+			out.Items[i] = toRunJSON(r)
+		}
+		if next != "" {
+			out.NextCursor = &next
+		}
+		return out, nil
+	})
 	if err != nil {
 		return err
 	}
-	out := runListJSON{Items: make([]runJSON, len(runs))}
-	for i, r := range runs {
-		out.Items[i] = toRunJSON(r)
-	}
-	if next != "" {
-		out.NextCursor = &next
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 func (s *Server) getRun(c echo.Context) error {
@@ -133,6 +140,7 @@ func (s *Server) cancelRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.lists.invalidate()
 	return c.JSON(http.StatusOK, toRunJSON(run))
 }
 
@@ -170,6 +178,7 @@ func (s *Server) rerun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.lists.invalidate()
 	return c.JSON(http.StatusCreated, toRunJSON(run))
 }
 

@@ -47,6 +47,9 @@ type Options struct {
 	APIToken string
 	// CORSOrigins may call the API from other origins; none by default.
 	CORSOrigins []string
+	// ListCacheTTL lets clients polling the same page of GET /api/runs
+	// share one answer for this long; 0 disables it.
+	ListCacheTTL time.Duration
 	Logger      *slog.Logger
 }
 
@@ -57,6 +60,7 @@ type Server struct {
 	uploader Uploader
 	opts     Options
 	log      *slog.Logger
+	lists    *listCache
 }
 
 // New returns a Server with every route registered.
@@ -67,7 +71,8 @@ func New(runs RunService, uploader Uploader, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{echo: echo.New(), runs: runs, uploader: uploader, opts: opts, log: opts.Logger}
+	s := &Server{echo: echo.New(), runs: runs, uploader: uploader, opts: opts, log: opts.Logger,
+		lists: newListCache(opts.ListCacheTTL)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(s.log)

@@ -157,7 +157,7 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 			return fmt.Errorf("scan test catalog: %w", err)
 		}
 		go syncer.Run(ctx, time.Second)
-		api := httpapi.New(store, syncer, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins})
+		api := httpapi.New(store, syncer, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
 		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {

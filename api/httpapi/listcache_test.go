@@ -1,0 +1,69 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestRunListCache: clients polling the same page share one answer for the
+// TTL, a write through the API is visible at once, and after the TTL a
+// change made elsewhere (a worker) shows up.
+func TestRunListCache(t *testing.T) {
+	t.Parallel()
+	const ttl = 300 * time.Millisecond
+	h := newHarness(t, harnessOptions{listCacheTTL: ttl})
+	list := func() RunList {
+		var l RunList
+		h.get(t, "/api/runs", specValid).decode(t, http.StatusOK, &l)
+		return l
+	}
+	first := h.createRun(t, 9, "alice", "sample-tests/test_success.py")
+	require.Equal(t, "queued", list().Items[0].Status)
+
+	// A worker claims it: another process's write, unseen until the TTL ends.
+	claimedAt := time.Now()
+	h.claim(t, 9)
+	if l := list(); time.Since(claimedAt) < ttl {
+		require.Equal(t, "queued", l.Items[0].Status, "within the TTL the shared answer is served")
+	}
+	require.Eventually(t, func() bool { return list().Items[0].Status == "running" }, 5*time.Second, 20*time.Millisecond)
+
+	// A write through this API clears the cache at once.
+	second := h.createRun(t, 9, "bob", "sample-tests/test_success.py")
+	l := list()
+	require.Len(t, l.Items, 2)
+	require.Equal(t, second.ID, l.Items[0].ID)
+	require.Equal(t, 1, *l.Items[0].QueuePosition)
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", second.ID), Spec: specValid})
+	require.Equal(t, "cancelled", list().Items[0].Status)
+
+	// Filters are cached separately.
+	var mine RunList
+	h.get(t, "/api/runs?requested_by=alice", specValid).decode(t, http.StatusOK, &mine)
+	require.Len(t, mine.Items, 1)
+	require.Equal(t, first.ID, mine.Items[0].ID)
+
+	// Many clients at once all get a full, correct page.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Get(h.ts.URL + "/api/runs")
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("concurrent list: %d", res.StatusCode)
+				}
+			} else {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
