@@ -91,6 +91,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		WorkerID:            p.str("BATON_WORKER_ID", ""),
 		DBMaxConns:          p.integer("BATON_DB_MAX_CONNS", 0, 0, 10000),
 		APIToken:            p.str("BATON_API_TOKEN", ""),
+		ListCacheTTL:        p.duration("BATON_LIST_CACHE_TTL", 200*time.Millisecond, 0, 5*time.Second),
 	}
 	for _, o := range strings.Split(p.str("BATON_CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

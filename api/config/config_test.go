@@ -22,13 +22,14 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "http://localhost:8080", c.APIURL)
 	require.Equal(t, "uploads", c.UploadDir[len(c.UploadDir)-7:])
 	require.GreaterOrEqual(t, c.DBMaxConns, c.MaxRuns)
+	require.Equal(t, 200*time.Millisecond, c.ListCacheTTL)
 }
 
 func TestOverrides(t *testing.T) {
 	t.Parallel()
 	c, err := FromLookup(lookupMap(map[string]string{
 		"BATON_ADDR": "127.0.0.1:9000", "BATON_MAX_RUNS": "100", "BATON_RUN_TIMEOUT": "90s",
-		"BATON_EMBEDDED_WORKER": "false", "BATON_DATA_DIR": "/srv/baton",
+		"BATON_EMBEDDED_WORKER": "false", "BATON_DATA_DIR": "/srv/baton", "BATON_LIST_CACHE_TTL": "0",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, 100, c.MaxRuns)
@@ -36,6 +37,8 @@ func TestOverrides(t *testing.T) {
 	require.False(t, c.EmbeddedWorker)
 	require.Equal(t, "/srv/baton/uploads", c.UploadDir)
 	require.Equal(t, "http://127.0.0.1:9000", c.APIURL)
+	require.Zero(t, c.ListCacheTTL)
+	require.Equal(t, 50, c.DBMaxConns, "the pool is capped for a stock PostgreSQL")
 }
 
 func TestBadValuesFailFastNamingTheVariable(t *testing.T) {
