@@ -50,7 +50,7 @@ type Options struct {
 	// ListCacheTTL lets clients polling the same page of GET /api/runs
 	// share one answer for this long; 0 disables it.
 	ListCacheTTL time.Duration
-	Logger      *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Server is the HTTP API.
