@@ -16,15 +16,19 @@ const MaxLogPage = 256 << 10
 // before its chunks: a run seen as final has all of its chunks committed, so
 // Complete is never reported while text is still missing.
 func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error) {
-	run, err := s.FindRun(ctx, runID)
-	if err != nil {
-		return nil, err
+	// Only the status is needed; the full run row costs more than the log.
+	var status string
+	if err := s.db.Gorm.WithContext(ctx).Raw(`SELECT status FROM runs WHERE id = ?`, runID).Scan(&status).Error; err != nil {
+		return nil, wrapDBError(err)
+	}
+	if status == "" {
+		return nil, domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", runID)
 	}
 	var chunks []struct {
 		ByteOffset int64
 		Data       string
 	}
-	err = s.db.Gorm.WithContext(ctx).Raw(`SELECT byte_offset, data FROM run_log_chunks
+	err := s.db.Gorm.WithContext(ctx).Raw(`SELECT byte_offset, data FROM run_log_chunks
 		WHERE run_id = ? AND byte_offset >= coalesce(
 			(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = ? AND byte_offset <= ?), 0)
 		ORDER BY byte_offset LIMIT 64`, runID, runID, offset).Scan(&chunks).Error
@@ -60,6 +64,6 @@ func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	page.Text = text
-	page.Complete = run.Status.Final() && !more
+	page.Complete = domain.RunStatus(status).Final() && !more
 	return page, nil
 }
