@@ -90,7 +90,9 @@ describe('Baton UI', { concurrency: false }, () => {
     // Selectable at once, and already selected in the New run form.
     const box = page.getByRole('checkbox', { name: `${directory}/${name}`, exact: true });
     await box.waitFor();
-    assert.equal(await box.isChecked(), true);
+    const checkedBy = Date.now() + 5000;
+    while (!(await box.isChecked()) && Date.now() < checkedBy) await page.waitForTimeout(50);
+    assert.equal(await box.isChecked(), true, 'the uploaded file is selected in the New run form');
     const dirs = await api('/api/test-directories');
     assert.ok(dirs.items.some((d) => d.path === directory), `${directory} is not listed by GET /api/test-directories`);
 

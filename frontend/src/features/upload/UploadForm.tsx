@@ -75,8 +75,10 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
       setFile(null);
       setOverwrite(false);
       setFileInputKey((k) => k + 1); // clears the native file input
-      await refreshCatalogAfterUpload(queryClient, stored);
+      // Select it first, so the checkbox appears already ticked when the
+      // refreshed catalog renders it.
       onUploaded?.(stored);
+      await refreshCatalogAfterUpload(queryClient, stored);
     },
     onError: (err, vars) => {
       const { fields, failure: f } = describeFailure(err, vars.file.name, vars.directory);
