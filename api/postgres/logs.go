@@ -17,18 +17,15 @@ const MaxLogPage = 256 << 10
 // Complete is never reported while text is still missing.
 func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error) {
 	// Only the status is needed; the full run row costs more than the log.
-	var status string
-	if err := s.db.Gorm.WithContext(ctx).Raw(`SELECT status FROM runs WHERE id = ?`, runID).Scan(&status).Error; err != nil {
+	status, err := runStatus(s.db.Gorm.WithContext(ctx), runID)
+	if err != nil {
 		return nil, wrapDBError(err)
-	}
-	if status == "" {
-		return nil, domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", runID)
 	}
 	var chunks []struct {
 		ByteOffset int64
 		Data       string
 	}
-	err := s.db.Gorm.WithContext(ctx).Raw(`SELECT byte_offset, data FROM run_log_chunks
+	err = s.db.Gorm.WithContext(ctx).Raw(`SELECT byte_offset, data FROM run_log_chunks
 		WHERE run_id = ? AND byte_offset >= coalesce(
 			(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = ? AND byte_offset <= ?), 0)
 		ORDER BY byte_offset LIMIT 64`, runID, runID, offset).Scan(&chunks).Error
@@ -64,6 +61,6 @@ func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	page.Text = text
-	page.Complete = domain.RunStatus(status).Final() && !more
+	page.Complete = status.Final() && !more
 	return page, nil
 }

@@ -204,16 +204,30 @@ func (s *Store) checkCatalog(ctx context.Context, paths []string) error {
 
 // FindRun returns one run, or ENOTFOUND.
 func (s *Store) FindRun(ctx context.Context, id int64) (*domain.Run, error) {
-	var row runRow
 	rows, err := scanRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns).Where("id = ?", id))
 	if err != nil {
 		return nil, wrapDBError(err)
 	}
 	if len(rows) == 0 {
-		return nil, domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", id)
+		return nil, runNotFound(id)
 	}
-	row = rows[0]
-	return row.toDomain(), nil
+	return rows[0].toDomain(), nil
+}
+
+func runNotFound(id int64) error {
+	return domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", id)
+}
+
+// runStatus reads just a run's status, or ENOTFOUND.
+func runStatus(db *gorm.DB, id int64) (domain.RunStatus, error) {
+	var status string
+	if err := db.Raw(`SELECT status FROM runs WHERE id = ?`, id).Scan(&status).Error; err != nil {
+		return "", err
+	}
+	if status == "" {
+		return "", runNotFound(id)
+	}
+	return domain.RunStatus(status), nil
 }
 
 // ListRuns returns runs matching f, newest first, and the cursor of the next

@@ -268,11 +268,11 @@ func (s *Store) CancelRun(ctx context.Context, id int64) (*domain.Run, error) {
 		if err := lockEnvironment(tx, run.EnvironmentID); err != nil {
 			return err
 		}
-		var status string
-		if err := tx.Raw(`SELECT status FROM runs WHERE id = ?`, id).Scan(&status).Error; err != nil {
+		status, err := runStatus(tx, id)
+		if err != nil {
 			return err
 		}
-		switch domain.RunStatus(status) {
+		switch status {
 		case domain.StatusQueued:
 			if err := tx.Exec(`UPDATE runs SET status = 'cancelled', reason = ?, finished_at = clock_timestamp() WHERE id = ?`,
 				domain.ReasonCancelled, id).Error; err != nil {
