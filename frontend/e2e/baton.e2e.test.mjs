@@ -13,6 +13,7 @@ import {
   randomEnvironment,
   randomTag,
   runRow,
+  runRowStatuses,
   screenshot,
   startRunFromForm,
   submitNewRun,
@@ -123,7 +124,6 @@ describe('Baton UI', { concurrency: false }, () => {
     await filterByUser(page, username);
 
     // Watch both rows together.
-    const firstRow = runRow(page, first);
     const secondRow = runRow(page, second);
     await secondRow.waitFor();
     let sawQueuedWhileFirstLive = false;
@@ -132,7 +132,7 @@ describe('Baton UI', { concurrency: false }, () => {
     const deadline = Date.now() + 180_000;
     for (;;) {
       assert.ok(Date.now() < deadline, 'runs did not finish in time');
-      const [a, b] = await Promise.all([firstRow.getAttribute('data-status'), secondRow.getAttribute('data-status')]);
+      const [a, b] = await runRowStatuses(page, [first, second]);
       if (b === 'queued' && (a === 'queued' || a === 'running')) {
         sawQueuedWhileFirstLive = true;
         queuedText = (await secondRow.locator('.badge').textContent()) ?? '';

@@ -102,6 +102,21 @@ export function runRow(page, id) {
   return page.locator(`table.runs-table tr[data-run-id="${id}"]`);
 }
 
+/**
+ * Reads the status of several rows of the runs table in one go, inside the page, so all of them
+ * come from the same render. Reading rows one by one can straddle a refresh and pair an old status
+ * with a new one.
+ */
+export function runRowStatuses(page, ids) {
+  return page.evaluate(
+    (runIds) =>
+      runIds.map(
+        (id) => document.querySelector(`table.runs-table tr[data-run-id="${id}"]`)?.getAttribute('data-status') ?? null,
+      ),
+    ids,
+  );
+}
+
 /** Waits until the run's row shows a final status; returns every status seen on the way. */
 export async function watchRunInTable(page, id, { timeoutMs = 120_000 } = {}) {
   const row = runRow(page, id);
