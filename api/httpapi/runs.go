@@ -57,7 +57,8 @@ func (s *Server) listRuns(c echo.Context) error {
 		}
 		f.EnvironmentID = n
 	}
-	if v := q.Get("requested_by"); v != "" {
+	// Names are stored trimmed (CreateRun.Normalize), so " alice" finds alice.
+	if v := strings.TrimSpace(q.Get("requested_by")); v != "" {
 		if len([]rune(v)) > domain.MaxRequestedByLen {
 			fe.Add("requested_by", "must be at most 150 characters")
 		}

@@ -267,6 +267,9 @@ func TestListRuns(t *testing.T) {
 		"?environment_id=100": {},
 		"?requested_by=alice": {r6.ID, r5.ID, r4.ID, r1.ID},
 		"?requested_by=carol": {},
+		// Names are stored trimmed, so the filter is trimmed the same way.
+		"?requested_by=%20alice%20":                          {r6.ID, r5.ID, r4.ID, r1.ID},
+		"?requested_by=%20%20":                               {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
 		"?status=queued&environment_id=1&requested_by=alice": {r5.ID, r1.ID},
 		"?limit=200": {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
 	} {

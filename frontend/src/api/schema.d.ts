@@ -632,6 +632,7 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["RunStatus"];
                 environment_id?: number;
+                /** @description The user who started the run. Surrounding spaces are ignored, as they are when a run is created. */
                 requested_by?: string;
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
