@@ -322,7 +322,7 @@ func requireErrorShape(t *testing.T, res *response) {
 	var v any
 	require.NoError(t, json.Unmarshal(res.Body, &v), "body: %s", res.Body)
 	require.NoError(t, specDoc.Components.Schemas["ErrorResponse"].Value.VisitJSON(v), "body: %s", res.Body)
-	want := map[int]domain.ErrorCode{400: domain.EINVALID, 401: domain.EUNAUTHORIZED, 404: domain.ENOTFOUND, 409: domain.ECONFLICT,
+	want := map[int]domain.ErrorCode{400: domain.EINVALID, 405: domain.EINVALID, 401: domain.EUNAUTHORIZED, 404: domain.ENOTFOUND, 409: domain.ECONFLICT,
 		413: domain.ETOOLARGE, 503: domain.EUNAVAILABLE, 500: domain.EINTERNAL}[res.Status]
 	require.NotEmpty(t, want, "unexpected error status %d", res.Status)
 	require.Equal(t, want, res.errorBody(t).Code, "status %d", res.Status)

@@ -61,6 +61,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	lists    *listCache
+	routes   routeTable
 }
 
 // New returns a Server with every route registered.
@@ -107,9 +108,14 @@ func New(runs RunService, uploader Uploader, opts Options) *Server {
 	api.GET("/runs/:id/tests", s.getRunTests)
 	api.POST("/runs/:id/cancel", s.cancelRun)
 	api.POST("/runs/:id/rerun", s.rerun)
-	api.Any("/*", func(c echo.Context) error {
-		return domain.Errorf(domain.ENOTFOUND, "No API endpoint %s %s.", c.Request().Method, c.Request().URL.Path)
-	})
+	// RouteNotFound, unlike a catch-all route, leaves known paths to Echo's
+	// router, which answers a wrong method with 405 and an Allow header.
+	// A catch-all route would shadow Echo's 405 for known paths, and Echo's
+	// own not-found hook takes precedence over its 405, so misses are told
+	// apart here, from the table of the routes above.
+	s.routes = newRouteTable(e.Routes(), "/api/")
+	api.RouteNotFound("", s.noEndpoint)
+	api.RouteNotFound("/*", s.noEndpoint)
 	s.mountSPA()
 	return s
 }

@@ -102,7 +102,8 @@ func TestDatabaseDown(t *testing.T) {
 	require.Contains(t, paths(h.testFiles(t)), "uploads/test_late.py")
 }
 
-// TestUnknownAPIPath checks that unknown API paths and methods get a JSON 404.
+// TestUnknownAPIPath checks that unknown API paths get a JSON 404 and known
+// paths called with the wrong method a JSON 405 naming the allowed methods.
 func TestUnknownAPIPath(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
@@ -110,14 +111,31 @@ func TestUnknownAPIPath(t *testing.T) {
 		{Method: http.MethodGet, Path: "/api/nope"},
 		{Method: http.MethodGet, Path: "/api/runs/1/nope"},
 		{Method: http.MethodPost, Path: "/api/nope", ContentType: "application/json", Body: []byte(`{}`)},
-		{Method: http.MethodDelete, Path: "/api/runs/1"},
-		{Method: http.MethodPut, Path: "/api/runs"},
-		{Method: http.MethodPost, Path: "/api/environments"},
+		{Method: http.MethodDelete, Path: "/api/nope/deeper"},
 		{Method: http.MethodGet, Path: "/api/"},
+		{Method: http.MethodGet, Path: "/api"},
 	} {
 		r.Spec = specInvalid
 		e := h.do(t, r).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
-		require.Contains(t, e.Message, r.Method)
+		require.Contains(t, e.Message, r.Method, r.Path)
+		require.Contains(t, e.Message, r.Path)
+	}
+	for _, c := range []struct {
+		req   request
+		allow string
+	}{
+		{request{Method: http.MethodDelete, Path: "/api/runs/1"}, "GET"},
+		{request{Method: http.MethodPut, Path: "/api/runs"}, "GET, POST"},
+		{request{Method: http.MethodPost, Path: "/api/environments"}, "GET"},
+		{request{Method: http.MethodPost, Path: "/api/health", ContentType: "application/json", Body: []byte(`{}`)}, "GET"},
+		{request{Method: http.MethodGet, Path: "/api/runs/1/cancel"}, "POST"},
+		{request{Method: http.MethodPatch, Path: "/api/test-files"}, "GET, POST"},
+	} {
+		c.req.Spec = specInvalid
+		res := h.do(t, c.req)
+		e := res.requireError(t, http.StatusMethodNotAllowed, domain.EINVALID)
+		require.Equal(t, c.allow, res.Header.Get("Allow"), c.req.Path)
+		require.Equal(t, fmt.Sprintf("%s is not allowed on %s; use %s.", c.req.Method, c.req.Path, c.allow), e.Message)
 	}
 }
 
