@@ -42,6 +42,12 @@ type Config struct {
 	KillGrace time.Duration
 	// ShutdownGrace is how long a stopping worker lets runs finish (BATON_SHUTDOWN_GRACE).
 	ShutdownGrace time.Duration
+	// HeartbeatInterval is how often a worker marks its runs alive and picks
+	// up cancel requests (BATON_HEARTBEAT_INTERVAL).
+	HeartbeatInterval time.Duration
+	// WorkerLostAfter is how long a run may go without a heartbeat before any
+	// worker ends it as worker_lost (BATON_WORKER_LOST_AFTER).
+	WorkerLostAfter time.Duration
 	// EmbeddedWorker makes `baton serve` execute runs too (BATON_EMBEDDED_WORKER).
 	EmbeddedWorker bool
 	// MaxUploadBytes bounds an uploaded test file (BATON_MAX_UPLOAD_BYTES).
@@ -84,6 +90,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		RunTimeout:          p.duration("BATON_RUN_TIMEOUT", 30*time.Minute, time.Second, 24*time.Hour),
 		KillGrace:           p.duration("BATON_KILL_GRACE", 5*time.Second, 0, 10*time.Minute),
 		ShutdownGrace:       p.duration("BATON_SHUTDOWN_GRACE", 30*time.Second, 0, 24*time.Hour),
+		HeartbeatInterval:   p.duration("BATON_HEARTBEAT_INTERVAL", time.Second, 100*time.Millisecond, time.Minute),
+		WorkerLostAfter:     p.duration("BATON_WORKER_LOST_AFTER", 12*time.Second, time.Second, time.Hour),
 		EmbeddedWorker:      p.boolean("BATON_EMBEDDED_WORKER", true),
 		MaxUploadBytes:      int64(p.integer("BATON_MAX_UPLOAD_BYTES", 1<<20, 1, 1<<30)),
 		LogLimitBytes:       int64(p.integer("BATON_LOG_LIMIT_BYTES", 10<<20, 1<<10, 1<<30)),
@@ -100,6 +108,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
+	}
+	// One late heartbeat (a slow query, a GC pause) must not get a live
+	// worker's runs reaped.
+	if c.WorkerLostAfter < 3*c.HeartbeatInterval {
+		return nil, fmt.Errorf("BATON_WORKER_LOST_AFTER (%s) must be at least 3 × BATON_HEARTBEAT_INTERVAL (%s)",
+			c.WorkerLostAfter, c.HeartbeatInterval)
 	}
 	var err error
 	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {

@@ -23,6 +23,8 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "uploads", c.UploadDir[len(c.UploadDir)-7:])
 	require.GreaterOrEqual(t, c.DBMaxConns, c.MaxRuns)
 	require.Equal(t, 200*time.Millisecond, c.ListCacheTTL)
+	require.Equal(t, time.Second, c.HeartbeatInterval)
+	require.Equal(t, 12*time.Second, c.WorkerLostAfter)
 }
 
 func TestOverrides(t *testing.T) {
@@ -30,6 +32,7 @@ func TestOverrides(t *testing.T) {
 	c, err := FromLookup(lookupMap(map[string]string{
 		"BATON_ADDR": "127.0.0.1:9000", "BATON_MAX_RUNS": "100", "BATON_RUN_TIMEOUT": "90s",
 		"BATON_EMBEDDED_WORKER": "false", "BATON_DATA_DIR": "/srv/baton", "BATON_LIST_CACHE_TTL": "0",
+		"BATON_HEARTBEAT_INTERVAL": "500ms", "BATON_WORKER_LOST_AFTER": "5s",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, 100, c.MaxRuns)
@@ -39,6 +42,18 @@ func TestOverrides(t *testing.T) {
 	require.Equal(t, "http://127.0.0.1:9000", c.APIURL)
 	require.Zero(t, c.ListCacheTTL)
 	require.Equal(t, 50, c.DBMaxConns, "the pool is capped for a stock PostgreSQL")
+	require.Equal(t, 500*time.Millisecond, c.HeartbeatInterval)
+	require.Equal(t, 5*time.Second, c.WorkerLostAfter)
+}
+
+func TestWorkerLostAfterLeavesRoomForLateHeartbeats(t *testing.T) {
+	t.Parallel()
+	_, err := FromLookup(lookupMap(map[string]string{"BATON_HEARTBEAT_INTERVAL": "5s"}))
+	require.ErrorContains(t, err, "BATON_WORKER_LOST_AFTER (12s) must be at least 3 × BATON_HEARTBEAT_INTERVAL (5s)")
+	_, err = FromLookup(lookupMap(map[string]string{"BATON_HEARTBEAT_INTERVAL": "4s"}))
+	require.NoError(t, err)
+	_, err = FromLookup(lookupMap(map[string]string{"BATON_HEARTBEAT_INTERVAL": "10ms"}))
+	require.ErrorContains(t, err, "BATON_HEARTBEAT_INTERVAL")
 }
 
 func TestBadValuesFailFastNamingTheVariable(t *testing.T) {

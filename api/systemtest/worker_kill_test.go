@@ -12,12 +12,24 @@ import (
 
 // A worker killed with SIGKILL in the middle of a run: its pytest dies with
 // it, another worker reaps the run as worker_lost within 30 s, the queue
-// behind it moves on, and the run is never executed a second time.
+// behind it moves on, and the run is never executed a second time. With
+// BATON_WORKER_LOST_AFTER set, the reaping follows it.
 func TestWorkerKilledMidRun(t *testing.T) {
 	systemTest(t)
+	t.Run("defaults", func(t *testing.T) {
+		// The default lease is 12 s: never sooner, well within 30 s.
+		testWorkerKilledMidRun(t, 11*time.Second, 30*time.Second)
+	})
+	t.Run("shorter lease", func(t *testing.T) {
+		testWorkerKilledMidRun(t, 2*time.Second, 10*time.Second,
+			"BATON_HEARTBEAT_INTERVAL=500ms", "BATON_WORKER_LOST_AFTER=3s")
+	})
+}
+
+func testWorkerKilledMidRun(t *testing.T, notBefore, within time.Duration, workerEnv ...string) {
 	r := newRig(t, "")
 	api := r.serve("api", "BATON_EMBEDDED_WORKER=false")
-	a := r.worker("worker-a", api.url())
+	a := r.worker("worker-a", api.url(), workerEnv...)
 
 	first := api.createRun(1, "sample-tests/test_sleep60.py", 0)
 	second := api.createRun(1, "sample-tests/test_quick.py", 0)
@@ -29,15 +41,17 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	a.signal(syscall.SIGKILL) // the process only: pytest has its own group anyway
 	killed := time.Now()
 	require.Error(t, a.waitExit(10*time.Second), "worker A was SIGKILLed")
-	b := r.worker("worker-b", api.url())
+	b := r.worker("worker-b", api.url(), workerEnv...)
 
 	// Pdeathsig: pytest dies with the worker that forked it.
 	waitGone(t, py, 10*time.Second)
 
-	lost := api.waitFinal(first.ID, time.Until(killed.Add(30*time.Second)))
+	lost := api.waitFinal(first.ID, time.Until(killed.Add(within)))
+	reapedAfter := time.Since(killed)
 	require.Equal(t, "error", lost.Status, "%s", lost)
 	require.Equal(t, "worker_lost", lost.reason(), "%s", lost)
-	t.Logf("run %d reaped %s after the kill", first.ID, time.Since(killed).Round(time.Millisecond))
+	require.GreaterOrEqual(t, reapedAfter, notBefore, "a run was reaped before its lease ran out")
+	t.Logf("run %d reaped %s after the kill", first.ID, reapedAfter.Round(time.Millisecond))
 
 	next := api.waitFinal(second.ID, 60*time.Second)
 	require.Equal(t, "success", next.Status, "%s", next)

@@ -133,12 +133,15 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 	var worker *jobs.Worker
 	if withWorker {
 		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
-			ID:          cfg.WorkerID,
-			MaxRuns:     cfg.MaxRuns,
-			APIURL:      cfg.APIURL,
-			RescueAfter: jobs.RescueAfter(cfg.RunTimeout, cfg.KillGrace),
-			LogOptions:  runner.LogOptions{Limit: cfg.LogLimitBytes},
-			Logger:      log,
+			ID:                cfg.WorkerID,
+			MaxRuns:           cfg.MaxRuns,
+			APIURL:            cfg.APIURL,
+			RescueAfter:       jobs.RescueAfter(cfg.RunTimeout, cfg.KillGrace),
+			HeartbeatInterval: cfg.HeartbeatInterval,
+			StaleAfter:        cfg.WorkerLostAfter,
+			ReapInterval:      cfg.WorkerLostAfter / 4,
+			LogOptions:        runner.LogOptions{Limit: cfg.LogLimitBytes},
+			Logger:            log,
 		})
 		if err != nil {
 			return err
