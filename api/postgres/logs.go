@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"unicode/utf8"
 
@@ -12,25 +13,54 @@ import (
 // is fetched in pieces rather than in one response.
 const MaxLogPage = 256 << 10
 
-// ReadLog returns a run's log from a byte offset. The run's status is read
-// before its chunks: a run seen as final has all of its chunks committed, so
-// Complete is never reported while text is still missing.
+// logChunksPerRead bounds the chunks one ReadLog fetches; a page that stops
+// at it reports more to come.
+const logChunksPerRead = 64
+
+type logChunk struct {
+	ByteOffset int64
+	Data       string
+}
+
+// ReadLog returns a run's log from a byte offset. The status and the chunks
+// come from one statement, so from one snapshot: a run seen as final has all
+// of its chunks committed (they are written before or with the final status),
+// so Complete is never reported while text is still missing.
 func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error) {
-	// Only the status is needed; the full run row costs more than the log.
-	status, err := runStatus(s.db.Gorm.WithContext(ctx), runID)
+	// The run row yields one line even without chunks, which tells an
+	// unknown run from an empty log in the same round trip.
+	rows, err := s.db.Gorm.WithContext(ctx).Raw(`SELECT r.status, c.byte_offset, c.data
+		FROM runs r
+		LEFT JOIN LATERAL (
+			SELECT byte_offset, data FROM run_log_chunks
+			WHERE run_id = r.id AND byte_offset >= coalesce(
+				(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = r.id AND byte_offset <= ?), 0)
+			ORDER BY byte_offset LIMIT ?) c ON true
+		WHERE r.id = ?
+		ORDER BY c.byte_offset`, offset, logChunksPerRead, runID).Rows()
 	if err != nil {
 		return nil, wrapDBError(err)
 	}
-	var chunks []struct {
-		ByteOffset int64
-		Data       string
+	defer rows.Close()
+	var status domain.RunStatus
+	var chunks []logChunk
+	for rows.Next() {
+		var c struct {
+			offset sql.NullInt64
+			data   sql.NullString
+		}
+		if err := rows.Scan(&status, &c.offset, &c.data); err != nil {
+			return nil, wrapDBError(err)
+		}
+		if c.offset.Valid {
+			chunks = append(chunks, logChunk{ByteOffset: c.offset.Int64, Data: c.data.String})
+		}
 	}
-	err = s.db.Gorm.WithContext(ctx).Raw(`SELECT byte_offset, data FROM run_log_chunks
-		WHERE run_id = ? AND byte_offset >= coalesce(
-			(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = ? AND byte_offset <= ?), 0)
-		ORDER BY byte_offset LIMIT 64`, runID, runID, offset).Scan(&chunks).Error
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		return nil, wrapDBError(err)
+	}
+	if status == "" {
+		return nil, runNotFound(runID)
 	}
 	page := &domain.LogPage{Offset: offset, NextOffset: offset}
 	var b strings.Builder
@@ -50,7 +80,7 @@ func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain
 		}
 		b.WriteString(data)
 		page.NextOffset = end
-		if i == len(chunks)-1 && len(chunks) == 64 {
+		if i == len(chunks)-1 && len(chunks) == logChunksPerRead {
 			more = true
 		}
 	}

@@ -55,13 +55,18 @@ var queries = []struct {
 		func(int64) []any { return []any{"rare-user", 51} }, []any{"user7", 51}},
 	{"ListRuns ?status=cancelled, plan cached after success", `SELECT runs.*, ` + queuePosition + ` FROM "runs" WHERE status = $1 ORDER BY id DESC LIMIT $2`,
 		func(int64) []any { return []any{"cancelled", 51} }, []any{"success", 51}},
-	{"FindRun (GET /api/runs/{id}; also first step of /log)", `SELECT runs.*, ` + queuePosition + ` FROM "runs" WHERE id = $1 LIMIT $2`,
+	{"FindRun (GET /api/runs/{id})", `SELECT runs.*, ` + queuePosition + ` FROM "runs" WHERE id = $1 LIMIT $2`,
 		func(int64) []any { return []any{50000, 1} }, nil},
-	{"ReadLog chunks (/log?offset=4096)", `SELECT byte_offset, data FROM run_log_chunks
-		WHERE run_id = $1 AND byte_offset >= coalesce(
-			(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = $2 AND byte_offset <= $3), 0)
-		ORDER BY byte_offset LIMIT 64`,
-		func(id int64) []any { return []any{id, id, 4096} }, nil},
+	{"ReadLog (/log?offset=4096): status and chunks in one statement", `SELECT r.status, c.byte_offset, c.data
+		FROM runs r
+		LEFT JOIN LATERAL (
+			SELECT byte_offset, data FROM run_log_chunks
+			WHERE run_id = r.id AND byte_offset >= coalesce(
+				(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = r.id AND byte_offset <= $1), 0)
+			ORDER BY byte_offset LIMIT $2) c ON true
+		WHERE r.id = $3
+		ORDER BY c.byte_offset`,
+		func(id int64) []any { return []any{4096, 64, id} }, nil},
 	{"environments live runs (GET /api/environments)", `SELECT id, environment_id, status FROM "runs" WHERE status IN ('queued', 'running') ORDER BY id`,
 		func(int64) []any { return nil }, nil},
 }
@@ -72,7 +77,8 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "measured duration per endpoint")
 	warm := flag.Duration("warmup", time.Second, "unmeasured warm-up per endpoint")
 	pace := flag.Duration("pace", 200*time.Millisecond, "interval of each client in the paced (polling) phase")
-	perfFor := flag.Duration("perf", 5*time.Second, "after measuring, profile baton with `perf record` under the list load for this long (0: skip)")
+	perfFor := flag.Duration("perf", 5*time.Second, "after measuring, profile baton with `perf record` under load for this long (0: skip)")
+	perfOf := flag.Int("perf-endpoint", 0, "the endpoint to profile: 0 list, 1 one run, 2 log, 3 environments")
 	flag.Parse()
 	h.Header("apiload", fmt.Sprintf("%d runs in the database, %d keep-alive clients, %s per endpoint", *nRuns, *clients, *dur))
 
@@ -163,13 +169,14 @@ func main() {
 	}
 	explain(ctx, pg, logRuns[len(logRuns)/2])
 	if *perfFor > 0 {
-		profile(s, pg, endpoints[0].path, *clients, *perfFor)
+		e := endpoints[min(max(*perfOf, 0), len(endpoints)-1)]
+		profile(s, pg, e.name, e.path, *clients, *perfFor)
 	}
 }
 
-// profile samples baton's stacks with perf while the list endpoint is under
-// load and prints where its CPU goes: flat (self) and cumulative (children).
-func profile(s *h.Server, pg *pgx.Conn, path func(*rand.Rand) string, clients int, d time.Duration) {
+// profile samples baton's stacks with perf while an endpoint is under load
+// and prints where its CPU goes: flat (self) and cumulative (children).
+func profile(s *h.Server, pg *pgx.Conn, name string, path func(*rand.Rand) string, clients int, d time.Duration) {
 	if _, err := exec.LookPath("perf"); err != nil {
 		fmt.Println("apiload: perf not installed (apt-get install linux-perf); skipping the profile")
 		return
@@ -187,7 +194,7 @@ func profile(s *h.Server, pg *pgx.Conn, path func(*rand.Rand) string, clients in
 		fmt.Printf("apiload: perf record: %v %s\n", err, stderr.String())
 		return
 	}
-	fmt.Printf("apiload: perf profile of baton under GET /api/runs load (%s):\n", d)
+	fmt.Printf("apiload: perf profile of baton under %s load (%s):\n", name, d)
 	for _, mode := range []struct{ title, flag, limit string }{
 		{"self (flat) ≥1.5%", "--no-children", "1.5"},
 		{"cumulative (incl. callees) ≥8%", "--children", "8"},
