@@ -64,8 +64,9 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the API from
 	// elsewhere (BATON_CORS_ORIGINS, comma-separated); none by default.
 	CORSOrigins []string
-	// ListCacheTTL lets clients polling the same runs page share one answer
-	// for this long (BATON_LIST_CACHE_TTL); 0 turns it off.
+	// ListCacheTTL lets clients polling the same runs page, or the
+	// environments, share one answer for this long (BATON_LIST_CACHE_TTL);
+	// 0 turns it off.
 	ListCacheTTL time.Duration
 	// DBMaxConns bounds this process's connection pool (BATON_DB_MAX_CONNS).
 	DBMaxConns int

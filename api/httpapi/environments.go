@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -10,15 +11,21 @@ import (
 )
 
 func (s *Server) listEnvironments(c echo.Context) error {
-	envs, err := s.runs.ListEnvironments(c.Request().Context())
+	body, err := s.lists.get(c.Request().Context(), environmentsKey, func(ctx context.Context) (any, error) {
+		envs, err := s.runs.ListEnvironments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := itemsJSON[environmentJSON]{Items: make([]environmentJSON, len(envs))}
+		for i, e := range envs {
+			out.Items[i] = toEnvironmentJSON(e)
+		}
+		return out, nil
+	})
 	if err != nil {
 		return err
 	}
-	out := itemsJSON[environmentJSON]{Items: make([]environmentJSON, len(envs))}
-	for i, e := range envs {
-		out.Items[i] = toEnvironmentJSON(e)
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 func (s *Server) getEnvironment(c echo.Context) error {

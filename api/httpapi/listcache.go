@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -11,26 +12,29 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 )
 
-// listCache shares the encoded answer of GET /api/runs between the clients
-// that poll the same page within a short window. Every open UI polls the
-// runs table each second, mostly the same first page, so without it the
-// database and the JSON encoder do the same work once per client; with it,
-// once per TTL whatever the number of clients. The price is an answer up to
-// TTL old, invisible in a UI that polls every second; writes through this
-// process (create, cancel, rerun) clear it at once.
+// listCache shares the encoded answers of the lists every open UI polls each
+// second (GET /api/runs, mostly its first page, and GET /api/environments)
+// between the clients asking within a short window. Without it the database
+// and the JSON encoder do the same work once per client; with it, once per
+// TTL whatever the number of clients. The price is an answer up to TTL old,
+// invisible in a UI that polls every second; writes through this process
+// (create, cancel, rerun) clear it at once.
 type listCache struct {
 	ttl   time.Duration
 	group singleflight.Group
 
 	mu      sync.Mutex
 	gen     uint64
-	entries map[domain.RunFilter]listEntry
+	entries map[string]listEntry
 }
 
 type listEntry struct {
 	body    []byte
 	expires time.Time
 }
+
+// loadTimeout bounds a shared load, which no single client can cancel.
+const loadTimeout = 30 * time.Second
 
 // maxListEntries bounds the cache; filtered pages are many but rarely shared.
 const maxListEntries = 256
@@ -39,14 +43,23 @@ func newListCache(ttl time.Duration) *listCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &listCache{ttl: ttl, entries: map[domain.RunFilter]listEntry{}}
+	return &listCache{ttl: ttl, entries: map[string]listEntry{}}
 }
 
-// get returns the encoded page for f, computing it with load at most once
-// per TTL and concurrently waiting callers.
-func (c *listCache) get(f domain.RunFilter, load func() (any, error)) ([]byte, error) {
+// runsKey is the cache key of one page of GET /api/runs.
+func runsKey(f domain.RunFilter) string {
+	b, _ := json.Marshal(f)
+	return "runs " + string(b)
+}
+
+// environmentsKey is the cache key of GET /api/environments.
+const environmentsKey = "environments"
+
+// get returns the encoded answer for key, computing it with load at most
+// once per TTL and concurrently waiting callers.
+func (c *listCache) get(ctx context.Context, key string, load func(context.Context) (any, error)) ([]byte, error) {
 	if c == nil {
-		v, err := load()
+		v, err := load(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +67,7 @@ func (c *listCache) get(f domain.RunFilter, load func() (any, error)) ([]byte, e
 	}
 	now := time.Now()
 	c.mu.Lock()
-	if e, ok := c.entries[f]; ok && now.Before(e.expires) {
+	if e, ok := c.entries[key]; ok && now.Before(e.expires) {
 		c.mu.Unlock()
 		return e.body, nil
 	}
@@ -63,9 +76,12 @@ func (c *listCache) get(f domain.RunFilter, load func() (any, error)) ([]byte, e
 
 	// The generation in the key keeps a caller that comes after a write
 	// from joining a load that started before it.
-	key, _ := json.Marshal(f)
-	v, err, _ := c.group.Do(strconv.FormatUint(gen, 10)+string(key), func() (any, error) {
-		page, err := load()
+	v, err, _ := c.group.Do(strconv.FormatUint(gen, 10)+" "+key, func() (any, error) {
+		// The answer is shared: the client that happened to start the load
+		// going away must not fail the others waiting for it.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		page, err := load(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +96,7 @@ func (c *listCache) get(f domain.RunFilter, load func() (any, error)) ([]byte, e
 			if len(c.entries) >= maxListEntries {
 				clear(c.entries)
 			}
-			c.entries[f] = listEntry{body: body, expires: time.Now().Add(c.ttl)}
+			c.entries[key] = listEntry{body: body, expires: time.Now().Add(c.ttl)}
 		}
 		return body, nil
 	})

@@ -67,3 +67,36 @@ func TestRunListCache(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestEnvironmentListCache: GET /api/environments is shared the same way;
+// runs created or cancelled through the API show in it at once.
+func TestEnvironmentListCache(t *testing.T) {
+	t.Parallel()
+	const ttl = 300 * time.Millisecond
+	h := newHarness(t, harnessOptions{listCacheTTL: ttl})
+	env := func(id int) Environment {
+		var l struct{ Items []Environment }
+		h.get(t, "/api/environments", specValid).decode(t, http.StatusOK, &l)
+		require.Len(t, l.Items, 100)
+		return l.Items[id-1]
+	}
+	require.Equal(t, "idle", env(9).State)
+
+	first := h.createRun(t, 9, "alice")
+	require.Equal(t, []int64{first.ID}, env(9).QueuedRunIDs, "a run created through the API shows at once")
+
+	claimedAt := time.Now()
+	h.claim(t, 9) // another process's write
+	if e := env(9); time.Since(claimedAt) < ttl {
+		require.Equal(t, "idle", e.State, "within the TTL the shared answer is served")
+	}
+	require.Eventually(t, func() bool {
+		e := env(9)
+		return e.State == "busy" && *e.RunningRunID == first.ID && len(e.QueuedRunIDs) == 0
+	}, 5*time.Second, 20*time.Millisecond)
+
+	second := h.createRun(t, 9, "bob")
+	require.Equal(t, []int64{second.ID}, env(9).QueuedRunIDs)
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", second.ID), Spec: specValid})
+	require.Empty(t, env(9).QueuedRunIDs, "a run cancelled through the API leaves the queue at once")
+}

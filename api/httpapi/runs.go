@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,8 +82,8 @@ func (s *Server) listRuns(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	body, err := s.lists.get(f, func() (any, error) {
-		runs, next, err := s.runs.ListRuns(c.Request().Context(), f)
+	body, err := s.lists.get(c.Request().Context(), runsKey(f), func(ctx context.Context) (any, error) {
+		runs, next, err := s.runs.ListRuns(ctx, f)
 		if err != nil {
 			return nil, err
 		}

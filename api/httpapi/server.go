@@ -47,8 +47,8 @@ type Options struct {
 	APIToken string
 	// CORSOrigins may call the API from other origins; none by default.
 	CORSOrigins []string
-	// ListCacheTTL lets clients polling the same page of GET /api/runs
-	// share one answer for this long; 0 disables it.
+	// ListCacheTTL lets clients polling the same page of GET /api/runs, or
+	// GET /api/environments, share one answer for this long; 0 disables it.
 	ListCacheTTL time.Duration
 	Logger       *slog.Logger
 }
