@@ -274,7 +274,7 @@ func load(s *h.Server, pg *pgx.Conn, path func(*rand.Rand) string, clients int, 
 	}
 	time.Sleep(warm)
 	// Which backends serve Baton, for their CPU time.
-	pids := backendPIDs(pg, s.DBName)
+	pids := h.BackendPIDs(context.Background(), pg, s.DBName)
 	pg0 := sumCPU(pids)
 	b0, self0 := h.ProcCPU(s.Pid()), h.ProcCPU(os.Getpid())
 	cpu := h.StartCPU()
@@ -313,21 +313,6 @@ func load(s *h.Server, pg *pgx.Conn, path func(*rand.Rand) string, clients int, 
 	sec := elapsed.Seconds()
 	return result{rps: float64(len(all)) / sec, st: h.Summarize(all), errs: errs.Load(),
 		batonCPU: bCPU.Seconds() / sec, pgCPU: pgCPU.Seconds() / sec, selfCPU: selfCPU.Seconds() / sec, machine: machine}
-}
-
-func backendPIDs(pg *pgx.Conn, db string) []int {
-	rows, err := pg.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db)
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var p int
-		_ = rows.Scan(&p)
-		out = append(out, p)
-	}
-	return out
 }
 
 func sumCPU(pids []int) time.Duration {

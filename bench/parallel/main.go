@@ -21,21 +21,6 @@ import (
 
 const sleepTest = "import time\n\n\ndef test_sleep():\n    time.sleep(2)\n"
 
-func backendPIDs(ctx context.Context, pg *pgx.Conn, db string) []int {
-	rows, err := pg.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db)
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var p int
-		_ = rows.Scan(&p)
-		out = append(out, p)
-	}
-	return out
-}
-
 func main() {
 	n := flag.Int("n", 100, "runs, one per environment (≤ 100)")
 	reps := flag.Int("reps", 2, "alternating repetitions of each")
@@ -92,7 +77,7 @@ func main() {
 					return
 				case <-time.After(100 * time.Millisecond):
 				}
-				pids := backendPIDs(ctx, pg, s.DBName)
+				pids := h.BackendPIDs(ctx, pg, s.DBName)
 				peakConns = max(peakConns, len(pids))
 				for _, p := range pids {
 					c := h.ProcCPU(p)

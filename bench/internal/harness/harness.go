@@ -367,6 +367,23 @@ func ProcStatus(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, sc.Err()
 }
 
+// BackendPIDs returns the pids of the PostgreSQL backends connected to db,
+// other than pg's own: the processes serving Baton, for their CPU time.
+func BackendPIDs(ctx context.Context, pg *pgx.Conn, db string) []int {
+	rows, err := pg.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var p int
+		_ = rows.Scan(&p)
+		out = append(out, p)
+	}
+	return out
+}
+
 // ProcCPU returns the user+system CPU time pid has used so far.
 func ProcCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
