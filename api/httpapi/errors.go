@@ -10,40 +10,32 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 )
 
-// statusOf is the one place where error codes become HTTP statuses.
-func statusOf(code domain.ErrorCode) int {
-	switch code {
-	case domain.EINVALID:
-		return http.StatusBadRequest
-	case domain.ENOTFOUND:
-		return http.StatusNotFound
-	case domain.ECONFLICT:
-		return http.StatusConflict
-	case domain.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case domain.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case domain.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
+// statuses is the one place where error codes and HTTP statuses meet.
+var statuses = map[domain.ErrorCode]int{
+	domain.EINVALID:      http.StatusBadRequest,
+	domain.EUNAUTHORIZED: http.StatusUnauthorized,
+	domain.ENOTFOUND:     http.StatusNotFound,
+	domain.ECONFLICT:     http.StatusConflict,
+	domain.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	domain.EINTERNAL:     http.StatusInternalServerError,
 }
 
-// codeOf is the reverse mapping, for errors Echo itself raises (unknown
-// route, wrong method, body too large).
+// statusOf maps an error code to its HTTP status; unknown codes are faults.
+func statusOf(code domain.ErrorCode) int {
+	if status, ok := statuses[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// codeOf is the reverse mapping, for errors Echo itself raises (wrong
+// method, body too large): other 4xx are invalid input, other 5xx faults.
 func codeOf(status int) domain.ErrorCode {
-	switch status {
-	case http.StatusNotFound:
-		return domain.ENOTFOUND
-	case http.StatusRequestEntityTooLarge:
-		return domain.ETOOLARGE
-	case http.StatusConflict:
-		return domain.ECONFLICT
-	case http.StatusUnauthorized:
-		return domain.EUNAUTHORIZED
-	case http.StatusServiceUnavailable:
-		return domain.EUNAVAILABLE
+	for code, s := range statuses {
+		if s == status {
+			return code
+		}
 	}
 	if status >= 500 {
 		return domain.EINTERNAL
