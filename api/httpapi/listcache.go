@@ -25,7 +25,7 @@ type listCache struct {
 
 	mu      sync.Mutex
 	gen     uint64
-	entries map[string]listEntry
+	entries map[listKey]listEntry
 }
 
 type listEntry struct {
@@ -43,21 +43,31 @@ func newListCache(ttl time.Duration) *listCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &listCache{ttl: ttl, entries: map[string]listEntry{}}
+	return &listCache{ttl: ttl, entries: map[listKey]listEntry{}}
+}
+
+// listKey names one shared answer. It is a comparable value, so a cache hit
+// costs a map lookup and no encoding.
+type listKey struct {
+	environments bool             // GET /api/environments
+	runs         domain.RunFilter // else this page of GET /api/runs
 }
 
 // runsKey is the cache key of one page of GET /api/runs.
-func runsKey(f domain.RunFilter) string {
-	b, _ := json.Marshal(f)
-	return "runs " + string(b)
-}
+func runsKey(f domain.RunFilter) listKey { return listKey{runs: f} }
 
 // environmentsKey is the cache key of GET /api/environments.
-const environmentsKey = "environments"
+var environmentsKey = listKey{environments: true}
+
+// flightKey is key as singleflight wants it, a string; only misses need it.
+func (k listKey) flightKey(gen uint64) string {
+	b, _ := json.Marshal(k.runs)
+	return strconv.FormatUint(gen, 10) + " " + strconv.FormatBool(k.environments) + " " + string(b)
+}
 
 // get returns the encoded answer for key, computing it with load at most
 // once per TTL and concurrently waiting callers.
-func (c *listCache) get(ctx context.Context, key string, load func(context.Context) (any, error)) ([]byte, error) {
+func (c *listCache) get(ctx context.Context, key listKey, load func(context.Context) (any, error)) ([]byte, error) {
 	if c == nil {
 		v, err := load(ctx)
 		if err != nil {
@@ -76,7 +86,7 @@ func (c *listCache) get(ctx context.Context, key string, load func(context.Conte
 
 	// The generation in the key keeps a caller that comes after a write
 	// from joining a load that started before it.
-	v, err, _ := c.group.Do(strconv.FormatUint(gen, 10)+" "+key, func() (any, error) {
+	v, err, _ := c.group.Do(key.flightKey(gen), func() (any, error) {
 		// The answer is shared: the client that happened to start the load
 		// going away must not fail the others waiting for it.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
