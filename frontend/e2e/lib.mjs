@@ -98,8 +98,10 @@ export async function submitNewRun(page) {
 }
 
 /** The runs table row of one run. */
+const runRowSelector = (id) => `table.runs-table tr[data-run-id="${id}"]`;
+
 export function runRow(page, id) {
-  return page.locator(`table.runs-table tr[data-run-id="${id}"]`);
+  return page.locator(runRowSelector(id));
 }
 
 /**
@@ -109,11 +111,8 @@ export function runRow(page, id) {
  */
 export function runRowStatuses(page, ids) {
   return page.evaluate(
-    (runIds) =>
-      runIds.map(
-        (id) => document.querySelector(`table.runs-table tr[data-run-id="${id}"]`)?.getAttribute('data-status') ?? null,
-      ),
-    ids,
+    (selectors) => selectors.map((sel) => document.querySelector(sel)?.getAttribute('data-status') ?? null),
+    ids.map(runRowSelector),
   );
 }
 
