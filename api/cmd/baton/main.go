@@ -1,206 +1,145 @@
-// Command baton is Baton's single binary: `serve` runs the HTTP API (and,
-// by default, a worker), `worker` runs only a worker, for more hosts, and
-// `migrate` applies the database migrations.
+// Command baton is Baton's single binary, a tree of subcommands: `serve`
+// runs the HTTP API (and, by default, a worker), `worker` runs only a
+// worker, for more hosts, and `migrate` applies the database migrations.
+//
+// This file assembles the tree and maps errors to exit codes; each
+// subcommand lives in its own file and only wires packages together.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/baton-ci/baton/api/catalog"
-	"github.com/baton-ci/baton/api/config"
-	"github.com/baton-ci/baton/api/httpapi"
-	"github.com/baton-ci/baton/api/jobs"
-	"github.com/baton-ci/baton/api/postgres"
-	"github.com/baton-ci/baton/api/runner"
+	"github.com/spf13/cobra"
 )
 
-const usage = `usage: baton <command>
-
-commands:
-  serve     run the HTTP API on $BATON_ADDR (and a worker unless BATON_EMBEDDED_WORKER=false)
-  worker    run a worker only (add one per extra host)
-  migrate   apply database migrations and exit
-
-Configuration comes from environment variables; see README.md.`
+// Exit codes shared by every subcommand; a subcommand with its own
+// meanings (the CLI's run outcomes) returns an exitCoder.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, usage)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	var err error
-	switch os.Args[1] {
-	case "serve":
-		err = run(ctx, log, true)
-	case "worker":
-		err = run(ctx, log, false)
-	case "migrate":
-		err = migrate(ctx, log)
-	case "-h", "--help", "help":
-		fmt.Println(usage)
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "baton: unknown command %q\n\n%s\n", os.Args[1], usage)
-		os.Exit(2)
-	}
-	if err != nil {
-		log.Error("baton: " + err.Error())
-		os.Exit(1)
-	}
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func openDB(ctx context.Context, cfg *config.Config) (*postgres.DB, error) {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
-	if err != nil {
-		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
+// execute runs the command line args and returns the process's exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stderr)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	// cobra reads os.Args when given nil.
+	root.SetArgs(append([]string{}, args...))
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	return db, nil
+	var usage usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "baton: %v\n\n%s", usage.err, cmd.UsageString())
+		return exitUsage
+	}
+	code := exitError
+	var coder exitCoder
+	if errors.As(err, &coder) {
+		code = coder.ExitCode()
+	}
+	var silent silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(stderr, "baton: %v\n", err)
+	}
+	return code
 }
 
-func migrate(ctx context.Context, log *slog.Logger) error {
-	cfg, err := config.Load()
-	if err != nil {
-		return err
+// newRootCmd assembles the command tree. Logs go to logOut.
+func newRootCmd(logOut io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "baton",
+		Short: "Baton runs pytest test runs on shared test environments",
+		Long: `Baton runs pytest test runs on shared test environments, one run per
+environment at a time.
+
+Configuration comes from environment variables; see README.md.`,
+		// Errors are printed once, by execute, with the right exit code.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          unknownCommand,
+		// Runnable so that unknownCommand runs (cobra prints help for a
+		// command that cannot run) and "no command" is a usage error.
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("a command is required")}
+		},
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	applied, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) })
-	if err != nil {
-		return err
-	}
-	log.Info("migrations applied", "new", applied)
-	return nil
+	// The root runs only to reject what is not a command: its usage shows
+	// "baton [command]" alone, not "baton [flags]".
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	log := newLogger(logOut)
+	root.AddCommand(
+		serveCmd(log),
+		workerCmd(log),
+		migrateCmd(log),
+	)
+	return root
 }
 
-// run starts the API (withAPI) and/or a worker and blocks until ctx ends,
-// then shuts down gracefully.
-func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	withWorker := !withAPI || cfg.EmbeddedWorker
-	python := cfg.Python
-	if python == "" {
-		python, err = runner.DetectPython()
-		if err != nil && withWorker {
-			return fmt.Errorf("%w; set BATON_PYTHON or install pytest (Debian: apt-get install python3-pytest)", err)
-		}
-		if err != nil {
-			log.Warn("no Python with pytest found: uploads cannot be syntax-checked", "err", err)
-		}
-	}
+// newLogger is the server processes' structured logger.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
 
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		return err
+// unknownCommand rejects positional arguments of the root command: they
+// are commands that do not exist.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
 	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) }); err != nil {
-		return err
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	enq, err := jobs.NewEnqueuer(db.SQL)
-	if err != nil {
-		return err
-	}
-	store := postgres.NewStore(db, enq, cfg.RunTimeout)
-	cat, err := catalog.New([]catalog.Root{
-		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
-		{Dir: cfg.UploadDir, Writable: true},
-	}, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
-	if err != nil {
-		return err
-	}
+	return usageError{errors.New(msg)}
+}
 
-	var worker *jobs.Worker
-	if withWorker {
-		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
-			ID:                cfg.WorkerID,
-			MaxRuns:           cfg.MaxRuns,
-			APIURL:            cfg.APIURL,
-			RescueAfter:       jobs.RescueAfter(cfg.RunTimeout, cfg.KillGrace),
-			HeartbeatInterval: cfg.HeartbeatInterval,
-			StaleAfter:        cfg.WorkerLostAfter,
-			ReapInterval:      cfg.WorkerLostAfter / 4,
-			LogOptions:        runner.LogOptions{Limit: cfg.LogLimitBytes},
-			Logger:            log,
-		})
-		if err != nil {
-			return err
-		}
-		if err := worker.Start(ctx); err != nil {
-			return fmt.Errorf("start worker: %w", err)
-		}
-		log.Info("worker started", "id", worker.ID(), "max_runs", cfg.MaxRuns, "python", python)
-	}
-
-	var srv *http.Server
-	serveErr := make(chan error, 1)
-	if withAPI {
-		syncer := catalog.NewSyncer(cat, store, log)
-		if err := syncer.Sync(ctx); err != nil {
-			return fmt.Errorf("scan test catalog: %w", err)
-		}
-		go syncer.Run(ctx, time.Second)
-		api := httpapi.New(store, syncer, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
-		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("listen on BATON_ADDR %s: %w", cfg.Addr, err)
-		}
-		log.Info("API listening", "addr", cfg.Addr, "url", cfg.APIURL, "web_dir", cfg.WebDir)
-		go func() { serveErr <- srv.Serve(ln) }()
-	}
-
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-	}
-	log.Info("shutting down", "grace", cfg.ShutdownGrace)
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	if worker != nil {
-		wctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
-		defer cancel()
-		if err := worker.Stop(wctx); err != nil {
-			log.Warn("worker stop", "err", err)
-		}
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
 	}
 	return nil
 }
 
-// testEnviron is the environment tests inherit: the worker's, without the
-// database URL, whose credentials are Baton's and not the tests'.
-func testEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DATABASE_URL=") {
-			env = append(env, kv)
-		}
-	}
-	return env
+// usageError is a command line the program cannot act on: it exits 2
+// with the command's usage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCoder is an error that chooses the process's exit code.
+type exitCoder interface {
+	error
+	ExitCode() int
 }
+
+// silentError is an error already reported (logged) by the command; execute
+// only exits with its code.
+type silentError struct{ code int }
+
+func (e silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// ExitCode is the process's exit code.
+func (e silentError) ExitCode() int { return e.code }

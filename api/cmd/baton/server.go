@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/config"
+	"github.com/baton-ci/baton/api/httpapi"
+	"github.com/baton-ci/baton/api/jobs"
+	"github.com/baton-ci/baton/api/postgres"
+	"github.com/baton-ci/baton/api/runner"
+)
+
+func serveCmd(log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "run the HTTP API on $BATON_ADDR (and a worker unless BATON_EMBEDDED_WORKER=false)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return logged(log, run(cmd.Context(), log, true))
+		},
+	}
+}
+
+func workerCmd(log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "run a worker only (add one per extra host)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return logged(log, run(cmd.Context(), log, false))
+		},
+	}
+}
+
+func migrateCmd(log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "apply database migrations to $DATABASE_URL and exit",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return logged(log, migrate(cmd.Context(), log))
+		},
+	}
+}
+
+// logged reports a server command's failure in its own log, so log
+// collectors see it as a structured record like every other.
+func logged(log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	log.Error("baton: " + err.Error())
+	return silentError{code: exitError}
+}
+
+func openDB(ctx context.Context, cfg *config.Config) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
+	if err != nil {
+		return nil, fmt.Errorf("%w (check DATABASE_URL)", err)
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, log *slog.Logger) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) })
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "new", applied)
+	return nil
+}
+
+// run starts the API (withAPI) and/or a worker and blocks until ctx ends,
+// then shuts down gracefully.
+func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	withWorker := !withAPI || cfg.EmbeddedWorker
+	python := cfg.Python
+	if python == "" {
+		python, err = runner.DetectPython()
+		if err != nil && withWorker {
+			return fmt.Errorf("%w; set BATON_PYTHON or install pytest (Debian: apt-get install python3-pytest)", err)
+		}
+		if err != nil {
+			log.Warn("no Python with pytest found: uploads cannot be syntax-checked", "err", err)
+		}
+	}
+
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) }); err != nil {
+		return err
+	}
+	enq, err := jobs.NewEnqueuer(db.SQL)
+	if err != nil {
+		return err
+	}
+	store := postgres.NewStore(db, enq, cfg.RunTimeout)
+	cat, err := catalog.New([]catalog.Root{
+		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
+		{Dir: cfg.UploadDir, Writable: true},
+	}, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
+	if err != nil {
+		return err
+	}
+
+	var worker *jobs.Worker
+	if withWorker {
+		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
+			ID:                cfg.WorkerID,
+			MaxRuns:           cfg.MaxRuns,
+			APIURL:            cfg.APIURL,
+			RescueAfter:       jobs.RescueAfter(cfg.RunTimeout, cfg.KillGrace),
+			HeartbeatInterval: cfg.HeartbeatInterval,
+			StaleAfter:        cfg.WorkerLostAfter,
+			ReapInterval:      cfg.WorkerLostAfter / 4,
+			LogOptions:        runner.LogOptions{Limit: cfg.LogLimitBytes},
+			Logger:            log,
+		})
+		if err != nil {
+			return err
+		}
+		if err := worker.Start(ctx); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		log.Info("worker started", "id", worker.ID(), "max_runs", cfg.MaxRuns, "python", python)
+	}
+
+	var srv *http.Server
+	serveErr := make(chan error, 1)
+	if withAPI {
+		syncer := catalog.NewSyncer(cat, store, log)
+		if err := syncer.Sync(ctx); err != nil {
+			return fmt.Errorf("scan test catalog: %w", err)
+		}
+		go syncer.Run(ctx, time.Second)
+		api := httpapi.New(store, syncer, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
+		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on BATON_ADDR %s: %w", cfg.Addr, err)
+		}
+		log.Info("API listening", "addr", cfg.Addr, "url", cfg.APIURL, "web_dir", cfg.WebDir)
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if worker != nil {
+		wctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		if err := worker.Stop(wctx); err != nil {
+			log.Warn("worker stop", "err", err)
+		}
+	}
+	return nil
+}
+
+// testEnviron is the environment tests inherit: the worker's, without the
+// database URL, whose credentials are Baton's and not the tests'.
+func testEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
