@@ -43,7 +43,7 @@ func loadProject(t *testing.T, env ...string) *types.Project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := cli.ProjectFromOptions(context.Background(), opts)
+	p, err := opts.LoadProject(context.Background())
 	if err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
@@ -395,7 +395,7 @@ func TestFrontendDockerfile(t *testing.T) {
 	if _, ok := rt.copies["deploy/nginx.conf"]; !ok {
 		t.Error("frontend image does not COPY deploy/nginx.conf")
 	}
-	conf, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/nginx.conf"))
+	conf, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "nginx.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestDockerContext(t *testing.T) {
 // it changes nothing.
 func TestEnvExample(t *testing.T) {
 	root := repoRoot(t)
-	example, err := os.ReadFile(filepath.Join(root, "deploy/.env.example"))
+	example, err := os.ReadFile(filepath.Join(root, "deploy", ".env.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +474,7 @@ func TestEnvExample(t *testing.T) {
 			want[m[1]] = f
 		}
 	}
-	cfg, err := os.ReadFile(filepath.Join(root, "api/config/config.go"))
+	cfg, err := os.ReadFile(filepath.Join(root, "api", "config", "config.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +513,7 @@ func loadFiles(t *testing.T, workdir string, files []string, env []string) (*typ
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cli.ProjectFromOptions(context.Background(), opts)
+	return opts.LoadProject(context.Background())
 }
 
 func checkNFS(t *testing.T, p *types.Project) {
@@ -575,7 +575,7 @@ func TestComposeWorkerHost(t *testing.T) {
 	if w.Image != mainWorker.Image || !slices.Equal(w.Command, mainWorker.Command) {
 		t.Errorf("remote worker runs %s %v, main worker %s %v", w.Image, w.Command, mainWorker.Image, mainWorker.Command)
 	}
-	if w.Build == nil || filepath.Join(w.Build.Context, w.Build.Dockerfile) != filepath.Join(repoRoot(t), "deploy/Dockerfile") {
+	if w.Build == nil || filepath.Join(w.Build.Context, w.Build.Dockerfile) != filepath.Join(repoRoot(t), "deploy", "Dockerfile") {
 		t.Errorf("remote worker builds %+v, want the repository's deploy/Dockerfile", w.Build)
 	}
 	wantTarget, _ := mount(mainWorker, "uploads")

@@ -98,11 +98,11 @@ func New(roots []Root, opts Options) (*Catalog, error) {
 				return nil, fmt.Errorf("catalog: create root %q: %w", name, err)
 			}
 		}
-		real, err := filepath.EvalSymlinks(dir)
+		resolved, err := filepath.EvalSymlinks(dir)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: root %q: %w", name, err)
 		}
-		if fi, err := os.Stat(real); err != nil {
+		if fi, err := os.Stat(resolved); err != nil {
 			return nil, fmt.Errorf("catalog: root %q: %w", name, err)
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("catalog: root %q: %s is not a directory", name, dir)
@@ -110,11 +110,11 @@ func New(roots []Root, opts Options) (*Catalog, error) {
 		for _, o := range c.roots {
 			// Overlapping roots would list the same file under two paths and let an
 			// upload into one root land inside another one.
-			if within(real, o.real) || within(o.real, real) {
+			if within(resolved, o.real) || within(o.real, resolved) {
 				return nil, fmt.Errorf("catalog: roots %q and %q overlap", o.name, name)
 			}
 		}
-		c.roots = append(c.roots, root{name: name, real: real, writable: r.Writable})
+		c.roots = append(c.roots, root{name: name, real: resolved, writable: r.Writable})
 		c.byName[name] = nil // reserves the name; filled once c.roots stops growing
 	}
 	for i := range c.roots {
@@ -187,19 +187,19 @@ func (c *Catalog) statTestFile(abs string) (fs.FileInfo, bool) {
 		return nil, false
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		real, err := filepath.EvalSymlinks(abs)
-		if err != nil || !c.insideRoots(real) {
+		resolved, err := filepath.EvalSymlinks(abs)
+		if err != nil || !c.insideRoots(resolved) {
 			return nil, false
 		}
-		if fi, err = os.Stat(real); err != nil {
+		if fi, err = os.Stat(resolved); err != nil {
 			return nil, false
 		}
 	}
 	return fi, fi.Mode().IsRegular()
 }
 
-func (c *Catalog) insideRoots(real string) bool {
-	return slices.ContainsFunc(c.roots, func(r root) bool { return within(real, r.real) })
+func (c *Catalog) insideRoots(p string) bool {
+	return slices.ContainsFunc(c.roots, func(r root) bool { return within(p, r.real) })
 }
 
 // within reports whether p is base or below it; both must be clean and absolute.

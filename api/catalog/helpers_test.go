@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -117,7 +116,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 func requireDomainError(t *testing.T, err error, code domain.ErrorCode, field, want string) {
 	t.Helper()
 	var de *domain.Error
-	require.True(t, errors.As(err, &de), "want *domain.Error, got %T: %v", err, err)
+	require.ErrorAs(t, err, &de, "want *domain.Error, got %T: %v", err, err)
 	require.Equal(t, code, de.Code, "error: %v", err)
 	if field == "" {
 		require.Contains(t, de.Message, want)

@@ -290,9 +290,9 @@ func store(fsys *os.Root, rootReal, relDir, relFile, catalogPath string, content
 	// Independent of os.Root: the directory must be exactly where its name
 	// says, which also proves no symlink slipped in after checkTarget.
 	want := filepath.Join(rootReal, filepath.FromSlash(relDir))
-	if real, err := filepath.EvalSymlinks(want); err != nil {
+	if resolved, err := filepath.EvalSymlinks(want); err != nil {
 		return nil, fmt.Errorf("catalog: resolve directory for %s: %w", catalogPath, err)
-	} else if real != want {
+	} else if resolved != want {
 		return nil, invalidField(FieldDirectory, "must not contain symbolic links")
 	}
 
@@ -303,7 +303,7 @@ func store(fsys *os.Root, rootReal, relDir, relFile, catalogPath string, content
 	}
 	// After a rename tmp is gone and this fails harmlessly; after a link or any
 	// error it removes the only other name of the data.
-	defer fsys.Remove(tmp)
+	defer func() { _ = fsys.Remove(tmp) }()
 	fi, err := writeFile(f, content)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: write %s: %w", catalogPath, err)

@@ -67,7 +67,7 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 		part, err := mr.NextPart()
 		// Only a bare io.EOF is the closing boundary; NextPart wraps io.EOF
 		// when the body ends without one, which is a malformed body.
-		if err == io.EOF { //nolint:errorlint // see above
+		if err == io.EOF {
 			break
 		}
 		if err != nil {

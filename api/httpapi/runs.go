@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,8 +26,9 @@ func (s *Server) createRun(c echo.Context) error {
 	}
 	in.RequestedBy, _ = jsonString(obj, "requested_by", fe)
 	in.Normalize()
-	if err := in.Validate(); err != nil {
-		for k, v := range err.(*domain.Error).Fields {
+	var verr *domain.Error
+	if errors.As(in.Validate(), &verr) {
+		for k, v := range verr.Fields {
 			fe.Add(k, v)
 		}
 	}

@@ -476,7 +476,7 @@ func TestRunLog(t *testing.T) {
 
 	// Tailing: the next call from next_offset returns only new text.
 	p = logAt(p.NextOffset, specValid)
-	require.Equal(t, "", p.Text)
+	require.Empty(t, p.Text)
 	require.Equal(t, int64(len(first)), p.NextOffset)
 	require.False(t, p.Complete)
 

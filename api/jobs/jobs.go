@@ -90,7 +90,7 @@ func MigrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
 		return err
 	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("River migrations: %w", err)
+		return fmt.Errorf("migrate River's tables: %w", err)
 	}
 	return nil
 }

@@ -345,6 +345,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 // would lose the end of its log, although its outcome is still recorded.
 type patientLog struct{ store Store }
 
+// AppendLog implements runner.Appender.
 func (p patientLog) AppendLog(ctx context.Context, runID int64, offset int64, text string) error {
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
 		err := p.store.AppendLog(ctx, runID, offset, text)

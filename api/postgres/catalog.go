@@ -18,6 +18,7 @@ type testFileRow struct {
 	ModifiedAt time.Time
 }
 
+// TableName tells GORM the table.
 func (testFileRow) TableName() string { return "test_files" }
 
 type testDirectoryRow struct {
@@ -26,6 +27,7 @@ type testDirectoryRow struct {
 	FileCount int
 }
 
+// TableName tells GORM the table.
 func (testDirectoryRow) TableName() string { return "test_directories" }
 
 // ReplaceCatalog makes the stored catalog equal to files and dirs, as read

@@ -44,6 +44,7 @@ type runRow struct {
 	QueuePosition *int `gorm:"->;-:migration"`
 }
 
+// TableName tells GORM the table.
 func (runRow) TableName() string { return "runs" }
 
 func (r *runRow) toDomain() *domain.Run {

@@ -117,6 +117,7 @@ type testResultRow struct {
 	Message    string
 }
 
+// TableName tells GORM the table.
 func (testResultRow) TableName() string { return "run_test_results" }
 
 // ListTestResults returns a run's per-test results in report order, or
@@ -201,7 +202,8 @@ func (s *Store) ReapLost(ctx context.Context, staleAfter time.Duration) ([]int64
 		return nil, wrapDBError(err)
 	}
 	var reaped []int64
-	for _, r := range stale {
+	for i := range stale {
+		r := &stale[i]
 		err := s.inTx(ctx, func(tx *gorm.DB, sqlTx *sql.Tx) error {
 			if err := lockEnvironment(tx, r.EnvironmentID); err != nil {
 				return err

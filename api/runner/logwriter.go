@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,7 +116,7 @@ func (w *LogWriter) Write(p []byte) (int, error) {
 	}
 	in := p
 	if len(w.tail) > 0 {
-		in = append(w.tail, p...)
+		in = slices.Concat(w.tail, p)
 	}
 	var s []byte
 	s, w.tail = sanitize(nil, in, false)

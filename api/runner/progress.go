@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -37,7 +38,7 @@ func (pc *ProgressCounter) Write(p []byte) (int, error) {
 	defer pc.mu.Unlock()
 	data := p
 	if len(pc.partial) > 0 {
-		data = append(pc.partial, p...)
+		data = slices.Concat(pc.partial, p)
 	}
 	for {
 		i := bytes.IndexByte(data, '\n')

@@ -165,7 +165,7 @@ func TestRunFraming(t *testing.T) {
 	first := log[:strings.IndexByte(log, '\n')]
 	require.Equal(t, "$ "+r.Python+" -m pytest -v --capture=tee-sys -p no:cacheprovider --import-mode=importlib --junitxml=.baton-report.xml -o junit_family=xunit1 "+file, first)
 	require.Contains(t, log, "=== run 42 in env7 (environment 7) requested by alice, timeout 10m0s ===\n")
-	require.Regexp(t, regexp.MustCompile(`^=== pytest exited with code 0 after [0-9.]+m?s ===$`), lastLine(t, log))
+	require.Regexp(t, `^=== pytest exited with code 0 after [0-9.]+m?s ===$`, lastLine(t, log))
 	require.Contains(t, log, "PASS-PRINT", "tee-sys shows prints of passing tests")
 }
 

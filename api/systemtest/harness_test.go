@@ -464,11 +464,6 @@ func (c *client) waitFinal(id int64, timeout time.Duration) run {
 	return c.waitRun(id, timeout, "final", run.final)
 }
 
-func (c *client) waitStatus(id int64, timeout time.Duration, status string) run {
-	c.t.Helper()
-	return c.waitRun(id, timeout, status, func(r run) bool { return r.Status == status })
-}
-
 // log returns a run's whole log through GET /api/runs/{id}/log.
 func (c *client) log(id int64) string {
 	c.t.Helper()
