@@ -21,6 +21,11 @@ export class ApiError extends Error {
   get isClientError(): boolean {
     return this.status >= 400 && this.status < 500;
   }
+
+  /** True when no HTTP answer arrived at all. The only network check in the UI. */
+  get isNetwork(): boolean {
+    return this.code === 'network';
+  }
 }
 
 function isErrorResponse(body: unknown): body is ErrorResponse {
@@ -59,4 +64,83 @@ export const TOKEN_REQUIRED_MESSAGE =
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** What the UI shows for a failed API call. */
+export interface ErrorDescription {
+  /** What did not happen, e.g. "The run was not started". */
+  title: string;
+  /**
+   * The explanation in whole sentences, or null when every problem is a field error
+   * that the form shows next to its input.
+   */
+  message: string | null;
+  /** Per-field messages for the fields the caller shows (`shownFields`). */
+  fields: Record<string, string>;
+  /** No answer arrived: the caller may keep the user's input and offer to try again. */
+  isNetwork: boolean;
+}
+
+export interface DescribeOptions {
+  /** What did not happen, e.g. "The run was not started". */
+  failed: string;
+  /**
+   * The request fields the form shows errors next to. Errors on other fields are
+   * named by their label inside `message`, never shown as bare fragments.
+   */
+  shownFields?: readonly string[];
+  /** A better explanation for some statuses (e.g. 409 on an upload), replacing the server's. */
+  byStatus?: Readonly<Partial<Record<number, { title?: string; message?: string }>>>;
+}
+
+/** How the UI names the API's request fields when it has no input to show an error next to. */
+const API_FIELD_LABELS: Readonly<Record<string, string>> = {
+  requested_by: 'Username',
+  environment_id: 'Environment',
+  test_files: 'Test files',
+  timeout_seconds: 'Timeout',
+  file: 'File',
+  directory: 'Directory',
+  overwrite: 'Overwrite',
+};
+
+function sentence(text: string): string {
+  const t = text.trim();
+  if (t === '') return t;
+  const capital = t[0]!.toUpperCase() + t.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/**
+ * The one mapping from a failed call to what the user reads: network failures,
+ * a missing token, per-field errors and everything else. Every form, action and
+ * loading state goes through here so the same failure reads the same everywhere.
+ */
+export function describeApiError(err: unknown, options: DescribeOptions): ErrorDescription {
+  const { failed, shownFields = [], byStatus = {} } = options;
+  if (!(err instanceof ApiError)) {
+    return { title: failed, message: sentence(errorMessage(err)), fields: {}, isNetwork: false };
+  }
+  if (err.isNetwork) {
+    return {
+      title: failed,
+      message: 'Cannot reach the Baton API. Try again when it is back.',
+      fields: {},
+      isNetwork: true,
+    };
+  }
+  if (err.status === 401) return { title: failed, message: TOKEN_REQUIRED_MESSAGE, fields: {}, isNetwork: false };
+  const fields: Record<string, string> = {};
+  const other: string[] = [];
+  for (const [field, why] of Object.entries(err.fields)) {
+    if (shownFields.includes(field)) fields[field] = why;
+    else other.push(sentence(`${API_FIELD_LABELS[field] ?? field}: ${why}`));
+  }
+  const special = byStatus[err.status];
+  if (special) return { title: special.title ?? failed, message: special.message ?? sentence(err.message), fields, isNetwork: false };
+  const onlyKnownFields = Object.keys(fields).length > 0 && other.length === 0;
+  if (onlyKnownFields) return { title: failed, message: null, fields, isNetwork: false };
+  // A generic "invalid fields" summary adds nothing next to the fields it names.
+  const lead = other.length > 0 && err.code === 'invalid' ? [] : [sentence(err.message)];
+  return { title: failed, message: [...lead, ...other].join(' '), fields, isNetwork: false };
 }

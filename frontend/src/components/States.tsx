@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { describeApiError } from '../api/errors';
 
 export function Spinner({ label }: { label?: string }) {
   return (
@@ -26,11 +27,13 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   );
 }
 
-export function ErrorState({ title = 'Something went wrong', message }: { title?: string; message: string }) {
+/** A failed load: the title says what, the message comes from `message` or from describeApiError(error). */
+export function ErrorState({ title = 'Something went wrong', message, error }: { title?: string; message?: string; error?: unknown }) {
+  const text = message ?? describeApiError(error, { failed: title }).message;
   return (
     <div className="state state--error" role="alert">
       <p className="state__title">{title}</p>
-      <p className="state__body">{message}</p>
+      <p className="state__body">{text}</p>
     </div>
   );
 }

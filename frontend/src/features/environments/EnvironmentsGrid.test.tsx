@@ -33,5 +33,7 @@ describe('EnvironmentsGrid', () => {
     expect(within(env5).getByText('+5')).toBeInTheDocument();
 
     expect(container.querySelector('[data-env-id="1"]')).toHaveClass('env-tile--heat-0');
+    // Polled every second: a live region here would be read out every second.
+    expect(container.querySelector('[aria-live]:not([aria-live="off"]), [role="status"], [role="log"]')).toBeNull();
   });
 });

@@ -1,6 +1,5 @@
 import { memo } from 'react';
 import { Link } from 'react-router';
-import { errorMessage } from '../../api/errors';
 import { useEnvironments } from '../../api/queries';
 import type { Environment } from '../../api/types';
 import { ErrorState, LoadingState } from '../../components/States';
@@ -76,7 +75,7 @@ function Legend() {
 export function EnvironmentsGrid() {
   const query = useEnvironments();
   if (query.isPending) return <LoadingState label="Loading environments…" />;
-  if (!query.data) return <ErrorState title="Could not load environments" message={errorMessage(query.error)} />;
+  if (!query.data) return <ErrorState title="Could not load environments" error={query.error} />;
   const items = query.data.items;
   const busy = items.filter((e) => e.state === 'busy').length;
   const waiting = items.reduce((n, e) => n + e.queued_run_ids.length, 0);
@@ -84,7 +83,7 @@ export function EnvironmentsGrid() {
   return (
     <>
       <div className="env-summary">
-        <p className="env-summary__stats" aria-live="polite">
+        <p className="env-summary__stats">
           <strong>{busy}</strong> busy · <strong>{items.length - busy}</strong> idle · <strong>{pluralize(waiting, 'run')}</strong>{' '}
           waiting in <strong>{pluralize(contended, 'environment')}</strong>
         </p>

@@ -1,52 +1,49 @@
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { cancelRun, rerunRun } from '../../api/client';
-import { ApiError, TOKEN_REQUIRED_MESSAGE, errorMessage } from '../../api/errors';
-import { refreshAfterRunChanged, refreshAfterRunCreated } from '../../api/queries';
+import { describeApiError } from '../../api/errors';
+import { useCancelRun, useRerunRun } from '../../api/mutations';
 import { isFinalStatus, type Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { loadUsername } from '../../lib/username';
 
 function describe(err: unknown, action: 'cancel' | 'rerun'): string {
-  if (err instanceof ApiError) {
-    if (err.status === 401) return TOKEN_REQUIRED_MESSAGE;
-    if (err.status === 409 && action === 'cancel') return `This run can no longer be cancelled: ${err.message}`;
-    if (err.status === 0) return 'Cannot reach the Baton API; try again.';
-  }
-  return errorMessage(err);
+  const described =
+    action === 'cancel'
+      ? describeApiError(err, {
+          failed: 'The run was not cancelled',
+          byStatus: { 409: { message: `This run can no longer be cancelled: ${err instanceof Error ? err.message : ''}` } },
+        })
+      : describeApiError(err, { failed: 'The run was not queued again' });
+  return described.message ?? described.title;
 }
 
 /** Cancel (queued/running, with an inline confirmation) and Rerun (any run). */
 export function RunActions({ run }: { run: Run }) {
-  const queryClient = useQueryClient();
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const cancel = useMutation({
-    mutationFn: () => cancelRun(run.id),
-    onSuccess: async (updated) => {
-      setConfirming(false);
-      await refreshAfterRunChanged(queryClient, updated);
-    },
-    onError: (err) => {
-      setConfirming(false);
-      setError(describe(err, 'cancel'));
+  const cancel = useCancelRun({
+    mutationConfig: {
+      onSuccess: () => setConfirming(false),
+      onError: (err) => {
+        setConfirming(false);
+        setError(describe(err, 'cancel'));
+      },
     },
   });
 
-  const rerun = useMutation({
-    mutationFn: () => {
-      const who = loadUsername().trim();
-      return rerunRun(run.id, who ? { requested_by: who } : {});
+  const rerun = useRerunRun({
+    mutationConfig: {
+      onSuccess: (created) => navigate(`/runs/${created.id}`),
+      onError: (err) => setError(describe(err, 'rerun')),
     },
-    onSuccess: async (created) => {
-      await refreshAfterRunCreated(queryClient);
-      navigate(`/runs/${created.id}`);
-    },
-    onError: (err) => setError(describe(err, 'rerun')),
   });
+
+  const rerunThis = () => {
+    const who = loadUsername().trim();
+    rerun.mutate({ id: run.id, body: who ? { requested_by: who } : {} });
+  };
 
   const live = !isFinalStatus(run.status);
 
@@ -66,7 +63,7 @@ export function RunActions({ run }: { run: Run }) {
               className="button button--danger"
               onClick={() => {
                 setError(null);
-                cancel.mutate();
+                cancel.mutate(run.id);
               }}
               autoFocus
             >
@@ -82,7 +79,7 @@ export function RunActions({ run }: { run: Run }) {
           className="button"
           onClick={() => {
             setError(null);
-            rerun.mutate();
+            rerunThis();
           }}
           disabled={rerun.isPending}
           title="Queue a new run with the same environment and test files"

@@ -1,5 +1,5 @@
 import { Link } from 'react-router';
-import { errorMessage, ApiError } from '../../api/errors';
+import { ApiError, describeApiError } from '../../api/errors';
 import { useRun } from '../../api/queries';
 import { isFinalStatus, type Run } from '../../api/types';
 import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
@@ -60,7 +60,7 @@ function RunLog({ runId, run }: { runId: number; run: Run }) {
         </h2>
         <div className="card__actions log-meta">
           {error && !tail.pieces.length ? (
-            <span className="text-error">Could not load the log: {errorMessage(error)}</span>
+            <span className="text-error">Could not load the log: {describeApiError(error, { failed: 'Could not load the log' }).message}</span>
           ) : tail.complete ? (
             <span className="muted">Complete · {formatBytes(size)}</span>
           ) : (
@@ -89,7 +89,8 @@ export function RunDetails({ runId }: { runId: number }) {
     return (
       <ErrorState
         title={notFound ? `Run #${runId} does not exist` : `Could not load run #${runId}`}
-        message={notFound ? 'Check the link, or pick a run from the list.' : errorMessage(query.error)}
+        message={notFound ? 'Check the link, or pick a run from the list.' : undefined}
+        error={query.error}
       />
     );
   }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { errorMessage } from '../../api/errors';
+import { describeApiError } from '../../api/errors';
 import { useRunTests } from '../../api/queries';
 import { isFinalStatus, type Run, type TestResult } from '../../api/types';
 import { SummaryText } from '../../components/RunOutcome';
@@ -38,7 +38,7 @@ export function TestResults({ run }: { run: Run }) {
   } else if (query.isPending) {
     body = <Spinner label="Loading results…" />;
   } else if (!query.data) {
-    body = <p className="text-error">Could not load the results: {errorMessage(query.error)}</p>;
+    body = <p className="text-error">Could not load the results: {describeApiError(query.error, { failed: 'Could not load the results' }).message}</p>;
   } else if (query.data.items.length === 0) {
     body = <p className="muted">{query.data.summary ? 'The report lists no tests.' : 'pytest wrote no report for this run.'}</p>;
   } else {

@@ -1,9 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { createRun } from '../../api/client';
-import { ApiError, TOKEN_REQUIRED_MESSAGE, errorMessage } from '../../api/errors';
-import { refreshAfterRunCreated, useEnvironments, useTestFiles } from '../../api/queries';
+import { describeApiError, type ErrorDescription } from '../../api/errors';
+import { useCreateRun } from '../../api/mutations';
+import { useEnvironments, useTestFiles } from '../../api/queries';
 import type { CreateRunRequest, Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
@@ -41,39 +40,23 @@ interface NewRunFormProps {
 
 /** Username, environment and test files → POST /api/runs. */
 export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormProps) {
-  const queryClient = useQueryClient();
   const environments = useEnvironments();
   const testFiles = useTestFiles();
   const [username, setUsername] = useState(loadUsername);
   const [environmentId, setEnvironmentId] = useState<number | null>(null);
   const [timeoutMinutes, setTimeoutMinutes] = useState('');
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const [formError, setFormError] = useState<ErrorDescription | null>(null);
   const [created, setCreated] = useState<Run | null>(null);
 
-  const mutation = useMutation({
-    mutationFn: (body: CreateRunRequest) => createRun(body),
-    onSuccess: async (run) => {
-      setCreated(run);
-      await refreshAfterRunCreated(queryClient);
-    },
-    onError: (err) => {
-      if (err instanceof ApiError) {
-        const known: FieldErrors = {};
-        const other: string[] = [];
-        for (const [field, why] of Object.entries(err.fields)) {
-          if ((FORM_FIELDS as readonly string[]).includes(field)) known[field as FormField] = why;
-          else other.push(`${field}: ${why}`);
-        }
-        setFieldErrors(known);
-        const hasKnown = Object.keys(known).length > 0;
-        if (err.code === 'network') setFormError('Cannot reach the Baton API. Your run was not started; try again.');
-        else if (err.status === 401) setFormError(TOKEN_REQUIRED_MESSAGE);
-        else if (!hasKnown || other.length > 0) setFormError([err.message, ...other].join(' '));
-        else setFormError(null);
-      } else {
-        setFormError(errorMessage(err));
-      }
+  const mutation = useCreateRun({
+    mutationConfig: {
+      onSuccess: (run) => setCreated(run),
+      onError: (err) => {
+        const described = describeApiError(err, { failed: 'The run was not started', shownFields: FORM_FIELDS });
+        setFieldErrors(described.fields);
+        setFormError(described.message ? described : null);
+      },
     },
   });
 
@@ -143,7 +126,11 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormP
           id="new-run-files"
           files={testFiles.data}
           isLoading={testFiles.isPending}
-          loadError={testFiles.isError && !testFiles.data ? errorMessage(testFiles.error) : undefined}
+          loadError={
+            testFiles.isError && !testFiles.data
+              ? (describeApiError(testFiles.error, { failed: 'Could not load the test files' }).message ?? undefined)
+              : undefined
+          }
           selected={selectedFiles}
           onChange={(files) => {
             onSelectedFilesChange(files);
@@ -178,8 +165,8 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormP
         <FieldError id={errId('timeout_seconds')} message={fieldErrors.timeout_seconds} />
       </div>
       {formError && (
-        <Alert tone="error" title="The run was not started" onDismiss={() => setFormError(null)}>
-          {formError}
+        <Alert tone="error" title={formError.title} onDismiss={() => setFormError(null)}>
+          {formError.message}
         </Alert>
       )}
       {created && (

@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
 import { useLocation, useSearchParams } from 'react-router';
-import { errorMessage } from '../../api/errors';
 import { useRuns } from '../../api/queries';
 import { MAX_ENVIRONMENT_ID, RUN_STATUSES, type ListRunsQuery, type RunStatus } from '../../api/types';
 import { EmptyState, ErrorState, LoadingState, Spinner } from '../../components/States';
@@ -96,7 +95,7 @@ export function RunsPanel() {
   if (runs.isPending) {
     body = <LoadingState label="Loading runs…" />;
   } else if (!data) {
-    body = <ErrorState title="Could not load runs" message={errorMessage(runs.error)} />;
+    body = <ErrorState title="Could not load runs" error={runs.error} />;
   } else if (data.items.length === 0) {
     body = hasFilters ? (
       <EmptyState title="No runs match these filters.">

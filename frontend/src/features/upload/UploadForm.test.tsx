@@ -39,7 +39,10 @@ describe('UploadForm', () => {
     renderWithProviders(<UploadForm />);
     await submit();
     expect(await screen.findByText('That file already exists')).toBeInTheDocument();
-    expect(screen.getByText(/Tick “Overwrite” to replace test_new.py in uploads\/payments/)).toBeInTheDocument();
+    const alert = screen.getByRole('alert');
+    expect(alert).toHaveTextContent('uploads/payments/test_new.py is already in the catalog. Tick “Overwrite” to replace it, or rename your file.');
+    // One message, not the server's sentence glued to ours.
+    expect(alert).not.toHaveTextContent(/already exists\./);
   });
 
   it('shows 413 and 400 answers', async () => {

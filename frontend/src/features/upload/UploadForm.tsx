@@ -1,8 +1,7 @@
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { uploadTestFile } from '../../api/client';
-import { ApiError, TOKEN_REQUIRED_MESSAGE, errorMessage } from '../../api/errors';
-import { refreshCatalogAfterUpload, useTestDirectories } from '../../api/queries';
+import { describeApiError } from '../../api/errors';
+import { useUploadTestFile } from '../../api/mutations';
+import { useTestDirectories } from '../../api/queries';
 import type { TestFile } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
@@ -25,39 +24,22 @@ interface Failure {
 }
 
 function describeFailure(err: unknown, fileName: string, directory: string): { fields: FieldErrors; failure: Failure | null } {
-  if (!(err instanceof ApiError)) return { fields: {}, failure: { title: 'Upload failed', message: errorMessage(err) } };
-  const fields: FieldErrors = {};
-  const other: string[] = [];
-  for (const [field, why] of Object.entries(err.fields)) {
-    if ((FIELDS as readonly string[]).includes(field)) fields[field as UploadField] = why;
-    else other.push(`${field}: ${why}`);
-  }
-  switch (err.status) {
-    case 409:
-      return {
-        fields,
-        failure: {
-          title: 'That file already exists',
-          message: `${err.message} Tick “Overwrite” to replace ${fileName} in ${directory}, or rename your file.`,
-        },
-      };
-    case 401:
-      return { fields, failure: { title: 'An API token is needed', message: TOKEN_REQUIRED_MESSAGE } };
-    case 413:
-      return { fields, failure: { title: 'The file is too large', message: err.message } };
-    case 0:
-      return { fields, failure: { title: 'Upload failed', message: 'Cannot reach the Baton API. Nothing was uploaded; try again.' } };
-    default: {
-      const hasFields = Object.keys(fields).length > 0;
-      if (hasFields && other.length === 0) return { fields, failure: null };
-      return { fields, failure: { title: err.status === 400 ? 'The upload was rejected' : 'Upload failed', message: [err.message, ...other].join(' ') } };
-    }
-  }
+  const described = describeApiError(err, {
+    failed: 'Upload failed',
+    shownFields: FIELDS,
+    byStatus: {
+      409: {
+        title: 'That file already exists',
+        message: `${directory}/${fileName} is already in the catalog. Tick “Overwrite” to replace it, or rename your file.`,
+      },
+      413: { title: 'The file is too large' },
+    },
+  });
+  return { fields: described.fields, failure: described.message ? { title: described.title, message: described.message } : null };
 }
 
 /** File + directory (existing writable one or a new uploads/... path) + overwrite → POST /api/test-files. */
 export function UploadForm({ onUploaded }: UploadFormProps) {
-  const queryClient = useQueryClient();
   const directories = useTestDirectories();
   const [file, setFile] = useState<File | null>(null);
   const [fileInputKey, setFileInputKey] = useState(0);
@@ -67,23 +49,23 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
   const [failure, setFailure] = useState<Failure | null>(null);
   const [uploaded, setUploaded] = useState<TestFile | null>(null);
 
-  const mutation = useMutation({
-    mutationFn: (vars: { file: File; directory: string; overwrite: boolean }) =>
-      uploadTestFile({ file: vars.file, directory: vars.directory, overwrite: vars.overwrite ? 'true' : 'false' }),
-    onSuccess: async (stored) => {
-      setUploaded(stored);
-      setFile(null);
-      setOverwrite(false);
-      setFileInputKey((k) => k + 1); // clears the native file input
-      // Select it first, so the checkbox appears already ticked when the
-      // refreshed catalog renders it.
-      onUploaded?.(stored);
-      await refreshCatalogAfterUpload(queryClient, stored);
-    },
-    onError: (err, vars) => {
-      const { fields, failure: f } = describeFailure(err, vars.file.name, vars.directory);
-      setFieldErrors(fields);
-      setFailure(f);
+  const mutation = useUploadTestFile({
+    mutationConfig: {
+      onSuccess: (stored) => {
+        setUploaded(stored);
+        setFile(null);
+        setOverwrite(false);
+        setFileInputKey((k) => k + 1); // clears the native file input
+        // Select it first, so the checkbox appears already ticked when the
+        // refreshed catalog renders it.
+        onUploaded?.(stored);
+      },
+      onError: (err, vars) => {
+        const name = vars.file instanceof File ? vars.file.name : 'the file';
+        const { fields, failure: f } = describeFailure(err, name, vars.directory);
+        setFieldErrors(fields);
+        setFailure(f);
+      },
     },
   });
 
@@ -98,7 +80,7 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
     if (dir === '') errors.directory = 'Pick a directory or type a new one, e.g. uploads/payments.';
     setFieldErrors(errors);
     if (!file || Object.keys(errors).length > 0) return;
-    mutation.mutate({ file, directory: dir, overwrite });
+    mutation.mutate({ file, directory: dir, overwrite: overwrite ? 'true' : 'false' });
   };
 
   const writable = (directories.data ?? []).filter((d) => d.writable);

@@ -1,0 +1,98 @@
+// One mutation hook per API write. Each owns what the write makes stale, so a
+// component only says what to do for its own UI (onSuccess/onError via
+// mutationConfig) and never touches the cache (bulletproof-react's pattern).
+import { useMutation, useQueryClient, type QueryClient, type UseMutationOptions } from '@tanstack/react-query';
+import { cancelRun, createRun, rerunRun, uploadTestFile } from './client';
+import { queryKeys } from './queries';
+import type { CreateRunRequest, RerunRequest, Run, TestFile, UploadTestFileBody } from './types';
+
+/** What a caller may add to a mutation: its own callbacks, never the mutationFn. */
+export type MutationConfig<TData, TVariables> = Omit<UseMutationOptions<TData, Error, TVariables>, 'mutationFn'>;
+
+interface HookOptions<TData, TVariables> {
+  mutationConfig?: MutationConfig<TData, TVariables>;
+}
+
+/** A run was created (new or rerun): the runs lists and the environments' queues changed. */
+function invalidateAfterRunCreated(queryClient: QueryClient, run: Run): Promise<unknown> {
+  queryClient.setQueryData(queryKeys.run(run.id), run);
+  return Promise.all([
+    queryClient.invalidateQueries({ queryKey: queryKeys.runLists }),
+    queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+  ]);
+}
+
+/** POST /api/runs. */
+export function useCreateRun({ mutationConfig }: HookOptions<Run, CreateRunRequest> = {}) {
+  const queryClient = useQueryClient();
+  const { onSuccess, ...rest } = mutationConfig ?? {};
+  return useMutation({
+    ...rest,
+    mutationFn: createRun,
+    onSuccess: async (...args) => {
+      await invalidateAfterRunCreated(queryClient, args[0]);
+      await onSuccess?.(...args);
+    },
+  });
+}
+
+/** POST /api/runs/{id}/rerun. */
+export function useRerunRun({ mutationConfig }: HookOptions<Run, { id: number; body?: RerunRequest }> = {}) {
+  const queryClient = useQueryClient();
+  const { onSuccess, ...rest } = mutationConfig ?? {};
+  return useMutation({
+    ...rest,
+    mutationFn: ({ id, body }: { id: number; body?: RerunRequest }) => rerunRun(id, body),
+    onSuccess: async (...args) => {
+      await invalidateAfterRunCreated(queryClient, args[0]);
+      await onSuccess?.(...args);
+    },
+  });
+}
+
+/** POST /api/runs/{id}/cancel: the run itself, the lists and the environment's queue changed. */
+export function useCancelRun({ mutationConfig }: HookOptions<Run, number> = {}) {
+  const queryClient = useQueryClient();
+  const { onSuccess, ...rest } = mutationConfig ?? {};
+  return useMutation({
+    ...rest,
+    mutationFn: cancelRun,
+    onSuccess: async (...args) => {
+      const run = args[0];
+      queryClient.setQueryData(queryKeys.run(run.id), run);
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: queryKeys.run(run.id) }),
+        queryClient.invalidateQueries({ queryKey: queryKeys.runLists }),
+        queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+      ]);
+      await onSuccess?.(...args);
+    },
+  });
+}
+
+/**
+ * POST /api/test-files. The stored file is put into the cached catalog at once
+ * (so it is selectable before the refetch), then the catalog is refetched.
+ */
+export function useUploadTestFile({ mutationConfig }: HookOptions<TestFile, UploadTestFileBody> = {}) {
+  const queryClient = useQueryClient();
+  const { onSuccess, ...rest } = mutationConfig ?? {};
+  return useMutation({
+    ...rest,
+    mutationFn: uploadTestFile,
+    onSuccess: async (...args) => {
+      const uploaded = args[0];
+      queryClient.setQueryData<TestFile[]>(queryKeys.testFiles, (old) => {
+        if (!old) return old;
+        const others = old.filter((f) => f.path !== uploaded.path);
+        return [...others, uploaded].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      });
+      // The caller's callback first: it can select the file before the refetch renders it.
+      await onSuccess?.(...args);
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: queryKeys.testFiles }),
+        queryClient.invalidateQueries({ queryKey: queryKeys.testDirectories }),
+      ]);
+    },
+  });
+}
