@@ -17,18 +17,6 @@ const (
 	MaxFileNameLen = 100
 )
 
-// The keys of domain.Error.Fields in upload errors, named after the form
-// fields of the upload request.
-const (
-	// FieldFile is the uploaded file: its name, size or content.
-	FieldFile = "file"
-	// FieldDirectory is the target directory.
-	FieldDirectory = "directory"
-	// FieldOverwrite is not used by the catalog itself; it is the key the
-	// HTTP layer should use when the overwrite flag cannot be parsed.
-	FieldOverwrite = "overwrite"
-)
-
 const pycache = "__pycache__"
 
 // isTestFileName reports whether pytest's default python_files patterns,

@@ -9,17 +9,15 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 )
 
-// Store is where the catalog is mirrored; *postgres.Store implements it.
-type Store interface {
-	ReplaceCatalog(ctx context.Context, files []domain.TestFile, dirs []domain.TestDirectory) error
-}
-
 // Syncer keeps the stored catalog equal to the files on disk: it rescans
 // periodically (so files added or removed by hand show up within an
 // interval) and right after every upload (so an upload is listed at once).
+//
+// It is also the API's domain.Uploader: an upload goes through it so that
+// the stored catalog lists the new file before the upload is answered.
 type Syncer struct {
 	cat   *Catalog
-	store Store
+	store domain.CatalogStore
 	log   *slog.Logger
 
 	mu        sync.Mutex
@@ -28,8 +26,10 @@ type Syncer struct {
 	synced    bool
 }
 
+var _ domain.Uploader = (*Syncer)(nil)
+
 // NewSyncer returns a Syncer of cat into store.
-func NewSyncer(cat *Catalog, store Store, log *slog.Logger) *Syncer {
+func NewSyncer(cat *Catalog, store domain.CatalogStore, log *slog.Logger) *Syncer {
 	if log == nil {
 		log = slog.Default()
 	}

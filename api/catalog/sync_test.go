@@ -11,8 +11,6 @@ import (
 
 	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/internal/pgtest"
-	"github.com/baton-ci/baton/api/jobs"
-	"github.com/baton-ci/baton/api/postgres"
 )
 
 // TestSyncerMirrorsDiskWithinTwoSeconds: files added or removed by hand show
@@ -21,10 +19,7 @@ func TestSyncerMirrorsDiskWithinTwoSeconds(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db := pgtest.NewDB(t)
-	enq, err := jobs.NewEnqueuer(db.SQL)
-	require.NoError(t, err)
-	store := postgres.NewStore(db, enq, time.Minute)
+	store := pgtest.NewStack(t, pgtest.NewDB(t), time.Minute).Store
 
 	dir := filepath.Join(t.TempDir(), "sample-tests")
 	require.NoError(t, os.MkdirAll(dir, 0o755))

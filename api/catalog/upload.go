@@ -14,7 +14,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,18 +22,7 @@ import (
 )
 
 // Upload is a test file to store in the catalog.
-type Upload struct {
-	// Directory is the catalog path of the target directory, e.g.
-	// "uploads/payments/smoke"; missing directories below a writable root are
-	// created.
-	Directory string
-	// FileName is the base name of the file, e.g. "test_api.py".
-	FileName string
-	// Content is read up to the size limit plus one byte, never further.
-	Content io.Reader
-	// Overwrite allows replacing an existing file of the same name.
-	Overwrite bool
-}
+type Upload = domain.Upload
 
 // syntaxCheckTimeout bounds one interpreter run; compiling a file of the
 // maximum size takes milliseconds, so hitting it means Python is stuck.
@@ -62,22 +50,22 @@ sys.exit(3)
 `
 
 // Upload validates u and atomically stores it, returning the stored file.
-// Bad input yields a *domain.Error (EINVALID with Fields keyed FieldFile or
-// FieldDirectory, ECONFLICT, ETOOLARGE) and leaves the tree untouched. A
+// Bad input yields a *domain.Error (EINVALID with Fields keyed domain.FieldUploadFile or
+// domain.FieldUploadDirectory, ECONFLICT, ETOOLARGE) and leaves the tree untouched. A
 // missing or broken Python interpreter is an internal (plain) error.
 func (c *Catalog) Upload(ctx context.Context, u Upload) (domain.TestFile, error) {
 	var none domain.TestFile
 	fe := domain.FieldErrors{}
 	if why := checkDirectory(u.Directory); why != "" {
-		fe.Add(FieldDirectory, why)
+		fe.Add(domain.FieldUploadDirectory, why)
 	}
 	if why := checkFileName(u.FileName); why != "" {
-		fe.Add(FieldFile, why)
+		fe.Add(domain.FieldUploadFile, why)
 	}
 	if u.Content == nil {
-		fe.Add(FieldFile, "content is missing")
+		fe.Add(domain.FieldUploadFile, "content is missing")
 	}
-	if err := invalid(fe); err != nil {
+	if err := fe.Err(); err != nil {
 		return none, err
 	}
 	r, relDir, err := c.writableRoot(u.Directory)
@@ -121,28 +109,6 @@ func (c *Catalog) Upload(ctx context.Context, u Upload) (domain.TestFile, error)
 	}, nil
 }
 
-// invalid turns field errors into an EINVALID error whose message spells out
-// every reason, since a bare "invalid fields" helps nobody reading a log.
-func invalid(fe domain.FieldErrors) error {
-	if len(fe) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(fe))
-	for k := range fe {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + " " + fe[k]
-	}
-	return &domain.Error{Code: domain.EINVALID, Message: strings.Join(parts, "; ") + ".", Fields: fe}
-}
-
-func invalidField(field, why string) error {
-	return invalid(domain.FieldErrors{field: why})
-}
-
 // writableRoot finds the writable root dir starts with and returns it with
 // dir relative to it ("." for the root itself).
 func (c *Catalog) writableRoot(dir string) (*root, string, error) {
@@ -160,7 +126,7 @@ func (c *Catalog) writableRoot(dir string) (*root, string, error) {
 		if len(names) == 0 {
 			why = "is not writable: no root accepts uploads"
 		}
-		return nil, "", invalidField(FieldDirectory, why)
+		return nil, "", domain.Invalid(domain.FieldUploadDirectory, why)
 	}
 	if rest == "" {
 		rest = "."
@@ -186,10 +152,10 @@ func checkTarget(fsys *os.Root, dir, relDir, relFile, catalogPath string, overwr
 			}
 			shown := strings.SplitN(dir, "/", 2)[0] + "/" + p
 			if fi.Mode()&fs.ModeSymlink != 0 {
-				return invalidField(FieldDirectory, fmt.Sprintf("must not contain symbolic links, but %s is one", shown))
+				return domain.Invalid(domain.FieldUploadDirectory, fmt.Sprintf("must not contain symbolic links, but %s is one", shown))
 			}
 			if !fi.IsDir() {
-				return invalidField(FieldDirectory, fmt.Sprintf("cannot be created: %s exists and is not a directory", shown))
+				return domain.Invalid(domain.FieldUploadDirectory, fmt.Sprintf("cannot be created: %s exists and is not a directory", shown))
 			}
 		}
 	}
@@ -200,7 +166,7 @@ func checkTarget(fsys *os.Root, dir, relDir, relFile, catalogPath string, overwr
 	case err != nil:
 		return fmt.Errorf("catalog: inspect %s: %w", catalogPath, err)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return invalidField(FieldFile, fmt.Sprintf("cannot replace %s: it is a symbolic link", catalogPath))
+		return domain.Invalid(domain.FieldUploadFile, fmt.Sprintf("cannot replace %s: it is a symbolic link", catalogPath))
 	case !fi.Mode().IsRegular():
 		return domain.Errorf(domain.ECONFLICT, "%s already exists and is not a regular file; it cannot be replaced", catalogPath)
 	case !overwrite:
@@ -224,14 +190,14 @@ func (c *Catalog) readContent(r io.Reader) ([]byte, error) {
 		return nil, &domain.Error{
 			Code:    domain.ETOOLARGE,
 			Message: fmt.Sprintf("file must be at most %d bytes.", c.maxUpload),
-			Fields:  map[string]string{FieldFile: fmt.Sprintf("must be at most %d bytes", c.maxUpload)},
+			Fields:  map[string]string{domain.FieldUploadFile: fmt.Sprintf("must be at most %d bytes", c.maxUpload)},
 		}
 	}
 	if i := bytes.IndexByte(content, 0); i >= 0 {
-		return nil, invalidField(FieldFile, fmt.Sprintf("contains a NUL byte at offset %d", i))
+		return nil, domain.Invalid(domain.FieldUploadFile, fmt.Sprintf("contains a NUL byte at offset %d", i))
 	}
 	if !utf8.Valid(content) {
-		return nil, invalidField(FieldFile, "is not valid UTF-8 text")
+		return nil, domain.Invalid(domain.FieldUploadFile, "is not valid UTF-8 text")
 	}
 	return content, nil
 }
@@ -267,7 +233,7 @@ func (c *Catalog) checkSyntax(ctx context.Context, content []byte) error {
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == syntaxCheckExit && stdout.Len() > 0 {
-		return invalidField(FieldFile, "is not valid Python: "+strings.ToValidUTF8(stdout.String(), "?"))
+		return domain.Invalid(domain.FieldUploadFile, "is not valid Python: "+strings.ToValidUTF8(stdout.String(), "?"))
 	}
 	return fmt.Errorf("catalog: syntax check with %s: %w: %s", c.python, err, truncate(stderr.String(), 500))
 }
@@ -293,7 +259,7 @@ func store(fsys *os.Root, rootReal, relDir, relFile, catalogPath string, content
 	if resolved, err := filepath.EvalSymlinks(want); err != nil {
 		return nil, fmt.Errorf("catalog: resolve directory for %s: %w", catalogPath, err)
 	} else if resolved != want {
-		return nil, invalidField(FieldDirectory, "must not contain symbolic links")
+		return nil, domain.Invalid(domain.FieldUploadDirectory, "must not contain symbolic links")
 	}
 
 	tmp := path.Join(relDir, tempName())

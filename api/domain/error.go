@@ -1,11 +1,15 @@
-// Package domain holds Baton's types, their validation and the error codes
-// every layer speaks. It imports no web, database or queue library, so the
-// rules it states are the same for the HTTP API, the workers and the tests.
+// Package domain holds Baton's types, their validation, the error codes
+// every layer speaks and the contracts between the layers: the services the
+// HTTP API and the workers call, and the storage the run service needs. It
+// imports no web, database or queue library, so the rules it states are the
+// same for the HTTP API, the workers and the tests.
 package domain
 
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 )
 
 // ErrorCode classifies an Error; the HTTP layer maps each code to one status.
@@ -40,10 +44,16 @@ type Error struct {
 // Error implements the error interface.
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
-// Errorf returns an *Error with the given code and a formatted message.
+// Errorf returns an *Error with the given code and a formatted message. It is
+// the constructor of every error without per-field reasons; errors about
+// fields are built with FieldErrors or Invalid, so they all read alike.
 func Errorf(code ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// ErrUnavailable is what a caller sees when the database cannot be reached;
+// the storage layer maps its driver's errors onto it.
+var ErrUnavailable = &Error{Code: EUNAVAILABLE, Message: "The database is unavailable; try again shortly."}
 
 // ErrorCodeOf returns the code of the first *Error in err's chain, or EINTERNAL
 // for any other non-nil error, so unknown failures never leak as client errors.
@@ -79,10 +89,26 @@ func (f FieldErrors) Add(field, why string) {
 	}
 }
 
-// Err returns nil when no field was invalid, else an EINVALID *Error.
+// Err returns nil when no field was invalid, else an EINVALID *Error whose
+// message spells out every reason ("environment_id must be between 1 and
+// 100; test_files is required."), since a bare "invalid fields" helps nobody
+// reading a log or a terminal.
 func (f FieldErrors) Err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Message: "The request has invalid fields.", Fields: map[string]string(f)}
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + f[k]
+	}
+	return &Error{Code: EINVALID, Message: strings.Join(parts, "; ") + ".", Fields: map[string]string(f)}
 }
+
+// Invalid returns the EINVALID error for one field, e.g.
+// Invalid("offset", "must be a non-negative integer").
+func Invalid(field, why string) error { return FieldErrors{field: why}.Err() }

@@ -1,6 +1,10 @@
 package domain
 
 import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -60,6 +64,28 @@ const (
 	MaxTimeoutSeconds  = 24 * 60 * 60
 )
 
+// The reasons a field breaks a rule, built from the limits above so that a
+// limit and its message never disagree. The HTTP layer uses the same texts
+// for values it cannot even parse.
+var (
+	RuleEnvironmentID = fmt.Sprintf("must be an integer between %d and %d", MinEnvironmentID, MaxEnvironmentID)
+	RuleRequestedBy   = fmt.Sprintf("must be at most %d characters", MaxRequestedByLen)
+	RuleTimeout       = fmt.Sprintf("must be an integer between 1 and %d", MaxTimeoutSeconds)
+	RuleTestFilesMax  = fmt.Sprintf("must name at most %d test files", MaxTestFilesPerRun)
+	RuleListLimit     = fmt.Sprintf("must be an integer between 1 and %d", MaxListLimit)
+	RuleStatus        = "must be one of " + joinStatuses(RunStatuses)
+	RuleRunID         = "must be a positive integer"
+	RuleCursor        = "is not a cursor returned by this API"
+)
+
+func joinStatuses(ss []RunStatus) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Run is one request to execute test files in an environment.
 type Run struct {
 	ID            int64
@@ -113,25 +139,20 @@ func (c *CreateRun) Normalize() { c.RequestedBy = strings.TrimSpace(c.RequestedB
 // environment range and the shape of the file list.
 func (c *CreateRun) Validate() error {
 	f := FieldErrors{}
-	switch {
-	case c.RequestedBy == "":
-		f.Add("requested_by", "is required")
-	case utf8.RuneCountInString(c.RequestedBy) > MaxRequestedByLen:
-		f.Add("requested_by", "must be at most 150 characters")
-	case strings.IndexFunc(c.RequestedBy, unicode.IsControl) >= 0:
-		f.Add("requested_by", "must not contain control characters")
+	if why := checkRequestedBy(c.RequestedBy); why != "" {
+		f.Add("requested_by", why)
 	}
 	if err := ValidateEnvironmentID(c.EnvironmentID); err != "" {
 		f.Add("environment_id", err)
 	}
 	if t := c.TimeoutSeconds; t != nil && (*t < 1 || *t > MaxTimeoutSeconds) {
-		f.Add("timeout_seconds", "must be between 1 and 86400")
+		f.Add("timeout_seconds", RuleTimeout)
 	}
 	switch n := len(c.TestFiles); {
 	case n == 0:
 		f.Add("test_files", "must name at least one test file")
 	case n > MaxTestFilesPerRun:
-		f.Add("test_files", "must name at most 100 test files")
+		f.Add("test_files", RuleTestFilesMax)
 	default:
 		seen := make(map[string]bool, n)
 		for _, p := range c.TestFiles {
@@ -145,25 +166,70 @@ func (c *CreateRun) Validate() error {
 	return f.Err()
 }
 
+// checkRequestedBy returns why name cannot be a run's user, or "".
+func checkRequestedBy(name string) string {
+	switch {
+	case name == "":
+		return "is required"
+	case utf8.RuneCountInString(name) > MaxRequestedByLen:
+		return RuleRequestedBy
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
 // ValidateEnvironmentID returns why id is not a usable environment, or "".
 func ValidateEnvironmentID(id *int) string {
 	switch {
 	case id == nil:
 		return "is required"
 	case *id < MinEnvironmentID || *id > MaxEnvironmentID:
-		return "must be between 1 and 100"
+		return RuleEnvironmentID
 	}
 	return ""
 }
 
-// RunFilter selects runs for listing, newest first.
+// RerunOf is the CreateRun that runs r again: the same environment, test
+// files and timeout, requested by requestedBy or, when that is blank, by
+// r's user. Every field CreateRun gains (a test selection, say) must be
+// copied here; TestRerunOfCopiesEveryField fails until it is.
+func RerunOf(r *Run, requestedBy string) CreateRun {
+	if strings.TrimSpace(requestedBy) == "" {
+		requestedBy = r.RequestedBy
+	}
+	env := r.EnvironmentID
+	timeout := int((r.Timeout + time.Second - 1) / time.Second)
+	return CreateRun{
+		RequestedBy:    requestedBy,
+		EnvironmentID:  &env,
+		TestFiles:      slices.Clone(r.TestFiles),
+		TimeoutSeconds: &timeout,
+	}
+}
+
+// RunQuery is a run listing as a client asks for it: each field as given
+// (the URL query parameters of GET /api/runs), "" when not given. It is
+// comparable, so it can key a cache. Filter parses and checks it.
+type RunQuery struct {
+	Status        string
+	EnvironmentID string
+	RequestedBy   string
+	// Cursor is the NextCursor of the previous page.
+	Cursor string
+	Limit  string
+}
+
+// RunFilter selects runs for listing, newest first; zero fields select
+// everything.
 type RunFilter struct {
 	Status        RunStatus
 	EnvironmentID int
 	RequestedBy   string
 	// BeforeID is the keyset cursor: only runs with a smaller id are listed.
 	BeforeID int64
-	Limit    int
+	// Limit is the page size.
+	Limit int
 }
 
 // Listing limits.
@@ -171,6 +237,64 @@ const (
 	DefaultListLimit = 50
 	MaxListLimit     = 200
 )
+
+// Filter parses and checks q. The user name is trimmed as
+// CreateRun.Normalize trims it, so " alice" finds alice's runs.
+func (q RunQuery) Filter() (RunFilter, error) {
+	fe := FieldErrors{}
+	f := RunFilter{Status: RunStatus(q.Status), RequestedBy: strings.TrimSpace(q.RequestedBy), Limit: DefaultListLimit}
+	if f.Status != "" && !f.Status.Valid() {
+		fe.Add("status", RuleStatus)
+	}
+	if q.EnvironmentID != "" {
+		n, err := strconv.Atoi(q.EnvironmentID)
+		if err != nil || ValidateEnvironmentID(&n) != "" {
+			fe.Add("environment_id", RuleEnvironmentID)
+		}
+		f.EnvironmentID = n
+	}
+	if utf8.RuneCountInString(f.RequestedBy) > MaxRequestedByLen {
+		fe.Add("requested_by", RuleRequestedBy)
+	}
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > MaxListLimit {
+			fe.Add("limit", RuleListLimit)
+		}
+		f.Limit = n
+	}
+	if q.Cursor != "" {
+		id, ok := DecodeCursor(q.Cursor)
+		if !ok {
+			fe.Add("cursor", RuleCursor)
+		}
+		f.BeforeID = id
+	}
+	return f, fe.Err()
+}
+
+// RunPage is one page of a run listing.
+type RunPage struct {
+	Runs []*Run
+	// NextCursor fetches the next page; "" on the last one.
+	NextCursor string
+}
+
+// EncodeCursor makes the opaque page cursor that continues after run id.
+func EncodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor.
+func DecodeCursor(c string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil && len(b) > 1 && b[0] == 'r' {
+		if id, err := strconv.ParseInt(string(b[1:]), 10, 64); err == nil && id > 0 {
+			return id, true
+		}
+	}
+	return 0, false
+}
 
 // Outcome is how a run ended, as decided by the runner or by Baton itself.
 type Outcome struct {

@@ -49,7 +49,7 @@ func readJSONObject(c echo.Context, limit int64, known ...string) (map[string]js
 		for _, k := range unknown {
 			fe.Add(k, "is not a known field")
 		}
-		return nil, &domain.Error{Code: domain.EINVALID, Message: "Unknown fields: " + strings.Join(unknown, ", ") + ".", Fields: fe}
+		return nil, fe.Err()
 	}
 	return obj, nil
 }
@@ -109,11 +109,11 @@ func jsonStrings(obj map[string]json.RawMessage, name string, fe domain.FieldErr
 	return out
 }
 
-// pathID parses a positive integer path parameter.
+// pathID parses the integer path parameter id; the service checks its range.
 func pathID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, invalid("id", "must be a positive integer")
+	if err != nil {
+		return 0, domain.Invalid("id", domain.RuleRunID)
 	}
 	return id, nil
 }

@@ -11,12 +11,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/domain"
 )
 
 func (s *Server) listTestFiles(c echo.Context) error {
-	files, err := s.runs.ListTestFiles(c.Request().Context())
+	files, err := s.svc.Catalog.ListTestFiles(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -28,7 +27,7 @@ func (s *Server) listTestFiles(c echo.Context) error {
 }
 
 func (s *Server) listTestDirectories(c echo.Context) error {
-	dirs, err := s.runs.ListTestDirectories(c.Request().Context())
+	dirs, err := s.svc.Catalog.ListTestDirectories(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -52,13 +51,13 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return domain.Errorf(domain.EINVALID, "The body must be multipart/form-data with fields file, directory and overwrite.")
 	}
-	maxFile := s.uploader.MaxUploadBytes()
+	maxFile := s.svc.Uploader.MaxUploadBytes()
 	tooLarge := domain.Errorf(domain.ETOOLARGE, "The file is larger than the limit of %d bytes.", maxFile)
 	body := http.MaxBytesReader(c.Response(), req.Body, maxFile+multipartOverhead)
 	mr := multipart.NewReader(body, params["boundary"])
 
 	var (
-		u                 catalog.Upload
+		u                 domain.Upload
 		haveFile, haveDir bool
 		overwriteRaw      string
 		fe                = domain.FieldErrors{}
@@ -78,9 +77,9 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 			return domain.Errorf(domain.EINVALID, "The multipart body is malformed.")
 		}
 		switch part.FormName() {
-		case "file":
+		case domain.FieldUploadFile:
 			if haveFile {
-				fe.Add("file", "must be given once")
+				fe.Add(domain.FieldUploadFile, "must be given once")
 				continue
 			}
 			haveFile = true
@@ -97,13 +96,13 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 				return tooLarge
 			}
 			u.Content = bytes.NewReader(content)
-		case "directory":
+		case domain.FieldUploadDirectory:
 			v, err := readSmallField(part)
 			if err != nil {
 				return err
 			}
 			u.Directory, haveDir = v, true
-		case "overwrite":
+		case domain.FieldUploadOverwrite:
 			v, err := readSmallField(part)
 			if err != nil {
 				return err
@@ -114,22 +113,22 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 		}
 	}
 	if !haveFile {
-		fe.Add("file", "is required")
+		fe.Add(domain.FieldUploadFile, "is required")
 	}
 	if !haveDir {
-		fe.Add("directory", "is required")
+		fe.Add(domain.FieldUploadDirectory, "is required")
 	}
 	if overwriteRaw != "" {
 		b, err := strconv.ParseBool(overwriteRaw)
 		if err != nil || (overwriteRaw != "true" && overwriteRaw != "false") {
-			fe.Add("overwrite", "must be true or false")
+			fe.Add(domain.FieldUploadOverwrite, "must be true or false")
 		}
 		u.Overwrite = b
 	}
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	f, err := s.uploader.Upload(req.Context(), u)
+	f, err := s.svc.Uploader.Upload(req.Context(), u)
 	if err != nil {
 		return err
 	}
@@ -142,7 +141,7 @@ func readSmallField(part *multipart.Part) (string, error) {
 		return "", domain.Errorf(domain.EINVALID, "The multipart body is malformed.")
 	}
 	if len(b) > 4<<10 {
-		return "", invalid(part.FormName(), "is too long")
+		return "", domain.Invalid(part.FormName(), "is too long")
 	}
 	return string(b), nil
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	baton "github.com/baton-ci/baton"
+	"github.com/baton-ci/baton/api/domain"
 )
 
 func (s *Server) listEnvironments(c echo.Context) error {
 	body, err := s.lists.get(c.Request().Context(), environmentsKey, func(ctx context.Context) (any, error) {
-		envs, err := s.runs.ListEnvironments(ctx)
+		envs, err := s.svc.Environments.ListEnvironments(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -30,10 +31,10 @@ func (s *Server) listEnvironments(c echo.Context) error {
 
 func (s *Server) getEnvironment(c echo.Context) error {
 	id, err := strconv.Atoi(c.Param("id"))
-	if err != nil || id < 1 || id > 100 {
-		return invalid("id", "must be an integer between 1 and 100")
+	if err != nil || domain.ValidateEnvironmentID(&id) != "" {
+		return domain.Invalid("id", domain.RuleEnvironmentID)
 	}
-	env, err := s.runs.FindEnvironment(c.Request().Context(), id)
+	env, err := s.svc.Environments.FindEnvironment(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -88,8 +88,3 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		_ = c.JSON(status, body)
 	}
 }
-
-// invalid returns an EINVALID error for one field.
-func invalid(field, why string) error {
-	return &domain.Error{Code: domain.EINVALID, Message: "The request has invalid fields.", Fields: map[string]string{field: why}}
-}

@@ -31,8 +31,8 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/httpapi"
 	"github.com/baton-ci/baton/api/internal/pgtest"
-	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
+	"github.com/baton-ci/baton/api/runs"
 )
 
 // specPath is the REST contract every request and response is checked against.
@@ -115,6 +115,7 @@ type harnessOptions struct {
 type harness struct {
 	db     *postgres.DB
 	store  *postgres.Store
+	runs   *runs.Service
 	cat    *catalog.Catalog
 	syncer *catalog.Syncer
 	srv    *httpapi.Server
@@ -128,9 +129,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	enq, err := jobs.NewEnqueuer(db.SQL)
-	require.NoError(t, err)
-	store := postgres.NewStore(db, enq, 30*time.Minute)
+	stack := pgtest.NewStack(t, db, 30*time.Minute)
+	store := stack.Store
 
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	require.NoError(t, err)
@@ -151,11 +151,13 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	syncer := catalog.NewSyncer(cat, store, log)
 	require.NoError(t, syncer.Sync(ctx))
 
-	srv := httpapi.New(store, syncer, httpapi.Options{WebDir: o.webDir, Logger: log,
+	srv := httpapi.New(httpapi.Services{
+		Runs: stack.Runs, Environments: store, Catalog: store, Uploader: syncer, Health: store,
+	}, httpapi.Options{WebDir: o.webDir, Logger: log,
 		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &harness{db: db, store: store, cat: cat, syncer: syncer, srv: srv, ts: ts, base: base, logs: logs}
+	return &harness{db: db, store: store, runs: stack.Runs, cat: cat, syncer: syncer, srv: srv, ts: ts, base: base, logs: logs}
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -271,7 +273,7 @@ func (h *harness) do(t *testing.T, r request) *response {
 		return out // the SPA is not part of the contract
 	}
 	if out.Status == http.StatusInternalServerError {
-		require.True(t, r.Allow500, "%s %s: unexpected 500: %s", r.Method, r.Path, body)
+		require.True(t, r.Allow500, "%s %s: unexpected 500: %s\nlogs: %s", r.Method, r.Path, body, h.logs.String())
 		requireErrorShape(t, out)
 		return out
 	}
@@ -495,7 +497,7 @@ func (h *harness) getRun(t *testing.T, id int64) Run {
 // claim starts the next queued run of env as worker w1 does.
 func (h *harness) claim(t *testing.T, env int) *domain.Run {
 	t.Helper()
-	run, err := h.store.ClaimNext(context.Background(), env, "w1")
+	run, err := h.runs.Claim(context.Background(), env, "w1")
 	require.NoError(t, err)
 	require.NotNil(t, run, "environment %d had nothing to claim", env)
 	return run
@@ -504,7 +506,7 @@ func (h *harness) claim(t *testing.T, env int) *domain.Run {
 // finish ends a claimed run with pytest's exit code.
 func (h *harness) finish(t *testing.T, run *domain.Run, exit int) {
 	t.Helper()
-	ok, err := h.store.FinishRun(context.Background(), run, "w1", domain.OutcomeForExit(exit))
+	ok, err := h.runs.Finish(context.Background(), run, "w1", domain.OutcomeForExit(exit))
 	require.NoError(t, err)
 	require.True(t, ok)
 }

@@ -49,12 +49,12 @@ func newListCache(ttl time.Duration) *listCache {
 // listKey names one shared answer. It is a comparable value, so a cache hit
 // costs a map lookup and no encoding.
 type listKey struct {
-	environments bool             // GET /api/environments
-	runs         domain.RunFilter // else this page of GET /api/runs
+	environments bool            // GET /api/environments
+	runs         domain.RunQuery // else this page of GET /api/runs
 }
 
 // runsKey is the cache key of one page of GET /api/runs.
-func runsKey(f domain.RunFilter) listKey { return listKey{runs: f} }
+func runsKey(q domain.RunQuery) listKey { return listKey{runs: q} }
 
 // environmentsKey is the cache key of GET /api/environments.
 var environmentsKey = listKey{environments: true}

@@ -2,17 +2,15 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/baton-ci/baton/api/domain"
-	"github.com/baton-ci/baton/api/postgres"
 )
 
+// createRun binds POST /api/runs; the run service validates.
 func (s *Server) createRun(c echo.Context) error {
 	obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by", "environment_id", "test_files", "timeout_seconds")
 	if err != nil {
@@ -25,17 +23,12 @@ func (s *Server) createRun(c echo.Context) error {
 		TimeoutSeconds: jsonInt(obj, "timeout_seconds", fe),
 	}
 	in.RequestedBy, _ = jsonString(obj, "requested_by", fe)
-	in.Normalize()
-	var verr *domain.Error
-	if errors.As(in.Validate(), &verr) {
-		for k, v := range verr.Fields {
-			fe.Add(k, v)
-		}
-	}
+	// A member of the wrong type is left out of in, so the service must not
+	// see in: it would apply a default where the client meant something.
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	run, err := s.runs.CreateRun(c.Request().Context(), in)
+	run, err := s.svc.Runs.Create(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
@@ -43,58 +36,27 @@ func (s *Server) createRun(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toRunJSON(run))
 }
 
+// listRuns binds GET /api/runs; the run service parses and checks the query.
 func (s *Server) listRuns(c echo.Context) error {
-	fe := domain.FieldErrors{}
-	f := domain.RunFilter{Limit: domain.DefaultListLimit}
-	q := c.QueryParams()
-	if v := q.Get("status"); v != "" {
-		if !domain.RunStatus(v).Valid() {
-			fe.Add("status", "must be one of queued, running, success, failed, error, cancelled")
-		}
-		f.Status = domain.RunStatus(v)
+	params := c.QueryParams()
+	q := domain.RunQuery{
+		Status:        params.Get("status"),
+		EnvironmentID: params.Get("environment_id"),
+		RequestedBy:   params.Get("requested_by"),
+		Cursor:        params.Get("cursor"),
+		Limit:         params.Get("limit"),
 	}
-	if v := q.Get("environment_id"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < domain.MinEnvironmentID || n > domain.MaxEnvironmentID {
-			fe.Add("environment_id", "must be an integer between 1 and 100")
-		}
-		f.EnvironmentID = n
-	}
-	// Names are stored trimmed (CreateRun.Normalize), so " alice" finds alice.
-	if v := strings.TrimSpace(q.Get("requested_by")); v != "" {
-		if len([]rune(v)) > domain.MaxRequestedByLen {
-			fe.Add("requested_by", "must be at most 150 characters")
-		}
-		f.RequestedBy = v
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > domain.MaxListLimit {
-			fe.Add("limit", "must be an integer between 1 and 200")
-		}
-		f.Limit = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		id, err := postgres.DecodeCursor(v)
-		if err != nil {
-			fe.Add("cursor", "is not a cursor returned by this API")
-		}
-		f.BeforeID = id
-	}
-	if err := fe.Err(); err != nil {
-		return err
-	}
-	body, err := s.lists.get(c.Request().Context(), runsKey(f), func(ctx context.Context) (any, error) {
-		runs, next, err := s.runs.ListRuns(ctx, f)
+	body, err := s.lists.get(c.Request().Context(), runsKey(q), func(ctx context.Context) (any, error) {
+		page, err := s.svc.Runs.List(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		out := runListJSON{Items: make([]runJSON, len(runs))}
-		for i, r := range runs {
+		out := runListJSON{Items: make([]runJSON, len(page.Runs))}
+		for i, r := range page.Runs {
 			out.Items[i] = toRunJSON(r)
 		}
-		if next != "" {
-			out.NextCursor = &next
+		if page.NextCursor != "" {
+			out.NextCursor = &page.NextCursor
 		}
 		return out, nil
 	})
@@ -109,7 +71,7 @@ func (s *Server) getRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.runs.FindRun(c.Request().Context(), id)
+	run, err := s.svc.Runs.Find(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -123,12 +85,11 @@ func (s *Server) getRunLog(c echo.Context) error {
 	}
 	var offset int64
 	if v := c.QueryParam("offset"); v != "" {
-		offset, err = strconv.ParseInt(v, 10, 64)
-		if err != nil || offset < 0 {
-			return invalid("offset", "must be a non-negative integer")
+		if offset, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return domain.Invalid("offset", "must be a non-negative integer")
 		}
 	}
-	page, err := s.runs.ReadLog(c.Request().Context(), id, offset)
+	page, err := s.svc.Runs.ReadLog(c.Request().Context(), id, offset)
 	if err != nil {
 		return err
 	}
@@ -140,7 +101,7 @@ func (s *Server) cancelRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.runs.CancelRun(c.Request().Context(), id)
+	run, err := s.svc.Runs.Cancel(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -148,37 +109,26 @@ func (s *Server) cancelRun(c echo.Context) error {
 	return c.JSON(http.StatusOK, toRunJSON(run))
 }
 
-// rerun queues a new run with the same environment and files; the body is
-// optional and may name who asks.
+// rerun binds POST /api/runs/{id}/rerun; the body is optional and may name
+// who asks.
 func (s *Server) rerun(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	fe := domain.FieldErrors{}
 	var requestedBy string
 	if c.Request().ContentLength != 0 && c.Request().Header.Get(echo.HeaderContentType) != "" {
 		obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by")
 		if err != nil {
 			return err
 		}
+		fe := domain.FieldErrors{}
 		requestedBy, _ = jsonString(obj, "requested_by", fe)
 		if err := fe.Err(); err != nil {
 			return err
 		}
 	}
-	orig, err := s.runs.FindRun(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	// A blank name, like an empty one, means "the original user".
-	if strings.TrimSpace(requestedBy) == "" {
-		requestedBy = orig.RequestedBy
-	}
-	env := orig.EnvironmentID
-	run, err := s.runs.CreateRun(c.Request().Context(), domain.CreateRun{
-		RequestedBy: requestedBy, EnvironmentID: &env, TestFiles: orig.TestFiles,
-	})
+	run, err := s.svc.Runs.Rerun(c.Request().Context(), id, requestedBy)
 	if err != nil {
 		return err
 	}
@@ -191,7 +141,7 @@ func (s *Server) getRunTests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	run, results, err := s.runs.ListTestResults(c.Request().Context(), id)
+	run, results, err := s.svc.Runs.TestResults(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -287,7 +287,7 @@ func TestListRunsPagination(t *testing.T) {
 	var ids []int64 // newest first
 	for i := range 55 {
 		env := 1 + i%3
-		r, err := h.store.CreateRun(ctx, domain.CreateRun{RequestedBy: fmt.Sprintf("user%d", i%2), EnvironmentID: &env,
+		r, err := h.runs.Create(ctx, domain.CreateRun{RequestedBy: fmt.Sprintf("user%d", i%2), EnvironmentID: &env,
 			TestFiles: []string{"sample-tests/test_success.py"}})
 		require.NoError(t, err)
 		ids = append([]int64{r.ID}, ids...)
@@ -629,7 +629,7 @@ func TestCancelRun(t *testing.T) {
 	cancel(a.ID).decode(t, http.StatusOK, &got)
 	require.Equal(t, "running", got.Status)
 	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.ID))
-	alive, err := h.store.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
+	alive, err := h.runs.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
 	require.NoError(t, err)
 	require.Equal(t, map[int64]bool{a.ID: true}, alive, "the worker learns of the cancel through its heartbeat")
 	cancel(a.ID).decode(t, http.StatusOK, &got) // asking twice is fine
@@ -757,7 +757,7 @@ func TestRunProgressAndTests(t *testing.T) {
 	require.Nil(t, run.Summary)
 
 	claimed := h.claim(t, 6)
-	_, err := h.store.Heartbeat(ctx, "w1", map[int64]*domain.Progress{run.ID: {Completed: 1, Total: 3}})
+	_, err := h.runs.Heartbeat(ctx, "w1", map[int64]*domain.Progress{run.ID: {Completed: 1, Total: 3}})
 	require.NoError(t, err)
 	require.Equal(t, &Progress{Completed: 1, Total: 3}, h.getRun(t, run.ID).Progress)
 
@@ -768,7 +768,7 @@ func TestRunProgressAndTests(t *testing.T) {
 		{NodeID: "sample-tests/test_failure.py::test_bad", Outcome: "failed", DurationMS: 5, Message: "assert 1 == 2"},
 		{NodeID: "sample-tests/test_failure.py::test_skip", Outcome: "skipped", Message: "später ✓"},
 	}
-	ok, err := h.store.FinishRun(ctx, claimed, "w1", o)
+	ok, err := h.runs.Finish(ctx, claimed, "w1", o)
 	require.NoError(t, err)
 	require.True(t, ok)
 

@@ -1,6 +1,9 @@
 // Package httpapi is Baton's JSON REST API on Echo, as described by
-// openapi.yaml, and the server of the built web UI. Handlers only bind,
-// validate the shape of the input, call a service and respond.
+// openapi.yaml, and the server of the built web UI. Handlers only bind
+// (decode the request into the domain's input types, refusing what cannot
+// even be decoded), call a service and respond; the rules live in the
+// services (domain's contracts), and errors are mapped to statuses in one
+// table (errors.go).
 package httpapi
 
 import (
@@ -12,29 +15,17 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/domain"
 )
 
-// RunService manages runs; *postgres.Store implements it.
-type RunService interface {
-	CreateRun(ctx context.Context, in domain.CreateRun) (*domain.Run, error)
-	FindRun(ctx context.Context, id int64) (*domain.Run, error)
-	ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, string, error)
-	ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error)
-	ListTestResults(ctx context.Context, runID int64) (*domain.Run, []domain.TestResult, error)
-	CancelRun(ctx context.Context, id int64) (*domain.Run, error)
-	ListEnvironments(ctx context.Context) ([]*domain.Environment, error)
-	FindEnvironment(ctx context.Context, id int) (*domain.Environment, error)
-	ListTestFiles(ctx context.Context) ([]domain.TestFile, error)
-	ListTestDirectories(ctx context.Context) ([]domain.TestDirectory, error)
-	Ping(ctx context.Context) error
-}
-
-// Uploader stores an uploaded test file and makes it part of the catalog at once.
-type Uploader interface {
-	Upload(ctx context.Context, u catalog.Upload) (domain.TestFile, error)
-	MaxUploadBytes() int64
+// Services are what the API serves, as the domain's contracts; cmd/baton
+// wires the run service and the storage into them.
+type Services struct {
+	Runs         domain.RunService
+	Environments domain.EnvironmentService
+	Catalog      domain.CatalogService
+	Uploader     domain.Uploader
+	Health       domain.HealthChecker
 }
 
 // Options configures a Server.
@@ -55,24 +46,23 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	echo     *echo.Echo
-	runs     RunService
-	uploader Uploader
-	opts     Options
-	log      *slog.Logger
-	lists    *listCache
-	routes   routeTable
+	echo   *echo.Echo
+	svc    Services
+	opts   Options
+	log    *slog.Logger
+	lists  *listCache
+	routes routeTable
 }
 
 // New returns a Server with every route registered.
-func New(runs RunService, uploader Uploader, opts Options) *Server {
+func New(svc Services, opts Options) *Server {
 	if opts.MaxJSONBytes <= 0 {
 		opts.MaxJSONBytes = 1 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{echo: echo.New(), runs: runs, uploader: uploader, opts: opts, log: opts.Logger,
+	s := &Server{echo: echo.New(), svc: svc, opts: opts, log: opts.Logger,
 		lists: newListCache(opts.ListCacheTTL)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -129,7 +119,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 func (s *Server) health(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.runs.Ping(ctx); err != nil {
+	if err := s.svc.Health.Ping(ctx); err != nil {
 		s.log.Warn("health check: database unreachable", "err", err)
 		return &domain.Error{Code: domain.EUNAVAILABLE, Message: "The database is unreachable."}
 	}

@@ -1,7 +1,10 @@
 // Package jobs runs Baton's work on River: the job that starts the next
 // queued run of an environment and executes it, the per-process heartbeat
 // that proves a running run's worker is alive, the reaper that frees the
-// environment of a dead worker, and the periodic reconciler.
+// environment of a dead worker, the periodic reconciler, and the run_ended
+// job through which later features (webhooks, history, metrics) learn that
+// a run ended. The decisions themselves are the run service's
+// (domain.RunScheduler); this package only drives them.
 //
 // The scheduling model: a start job carries only an environment id and
 // means "if this environment is free, start its oldest queued run". Creating
@@ -14,15 +17,16 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/baton-ci/baton/api/domain"
 )
 
 // QueueRuns is the River queue of start jobs; its worker count bounds the
@@ -59,16 +63,68 @@ func (ReconcileArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1}
 }
 
-// Enqueuer inserts start jobs inside GORM's database/sql transactions.
-type Enqueuer struct {
-	client *river.Client[*sql.Tx]
+// QueueEvents holds run_ended jobs, so their handlers (webhooks, history,
+// metrics) never wait behind runs or housekeeping, nor hold them up.
+const QueueEvents = "events"
+
+// RunEndedArgs is the run_ended job: one per run that ended, inserted in the
+// transaction that ended it (see runs.Service), so it exists exactly when
+// the end was committed. Its worker hands it to every
+// domain.RunEndedHandler in Config.OnRunEnded. The fields are what a
+// consumer needs without reading the database; they are JSON in river_job
+// and may gain fields, never change the meaning of one.
+type RunEndedArgs struct {
+	RunID         int64               `json:"run_id"`
+	EnvironmentID int                 `json:"environment_id"`
+	RequestedBy   string              `json:"requested_by"`
+	TestFiles     []string            `json:"test_files"`
+	Status        domain.RunStatus    `json:"status"`
+	Reason        string              `json:"reason,omitempty"`
+	ExitCode      *int                `json:"exit_code,omitempty"`
+	WorkerID      string              `json:"worker_id,omitempty"`
+	CreatedAt     time.Time           `json:"created_at"`
+	StartedAt     *time.Time          `json:"started_at,omitempty"`
+	FinishedAt    time.Time           `json:"finished_at"`
+	Summary       *domain.TestSummary `json:"summary,omitempty"`
 }
 
-// NewEnqueuer returns an insert-only River client on sqlDB. Its one-
+// Kind implements river.JobArgs.
+func (RunEndedArgs) Kind() string { return "baton_run_ended" }
+
+// InsertOpts puts run_ended jobs on the events queue. A failing handler is
+// retried with River's backoff; 25 attempts span about three weeks.
+func (RunEndedArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEvents, MaxAttempts: 25}
+}
+
+func runEndedArgs(e domain.RunEnded) RunEndedArgs {
+	return RunEndedArgs{
+		RunID: e.RunID, EnvironmentID: e.EnvironmentID, RequestedBy: e.RequestedBy, TestFiles: e.TestFiles,
+		Status: e.Status, Reason: e.Reason, ExitCode: e.ExitCode, WorkerID: e.WorkerID,
+		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, Summary: e.Summary,
+	}
+}
+
+// RunEnded is the domain value the job carries.
+func (a RunEndedArgs) RunEnded() domain.RunEnded {
+	return domain.RunEnded{
+		RunID: a.RunID, EnvironmentID: a.EnvironmentID, RequestedBy: a.RequestedBy, TestFiles: a.TestFiles,
+		Status: a.Status, Reason: a.Reason, ExitCode: a.ExitCode, WorkerID: a.WorkerID,
+		CreatedAt: a.CreatedAt, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt, Summary: a.Summary,
+	}
+}
+
+// Enqueuer inserts Baton's jobs inside the storage's pgx transactions;
+// it implements postgres.Enqueuer.
+type Enqueuer struct {
+	client *river.Client[pgx.Tx]
+}
+
+// NewEnqueuer returns an insert-only River client on pool. Its one-
 // millisecond cooldown makes nearly every insert send River's NOTIFY, which
 // wakes an idle worker at once instead of at its next poll.
-func NewEnqueuer(sqlDB *sql.DB) (*Enqueuer, error) {
-	client, err := river.NewClient(riverdatabasesql.New(sqlDB), &river.Config{
+func NewEnqueuer(pool *pgxpool.Pool) (*Enqueuer, error) {
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		FetchCooldown: time.Millisecond,
 	})
 	if err != nil {
@@ -78,8 +134,14 @@ func NewEnqueuer(sqlDB *sql.DB) (*Enqueuer, error) {
 }
 
 // EnqueueStartTx inserts a start job for environmentID in tx.
-func (e *Enqueuer) EnqueueStartTx(ctx context.Context, tx *sql.Tx, environmentID int) error {
+func (e *Enqueuer) EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int) error {
 	_, err := e.client.InsertTx(ctx, tx, StartArgs{EnvironmentID: environmentID}, nil)
+	return err
+}
+
+// EnqueueRunEndedTx inserts the run_ended job of a run's end in tx.
+func (e *Enqueuer) EnqueueRunEndedTx(ctx context.Context, tx pgx.Tx, ended domain.RunEnded) error {
+	_, err := e.client.InsertTx(ctx, tx, runEndedArgs(ended), nil)
 	return err
 }
 

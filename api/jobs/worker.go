@@ -20,16 +20,6 @@ import (
 	"github.com/baton-ci/baton/api/runner"
 )
 
-// Store is the storage a worker needs; *postgres.Store implements it.
-type Store interface {
-	ClaimNext(ctx context.Context, environmentID int, workerID string) (*domain.Run, error)
-	FinishRun(ctx context.Context, run *domain.Run, workerID string, o domain.Outcome) (bool, error)
-	Heartbeat(ctx context.Context, workerID string, runs map[int64]*domain.Progress) (map[int64]bool, error)
-	ReapLost(ctx context.Context, staleAfter time.Duration) ([]int64, error)
-	Reconcile(ctx context.Context) ([]int, error)
-	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
-}
-
 // Executor runs one test run and streams its output; *runner.Runner
 // implements it, tests substitute fakes that record overlaps.
 type Executor interface {
@@ -71,13 +61,19 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// LogOptions tune log batching and the log size limit.
 	LogOptions runner.LogOptions
+	// OnRunEnded are told, in order, about every run that ended, by this
+	// process's worker of the run_ended job (RunEndedArgs): the seam for
+	// webhooks, per-test history and metrics. Every worker process of a
+	// cluster must be given the same handlers, since any of them may work
+	// the job. None by default: the job then only completes.
+	OnRunEnded []domain.RunEndedHandler
 	Logger     *slog.Logger
 }
 
 // Worker executes runs from River's runs queue on this host.
 type Worker struct {
 	cfg      Config
-	store    Store
+	store    domain.RunScheduler
 	exec     Executor
 	resolver Resolver
 	client   *river.Client[pgx.Tx]
@@ -90,8 +86,9 @@ type Worker struct {
 	loopsDone sync.WaitGroup
 }
 
-// NewWorker returns a Worker that takes jobs from pool.
-func NewWorker(pool *pgxpool.Pool, store Store, exec Executor, resolver Resolver, cfg Config) (*Worker, error) {
+// NewWorker returns a Worker that takes jobs from pool and drives the run
+// life cycle through sched.
+func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, resolver Resolver, cfg Config) (*Worker, error) {
 	if cfg.MaxRuns <= 0 {
 		return nil, errors.New("jobs: MaxRuns must be positive")
 	}
@@ -108,7 +105,7 @@ func NewWorker(pool *pgxpool.Pool, store Store, exec Executor, resolver Resolver
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	w := &Worker{cfg: cfg, store: store, exec: exec, resolver: resolver, log: cfg.Logger,
+	w := &Worker{cfg: cfg, store: sched, exec: exec, resolver: resolver, log: cfg.Logger,
 		running: map[int64]*execution{}}
 
 	workers := river.NewWorkers()
@@ -118,11 +115,15 @@ func NewWorker(pool *pgxpool.Pool, store Store, exec Executor, resolver Resolver
 	if err := river.AddWorkerSafely(workers, &reconcileWorker{w: w}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &runEndedWorker{handlers: cfg.OnRunEnded}); err != nil {
+		return nil, err
+	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID: cfg.ID,
 		Queues: map[string]river.QueueConfig{
 			QueueRuns:        {MaxWorkers: cfg.MaxRuns},
 			QueueMaintenance: {MaxWorkers: 1},
+			QueueEvents:      {MaxWorkers: 2},
 		},
 		Workers: workers,
 		// Start jobs set their own timeout (none: the runner enforces each
@@ -238,7 +239,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 }
 
 func (w *Worker) reap(ctx context.Context) {
-	ids, err := w.store.ReapLost(ctx, w.cfg.StaleAfter)
+	ids, err := w.store.Reap(ctx, w.cfg.StaleAfter)
 	if err != nil {
 		w.log.Warn("reaping lost runs failed", "err", err)
 	}
@@ -277,7 +278,7 @@ func (*startWorker) Timeout(*river.Job[StartArgs]) time.Duration { return -1 }
 
 // Work claims the environment's next queued run, if it is free, and executes it.
 func (s *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error {
-	run, err := s.w.store.ClaimNext(ctx, job.Args.EnvironmentID, s.w.cfg.ID)
+	run, err := s.w.store.Claim(ctx, job.Args.EnvironmentID, s.w.cfg.ID)
 	if err != nil || run == nil {
 		return err
 	}
@@ -321,7 +322,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 		return
 	}
 	for attempt := 0; ; attempt++ {
-		finished, err := w.store.FinishRun(context.WithoutCancel(jobCtx), run, w.cfg.ID, outcome)
+		finished, err := w.store.Finish(context.WithoutCancel(jobCtx), run, w.cfg.ID, outcome)
 		if err == nil {
 			if !finished {
 				w.log.Warn("run was ended elsewhere before its outcome was recorded", "run_id", run.ID)
@@ -343,7 +344,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 // as the LogWriter's context allows. LogWriter.Close gives up after a few
 // quick attempts, so without this a run that ends while PostgreSQL restarts
 // would lose the end of its log, although its outcome is still recorded.
-type patientLog struct{ store Store }
+type patientLog struct{ store domain.RunScheduler }
 
 // AppendLog implements runner.Appender.
 func (p patientLog) AppendLog(ctx context.Context, runID int64, offset int64, text string) error {
@@ -404,4 +405,23 @@ func (r *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 // (a start job only claims queued runs), so a late rescue costs nothing.
 func RescueAfter(runTimeout, killGrace time.Duration) time.Duration {
 	return runTimeout + killGrace + time.Hour
+}
+
+// runEndedWorker is the River worker of RunEndedArgs: it hands the end to
+// every handler in turn. A handler's error fails the job, which River
+// retries, so handlers must tolerate seeing an end twice.
+type runEndedWorker struct {
+	river.WorkerDefaults[RunEndedArgs]
+	handlers []domain.RunEndedHandler
+}
+
+// Work calls the handlers.
+func (r *runEndedWorker) Work(ctx context.Context, job *river.Job[RunEndedArgs]) error {
+	e := job.Args.RunEnded()
+	for _, h := range r.handlers {
+		if err := h.HandleRunEnded(ctx, e); err != nil {
+			return fmt.Errorf("run %d ended: %w", e.RunID, err)
+		}
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runner"
+	"github.com/baton-ci/baton/api/runs"
 )
 
 const testFile = "sample-tests/test_fake.py"
@@ -86,23 +87,24 @@ type cluster struct {
 	url     string
 	db      *postgres.DB
 	store   *postgres.Store
+	runs    *runs.Service
 	rec     *recorder
 	workers []*jobs.Worker
 }
 
 // newCluster starts n workers, each with its own connection pool and River
 // client, as separate hosts would have.
-func newCluster(t *testing.T, n, maxRuns int) *cluster {
+func newCluster(t *testing.T, n, maxRuns int, opts ...func(*jobs.Config)) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	url := pgtest.NewURL(t)
 	c := &cluster{url: url, rec: newRecorder()}
-	c.db, c.store = openStore(t, url)
+	c.db, c.store, c.runs = openStore(t, url)
 	require.NoError(t, c.store.ReplaceCatalog(ctx, []domain.TestFile{{Path: testFile, Directory: "sample-tests", ModifiedAt: time.Now()}},
 		[]domain.TestDirectory{{Path: "sample-tests", Writable: true, FileCount: 1}}))
 	for i := range n {
-		db, store := openStore(t, url)
-		w, err := jobs.NewWorker(db.Pool, store, c.rec, identity{}, jobs.Config{
+		db, _, svc := openStore(t, url)
+		cfg := jobs.Config{
 			ID:                fmt.Sprintf("worker-%d", i),
 			MaxRuns:           maxRuns,
 			HeartbeatInterval: 100 * time.Millisecond,
@@ -111,7 +113,11 @@ func newCluster(t *testing.T, n, maxRuns int) *cluster {
 			ReconcileInterval: time.Second,
 			FetchPollInterval: 100 * time.Millisecond,
 			LogOptions:        runner.LogOptions{FlushInterval: 20 * time.Millisecond},
-		})
+		}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		w, err := jobs.NewWorker(db.Pool, svc, c.rec, identity{}, cfg)
 		require.NoError(t, err)
 		require.NoError(t, w.Start(ctx))
 		c.workers = append(c.workers, w)
@@ -124,19 +130,18 @@ func newCluster(t *testing.T, n, maxRuns int) *cluster {
 	return c
 }
 
-func openStore(t *testing.T, url string) (*postgres.DB, *postgres.Store) {
+func openStore(t *testing.T, url string) (*postgres.DB, *postgres.Store, *runs.Service) {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), url, 20)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	enq, err := jobs.NewEnqueuer(db.SQL)
-	require.NoError(t, err)
-	return db, postgres.NewStore(db, enq, time.Minute)
+	stack := pgtest.NewStack(t, db, time.Minute)
+	return db, stack.Store, stack.Runs
 }
 
 func (c *cluster) create(t *testing.T, env int) *domain.Run {
 	t.Helper()
-	run, err := c.store.CreateRun(context.Background(), domain.CreateRun{
+	run, err := c.runs.Create(context.Background(), domain.CreateRun{
 		RequestedBy: "tester", EnvironmentID: &env, TestFiles: []string{testFile}})
 	require.NoError(t, err)
 	return run
@@ -170,7 +175,7 @@ func TestOneRunPerEnvironmentFIFO(t *testing.T) {
 			for i := g; i < runs; i += creators {
 				// Not c.create: require must not run off the test goroutine.
 				env := 1 + i%envs
-				run, err := c.store.CreateRun(context.Background(), domain.CreateRun{
+				run, err := c.runs.Create(context.Background(), domain.CreateRun{
 					RequestedBy: "tester", EnvironmentID: &env, TestFiles: []string{testFile}})
 				if err != nil {
 					t.Error(err)
@@ -233,7 +238,7 @@ func TestWaitingRunsHoldNoWorkerSlot(t *testing.T) {
 	}
 	other := c.create(t, 2)
 	require.Eventually(t, func() bool {
-		r, err := c.store.FindRun(context.Background(), other.ID)
+		r, err := c.runs.Find(context.Background(), other.ID)
 		require.NoError(t, err)
 		return r.Status == domain.StatusSuccess
 	}, 30*time.Second, 20*time.Millisecond, "env 2's run starved behind env 1's queue")
@@ -260,7 +265,7 @@ func TestLostWorkerFreesEnvironment(t *testing.T) {
 	env := 3
 	dead := c.create(t, env)
 	// Claim before the live worker does, by racing it under the same lock.
-	claimed, err := c.store.ClaimNext(ctx, env, "dead-worker")
+	claimed, err := c.runs.Claim(ctx, env, "dead-worker")
 	require.NoError(t, err)
 	if claimed == nil {
 		t.Skip("the live worker claimed the run first; nothing to test in this interleaving")
@@ -272,11 +277,11 @@ func TestLostWorkerFreesEnvironment(t *testing.T) {
 	next := c.create(t, env)
 
 	require.Eventually(t, func() bool {
-		r, err := c.store.FindRun(ctx, next.ID)
+		r, err := c.runs.Find(ctx, next.ID)
 		require.NoError(t, err)
 		return r.Status == domain.StatusSuccess
 	}, 30*time.Second, 50*time.Millisecond)
-	lost, err := c.store.FindRun(ctx, dead.ID)
+	lost, err := c.runs.Find(ctx, dead.ID)
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusError, lost.Status)
 	require.Equal(t, domain.ReasonWorkerLost, lost.Reason)
@@ -302,18 +307,59 @@ func TestCancelRunningRun(t *testing.T) {
 	delete(c.rec.hold, 5)
 	c.rec.mu.Unlock()
 
-	_, err := c.store.CancelRun(ctx, run.ID)
+	_, err := c.runs.Cancel(ctx, run.ID)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		r, err := c.store.FindRun(ctx, run.ID)
+		r, err := c.runs.Find(ctx, run.ID)
 		require.NoError(t, err)
 		return r.Status == domain.StatusCancelled
 	}, 10*time.Second, 20*time.Millisecond)
 	c.waitFinal(t, 2, 30*time.Second)
-	r, err := c.store.FindRun(ctx, next.ID)
+	r, err := c.runs.Find(ctx, next.ID)
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusSuccess, r.Status)
 
-	_, err = c.store.CancelRun(ctx, run.ID)
+	_, err = c.runs.Cancel(ctx, run.ID)
 	require.Equal(t, domain.ECONFLICT, domain.ErrorCodeOf(err))
+}
+
+// TestRunEndedReachesHandlers: the run_ended job of every end reaches the
+// handlers of Config.OnRunEnded, the seam later features hang on, and a
+// failing handler gets the end again.
+func TestRunEndedReachesHandlers(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []domain.RunEnded
+	failed := false
+	record := domain.RunEndedFunc(func(_ context.Context, e domain.RunEnded) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !failed {
+			failed = true
+			return fmt.Errorf("first delivery refused on purpose")
+		}
+		seen = append(seen, e)
+		return nil
+	})
+	c := newCluster(t, 1, 2, func(cfg *jobs.Config) { cfg.OnRunEnded = []domain.RunEndedHandler{record} })
+	run := c.create(t, 8)
+	c.waitFinal(t, 1, 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the handler was never told (again) that run %d ended", run.ID)
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 1)
+	require.Equal(t, run.ID, seen[0].RunID)
+	require.Equal(t, domain.StatusSuccess, seen[0].Status)
+	require.Equal(t, "worker-0", seen[0].WorkerID)
+	require.Equal(t, []string{testFile}, seen[0].TestFiles)
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"gorm.io/gorm"
@@ -33,7 +32,7 @@ func (testDirectoryRow) TableName() string { return "test_directories" }
 // ReplaceCatalog makes the stored catalog equal to files and dirs, as read
 // from disk: new entries are added, changed ones updated, vanished ones removed.
 func (s *Store) ReplaceCatalog(ctx context.Context, files []domain.TestFile, dirs []domain.TestDirectory) error {
-	return s.inTx(ctx, func(tx *gorm.DB, _ *sql.Tx) error {
+	return wrapDBError(s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		fileRows := make([]testFileRow, len(files))
 		paths := make([]string, len(files))
 		for i, f := range files {
@@ -64,7 +63,7 @@ func (s *Store) ReplaceCatalog(ctx context.Context, files []domain.TestFile, dir
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 func deleteExcept(tx *gorm.DB, table string, keep []string) error {

@@ -7,16 +7,22 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/puddle/v2"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -162,20 +168,39 @@ func applyMigration(ctx context.Context, conn *sql.Conn, version, body string) e
 }
 
 // IsUnavailable reports whether err means the database could not be reached,
-// as opposed to a query that failed on a healthy server.
+// as opposed to a query that failed on a healthy server. It goes by the
+// drivers' typed errors, never by message text: a failed connection
+// attempt, a connection that broke or was closed, an error pgx knows
+// happened before anything was sent, a timeout, and the SQLSTATEs of
+// class 08 (connection exception), 57P01-57P03 (the server is shutting
+// down, crashed or not yet accepting connections) and 53300 (too many
+// connections).
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+	// First: a failed connection attempt wraps the server's refusal, whose
+	// SQLSTATE (e.g. 55000 for a database not accepting connections) would
+	// otherwise read like a failed query.
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
 		return true
 	}
-	msg := err.Error()
-	for _, s := range []string{"connection refused", "failed to connect", "conn closed", "broken pipe",
-		"connection reset", "the database system is", "terminating connection", "server closed", "unexpected EOF", "no such host"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		code := pgErr.Code
+		return strings.HasPrefix(code, "08") ||
+			code == pgerrcode.AdminShutdown || code == pgerrcode.CrashShutdown || code == pgerrcode.CannotConnectNow ||
+			code == pgerrcode.TooManyConnections
 	}
-	return false
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		pgconn.SafeToRetry(err) ||
+		pgconn.Timeout(err) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, puddle.ErrClosedPool) ||
+		errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
 }

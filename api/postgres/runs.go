@@ -2,13 +2,8 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,7 +36,7 @@ type runRow struct {
 	TestsSkipped      *int
 	TestsTotal        *int
 	// QueuePosition is computed by queries, never stored.
-	QueuePosition *int `gorm:"->;-:migration"`
+	QueuePosition *int `gorm:"-"`
 }
 
 // TableName tells GORM the table.
@@ -99,88 +94,68 @@ func utcPtr(t *time.Time) *time.Time {
 // from the partial queue index; it is NULL for runs that are not queued.
 const queuePositionSQL = `CASE WHEN runs.status = 'queued' THEN (
 	SELECT count(*) FROM runs q WHERE q.environment_id = runs.environment_id AND q.status = 'queued' AND q.id <= runs.id
-) END AS queue_position`
+) END`
 
-// runColumns are the columns scanRuns reads, in its order.
-var runColumns = "id, requested_by, environment_id, test_files, status, exit_code, reason, timeout_seconds, worker_id, " +
-	"cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, progress_completed, progress_total, " +
-	"tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, " + queuePositionSQL
+// noQueuePosition stands for the queue position of a run known not to be queued.
+const noQueuePosition = `NULL::bigint`
 
-// scanRuns runs q, which selects runColumns, and scans the rows by hand:
-// the run list is the API's hottest query, and GORM's reflective row
-// mapping cost more CPU than the query itself (bench/README.md).
-func scanRuns(q *gorm.DB) ([]runRow, error) {
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// runColumns are the columns scanRunRows reads, in its order, with
+// queuePosition as the last one.
+func runColumns(queuePosition string) string {
+	return "id, requested_by, environment_id, test_files, status, exit_code, reason, timeout_seconds, worker_id, " +
+		"cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, progress_completed, progress_total, " +
+		"tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, " + queuePosition + " AS queue_position"
+}
+
+// rows is what both database/sql (GORM) and pgx return for a query.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanRunRows scans rows that select runColumns by position: the run list is
+// the API's hottest query, and GORM's reflective row mapping cost more CPU
+// than the query itself (bench/README.md). It reads every row.
+func scanRunRows(rs rows) ([]runRow, error) {
 	var out []runRow
-	for rows.Next() {
+	for rs.Next() {
 		var r runRow
 		var files []byte
-		if err := rows.Scan(&r.ID, &r.RequestedBy, &r.EnvironmentID, &files, &r.Status, &r.ExitCode, &r.Reason,
+		var queuePosition *int64
+		if err := rs.Scan(&r.ID, &r.RequestedBy, &r.EnvironmentID, &files, &r.Status, &r.ExitCode, &r.Reason,
 			&r.TimeoutSeconds, &r.WorkerID, &r.CancelRequested, &r.CreatedAt, &r.StartedAt, &r.FinishedAt,
 			&r.HeartbeatAt, &r.LogSize, &r.ProgressCompleted, &r.ProgressTotal, &r.TestsPassed, &r.TestsFailed,
-			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &r.QueuePosition); err != nil {
+			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &queuePosition); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(files, &r.TestFiles); err != nil {
 			return nil, fmt.Errorf("run %d: test_files: %w", r.ID, err)
 		}
+		if queuePosition != nil {
+			p := int(*queuePosition)
+			r.QueuePosition = &p
+		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, rs.Err()
 }
 
-// CreateRun validates in, stores it as a queued run and enqueues the job
-// that starts it, in one transaction.
-func (s *Store) CreateRun(ctx context.Context, in domain.CreateRun) (*domain.Run, error) {
-	in.Normalize()
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.checkCatalog(ctx, in.TestFiles); err != nil {
-		return nil, err
-	}
-	timeout := s.DefaultTimeout
-	if in.TimeoutSeconds != nil {
-		timeout = time.Duration(*in.TimeoutSeconds) * time.Second
-	}
-	var id int64
-	err := s.inTx(ctx, func(tx *gorm.DB, sqlTx *sql.Tx) error {
-		// Taking the lock before the id is drawn makes id order equal commit
-		// order within an environment, so FIFO by id is exact.
-		if err := lockEnvironment(tx, *in.EnvironmentID); err != nil {
-			return err
-		}
-		row := runRow{
-			RequestedBy:    in.RequestedBy,
-			EnvironmentID:  *in.EnvironmentID,
-			TestFiles:      in.TestFiles,
-			Status:         string(domain.StatusQueued),
-			TimeoutSeconds: int((timeout + time.Second - 1) / time.Second),
-		}
-		if err := tx.Omit("ID", "CreatedAt", "QueuePosition").Create(&row).Error; err != nil {
-			return err
-		}
-		id = row.ID
-		return s.enq.EnqueueStartTx(ctx, sqlTx, row.EnvironmentID)
-	})
+// scanRuns runs q, which selects runColumns, through GORM.
+func scanRuns(q *gorm.DB) ([]runRow, error) {
+	rs, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
-	return s.FindRun(ctx, id)
+	defer rs.Close()
+	return scanRunRows(rs)
 }
 
-// checkCatalog reports, as a field error, every file that is not in the catalog.
-func (s *Store) checkCatalog(ctx context.Context, paths []string) error {
+// MissingTestFiles implements domain.RunStore.
+func (s *Store) MissingTestFiles(ctx context.Context, paths []string) ([]string, error) {
 	var found []string
 	if err := s.db.Gorm.WithContext(ctx).Table("test_files").Where("path IN ?", paths).Pluck("path", &found).Error; err != nil {
-		return wrapDBError(err)
-	}
-	if len(found) == len(paths) {
-		return nil
+		return nil, wrapDBError(err)
 	}
 	have := make(map[string]bool, len(found))
 	for _, p := range found {
@@ -192,20 +167,12 @@ func (s *Store) checkCatalog(ctx context.Context, paths []string) error {
 			missing = append(missing, p)
 		}
 	}
-	sort.Strings(missing)
-	if len(missing) > 5 {
-		missing = append(missing[:5], "…")
-	}
-	return &domain.Error{
-		Code:    domain.EINVALID,
-		Message: "The request has invalid fields.",
-		Fields:  map[string]string{"test_files": "not in the test catalog: " + strings.Join(missing, ", ")},
-	}
+	return missing, nil
 }
 
-// FindRun returns one run, or ENOTFOUND.
+// FindRun implements domain.RunStore.
 func (s *Store) FindRun(ctx context.Context, id int64) (*domain.Run, error) {
-	rows, err := scanRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns).Where("id = ?", id))
+	rows, err := scanRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns(queuePositionSQL)).Where("id = ?", id))
 	if err != nil {
 		return nil, wrapDBError(err)
 	}
@@ -219,26 +186,9 @@ func runNotFound(id int64) error {
 	return domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", id)
 }
 
-// runStatus reads just a run's status, or ENOTFOUND.
-func runStatus(db *gorm.DB, id int64) (domain.RunStatus, error) {
-	var status string
-	if err := db.Raw(`SELECT status FROM runs WHERE id = ?`, id).Scan(&status).Error; err != nil {
-		return "", err
-	}
-	if status == "" {
-		return "", runNotFound(id)
-	}
-	return domain.RunStatus(status), nil
-}
-
-// ListRuns returns runs matching f, newest first, and the cursor of the next
-// page ("" on the last page).
-func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, string, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = domain.DefaultListLimit
-	}
-	q := s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns)
+// ListRuns implements domain.RunStore.
+func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, error) {
+	q := s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns(queuePositionSQL))
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
 	}
@@ -251,35 +201,13 @@ func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run
 	if f.BeforeID > 0 {
 		q = q.Where("id < ?", f.BeforeID)
 	}
-	rows, err := scanRuns(q.Order("id DESC").Limit(limit + 1))
+	rows, err := scanRuns(q.Order("id DESC").Limit(f.Limit))
 	if err != nil {
-		return nil, "", wrapDBError(err)
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = EncodeCursor(rows[limit-1].ID)
+		return nil, wrapDBError(err)
 	}
 	runs := make([]*domain.Run, len(rows))
 	for i := range rows {
 		runs[i] = rows[i].toDomain()
 	}
-	return runs, next, nil
-}
-
-// EncodeCursor makes an opaque page cursor from the last id of a page.
-func EncodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
-}
-
-// DecodeCursor reads a cursor made by EncodeCursor.
-func DecodeCursor(c string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 1 && b[0] == 'r' {
-		if id, err := strconv.ParseInt(string(b[1:]), 10, 64); err == nil && id > 0 {
-			return id, nil
-		}
-	}
-	return 0, &domain.Error{Code: domain.EINVALID, Message: "The request has invalid fields.",
-		Fields: map[string]string{"cursor": "is not a cursor returned by this API"}}
+	return runs, nil
 }

@@ -2,64 +2,68 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
-	"gorm.io/gorm"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/baton-ci/baton/api/domain"
 )
 
-// Enqueuer inserts, inside the caller's transaction, the job that makes a
-// worker look at an environment's queue. Being transactional, the job exists
-// exactly when the change that calls for it was committed.
+// Enqueuer inserts River jobs inside the caller's pgx transaction, so a job
+// exists exactly when the change that calls for it was committed;
+// *jobs.Enqueuer implements it.
 type Enqueuer interface {
-	EnqueueStartTx(ctx context.Context, tx *sql.Tx, environmentID int) error
+	// EnqueueStartTx inserts the job that makes a worker look at an
+	// environment's queue.
+	EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int) error
+	// EnqueueRunEndedTx inserts the run_ended job of a run's end.
+	EnqueueRunEndedTx(ctx context.Context, tx pgx.Tx, e domain.RunEnded) error
 }
 
-// Store is Baton's storage service on PostgreSQL.
+// Store is Baton's storage on PostgreSQL. It implements domain.RunStore for
+// the run service, and the read-only environment and catalog services.
+// It holds no rules and writes no text meant for users.
 type Store struct {
 	db  *DB
 	enq Enqueuer
-	// DefaultTimeout is given to runs created without their own timeout.
-	DefaultTimeout time.Duration
 }
 
-// NewStore returns a Store that enqueues start jobs through enq.
-func NewStore(db *DB, enq Enqueuer, defaultTimeout time.Duration) *Store {
-	return &Store{db: db, enq: enq, DefaultTimeout: defaultTimeout}
+var (
+	_ domain.RunStore           = (*Store)(nil)
+	_ domain.EnvironmentService = (*Store)(nil)
+	_ domain.CatalogService     = (*Store)(nil)
+	_ domain.CatalogStore       = (*Store)(nil)
+	_ domain.HealthChecker      = (*Store)(nil)
+)
+
+// NewStore returns a Store that enqueues River jobs through enq.
+func NewStore(db *DB, enq Enqueuer) *Store {
+	return &Store{db: db, enq: enq}
 }
 
 // advisoryNamespace is the first key of every per-environment advisory lock,
 // so Baton's locks never collide with another application's in the database.
 const advisoryNamespace = 0x42544e // "BTN"
 
-// lockEnvironment takes the transaction-scoped advisory lock of an
-// environment. Every decision that changes which run executes in an
-// environment (create, claim, finish, cancel, reap) is made under it, so
-// "is it free?" and "it is mine now" can never interleave between workers.
-// The lock is released by commit or rollback, and by PostgreSQL itself when
-// the holder's connection dies.
-func lockEnvironment(tx *gorm.DB, environmentID int) error {
-	return tx.Exec(`SELECT pg_advisory_xact_lock(?, ?)`, advisoryNamespace, environmentID).Error
-}
-
-// inTx runs fn in a transaction; fn receives GORM's handle and the
-// underlying *sql.Tx, which River's inserts need.
-func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB, sqlTx *sql.Tx) error) error {
-	return wrapDBError(s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-		if !ok {
-			return fmt.Errorf("transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
+// InEnvironment implements domain.RunStore. The transaction is pgx's, so
+// River inserts its jobs in it directly. Its first statement takes the
+// environment's transaction-scoped advisory lock: every decision that
+// changes which run executes in an environment (create, claim, finish,
+// cancel, reap) is made under it. The lock is released by commit or
+// rollback, and by PostgreSQL itself when the holder's connection dies.
+func (s *Store) InEnvironment(ctx context.Context, environmentID int, fn func(tx domain.RunTx) error) error {
+	return wrapDBError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(@namespace, @environment_id)`,
+			pgx.NamedArgs{"namespace": advisoryNamespace, "environment_id": environmentID}); err != nil {
+			return fmt.Errorf("lock environment %d: %w", environmentID, err)
 		}
-		return fn(tx, sqlTx)
+		return fn(&runTx{tx: tx, enq: s.enq, env: environmentID})
 	}))
 }
 
-// wrapDBError turns a lost database into EUNAVAILABLE so the API answers 503
-// rather than 500, and leaves every other error alone.
+// wrapDBError turns a lost database into domain.ErrUnavailable, so the API
+// answers 503 rather than 500, and leaves every other error alone.
 func wrapDBError(err error) error {
 	if err == nil {
 		return nil
@@ -69,10 +73,10 @@ func wrapDBError(err error) error {
 		return err
 	}
 	if IsUnavailable(err) {
-		return &domain.Error{Code: domain.EUNAVAILABLE, Message: "The database is unavailable; try again shortly."}
+		return fmt.Errorf("%w (%w)", domain.ErrUnavailable, err)
 	}
 	return err
 }
 
-// Ping checks that the database answers.
+// Ping implements domain.HealthChecker.
 func (s *Store) Ping(ctx context.Context) error { return wrapDBError(s.db.Ping(ctx)) }

@@ -19,6 +19,7 @@ import (
 	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runner"
+	"github.com/baton-ci/baton/api/runs"
 )
 
 func serveCmd(log *slog.Logger) *cobra.Command {
@@ -117,11 +118,12 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 	if _, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) }); err != nil {
 		return err
 	}
-	enq, err := jobs.NewEnqueuer(db.SQL)
+	enq, err := jobs.NewEnqueuer(db.Pool)
 	if err != nil {
 		return err
 	}
-	store := postgres.NewStore(db, enq, cfg.RunTimeout)
+	store := postgres.NewStore(db, enq)
+	runService := runs.New(store, cfg.RunTimeout)
 	cat, err := catalog.New([]catalog.Root{
 		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
 		{Dir: cfg.UploadDir, Writable: true},
@@ -132,7 +134,7 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 
 	var worker *jobs.Worker
 	if withWorker {
-		worker, err = jobs.NewWorker(db.Pool, store, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
+		worker, err = jobs.NewWorker(db.Pool, runService, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
 			ID:                cfg.WorkerID,
 			MaxRuns:           cfg.MaxRuns,
 			APIURL:            cfg.APIURL,
@@ -160,7 +162,9 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 			return fmt.Errorf("scan test catalog: %w", err)
 		}
 		go syncer.Run(ctx, time.Second)
-		api := httpapi.New(store, syncer, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
+		api := httpapi.New(httpapi.Services{
+			Runs: runService, Environments: store, Catalog: store, Uploader: syncer, Health: store,
+		}, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
 		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {

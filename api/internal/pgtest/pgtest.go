@@ -22,6 +22,7 @@ import (
 
 	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
+	"github.com/baton-ci/baton/api/runs"
 )
 
 // AdminURL is the server used for tests: BATON_TEST_DATABASE_URL, else the
@@ -143,4 +144,22 @@ func NewDB(t testing.TB) *postgres.DB {
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	return db
+}
+
+// Stack is Baton's storage and run service over one database, wired as
+// cmd/baton wires them.
+type Stack struct {
+	DB    *postgres.DB
+	Store *postgres.Store
+	Runs  *runs.Service
+}
+
+// NewStack returns the storage and the run service on db, with runs
+// defaulting to defaultTimeout.
+func NewStack(t testing.TB, db *postgres.DB, defaultTimeout time.Duration) *Stack {
+	t.Helper()
+	enq, err := jobs.NewEnqueuer(db.Pool)
+	require.NoError(t, err)
+	store := postgres.NewStore(db, enq)
+	return &Stack{DB: db, Store: store, Runs: runs.New(store, defaultTimeout)}
 }

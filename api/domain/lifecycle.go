@@ -1,0 +1,136 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// RunStore is the storage the run service (package runs) needs; package
+// postgres implements it. It holds no rules: the service decides, under an
+// environment's lock, what changes, and the store only reads and writes.
+type RunStore interface {
+	// InEnvironment runs fn in one transaction that holds the environment's
+	// lock, so "is it free?" and "it is mine now" cannot interleave between
+	// workers. fn's error rolls everything back.
+	InEnvironment(ctx context.Context, environmentID int, fn func(tx RunTx) error) error
+	// FindRun returns one run, or ENOTFOUND.
+	FindRun(ctx context.Context, id int64) (*Run, error)
+	// ListRuns returns up to f.Limit runs matching f (BeforeID decoded),
+	// newest first.
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// MissingTestFiles returns the paths that are not in the catalog.
+	MissingTestFiles(ctx context.Context, paths []string) ([]string, error)
+	// ReadLog returns a run's log from a byte offset, or ENOTFOUND.
+	ReadLog(ctx context.Context, runID int64, offset int64) (*LogPage, error)
+	// ListTestResults returns a run's per-test results in report order.
+	ListTestResults(ctx context.Context, runID int64) ([]TestResult, error)
+	// Heartbeat is RunScheduler.Heartbeat, in one statement for all runs.
+	Heartbeat(ctx context.Context, workerID string, runs map[int64]*Progress) (map[int64]bool, error)
+	// StaleRuns lists the running runs without a heartbeat for staleAfter.
+	StaleRuns(ctx context.Context, staleAfter time.Duration) ([]StaleRun, error)
+	// StalledEnvironments lists environments with queued runs and nothing running.
+	StalledEnvironments(ctx context.Context) ([]int, error)
+	// AppendLog is RunScheduler.AppendLog.
+	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
+}
+
+// RunTx is what the run service may do inside RunStore.InEnvironment.
+type RunTx interface {
+	// InsertRun stores a new queued run and returns its id.
+	InsertRun(ctx context.Context, r NewRun) (int64, error)
+	// RunStatus reads a run's status, or ENOTFOUND.
+	RunStatus(ctx context.Context, id int64) (RunStatus, error)
+	// Busy reports whether a run is running in the environment.
+	Busy(ctx context.Context) (bool, error)
+	// HasQueued reports whether runs wait in the environment.
+	HasQueued(ctx context.Context) (bool, error)
+	// ClaimOldest moves the environment's oldest queued run to running for
+	// workerID and returns it, or returns nil when none is queued.
+	ClaimOldest(ctx context.Context, workerID string) (*Run, error)
+	// RequestCancel flags a running run so its worker stops it.
+	RequestCancel(ctx context.Context, id int64) error
+	// EndRun ends a run if it is still in the state e.Kind expects, appends
+	// e.LogLine to its log, and returns what ended; nil when the run was not
+	// in that state, in which case nothing changed.
+	EndRun(ctx context.Context, e RunEnd) (*RunEnded, error)
+	// EnqueueStart enqueues the job that starts the environment's next run.
+	EnqueueStart(ctx context.Context) error
+	// EnqueueRunEnded enqueues the run_ended job that tells RunEndedHandlers.
+	EnqueueRunEnded(ctx context.Context, e RunEnded) error
+}
+
+// NewRun is a validated run ready to be stored.
+type NewRun struct {
+	RequestedBy   string
+	EnvironmentID int
+	TestFiles     []string
+	// Timeout is whole seconds, at least one.
+	Timeout time.Duration
+}
+
+// EndKind is the transition that ends a run; each expects its own state.
+type EndKind int
+
+// The ways a run ends.
+const (
+	// EndFinished: the worker that claimed the run recorded its outcome.
+	// Expects the run running on RunEnd.WorkerID. A cancel requested
+	// meanwhile wins over the outcome: the API promised a cancelled run.
+	EndFinished EndKind = iota + 1
+	// EndLost: the run's worker stopped heartbeating. Expects the run
+	// running with a heartbeat older than RunEnd.StaleAfter.
+	EndLost
+	// EndCancelled: a user cancelled a run that had not started. Expects
+	// the run queued.
+	EndCancelled
+)
+
+// RunEnd asks RunTx.EndRun to end one run.
+type RunEnd struct {
+	RunID int64
+	Kind  EndKind
+	// WorkerID is the worker that must hold the run (EndFinished).
+	WorkerID string
+	// StaleAfter is how old the run's heartbeat must be (EndLost).
+	StaleAfter time.Duration
+	Outcome    Outcome
+	// LogLine, when set, is appended to the run's log: Baton's own words on
+	// why the run ended, for runs no worker is writing to.
+	LogLine string
+}
+
+// RunEnded is a run's end as the world is told about it: the payload of
+// the run_ended job every RunEndedHandler receives.
+type RunEnded struct {
+	RunID         int64
+	EnvironmentID int
+	RequestedBy   string
+	TestFiles     []string
+	Status        RunStatus
+	// Reason explains Status, e.g. ReasonTestsFailed; "" for a success.
+	Reason   string
+	ExitCode *int
+	// WorkerID is the worker that executed the run; "" if it never started.
+	WorkerID   string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt time.Time
+	// Summary counts the test results, when pytest wrote a report.
+	Summary *TestSummary
+}
+
+// Started reports whether the run held its environment before it ended,
+// so that ending it freed the environment.
+func (e *RunEnded) Started() bool { return e.StartedAt != nil }
+
+// StaleRun is a running run whose worker stopped heartbeating.
+type StaleRun struct {
+	ID            int64
+	EnvironmentID int
+	WorkerID      string
+}
+
+// ErrLogConflict means a log chunk was written at an offset already taken
+// by other text, which happens only when a run was taken away from a worker.
+var ErrLogConflict = errors.New("log offset already written")

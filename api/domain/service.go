@@ -1,0 +1,117 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// The services below are the contracts between Baton's layers. The HTTP API
+// (httpapi) and the workers (jobs) depend on these interfaces only; the run
+// service (package runs) and the storage (package postgres) implement them,
+// and cmd/baton wires one to the other. Each implementation states its
+// interfaces with a compile-time check: var _ domain.RunService = (*runs.Service)(nil).
+
+// RunService is the life cycle of runs as clients drive it: queue, rerun,
+// cancel, and read runs, their logs and their test results. Every input is
+// validated here, once; errors are *Error with a code and a client-fit message.
+type RunService interface {
+	// Create validates in, queues the run and arranges for it to start when
+	// its environment is free.
+	Create(ctx context.Context, in CreateRun) (*Run, error)
+	// Rerun queues a copy of run id (see RerunOf), by requestedBy or, when
+	// blank, by the original user.
+	Rerun(ctx context.Context, id int64, requestedBy string) (*Run, error)
+	// Cancel ends a queued run at once, or asks the worker of a running one
+	// to stop it; ECONFLICT for a run that has ended.
+	Cancel(ctx context.Context, id int64) (*Run, error)
+	// Find returns one run, or ENOTFOUND.
+	Find(ctx context.Context, id int64) (*Run, error)
+	// List returns one page of the runs q asks for, newest first.
+	List(ctx context.Context, q RunQuery) (*RunPage, error)
+	// ReadLog returns a run's log from a byte offset.
+	ReadLog(ctx context.Context, id int64, offset int64) (*LogPage, error)
+	// TestResults returns a run and its per-test results in report order.
+	TestResults(ctx context.Context, id int64) (*Run, []TestResult, error)
+}
+
+// RunScheduler is the life cycle of runs as workers drive it. Claim, Finish
+// and Reap decide which run executes in an environment, under that
+// environment's lock; Finish, Reap and Cancel end runs through one path,
+// which hands the environment to its next run and announces the end (see
+// RunEnded).
+type RunScheduler interface {
+	// Claim starts the oldest queued run of an environment for workerID and
+	// returns it, or nil when the environment is busy or has no queue.
+	Claim(ctx context.Context, environmentID int, workerID string) (*Run, error)
+	// Finish records how a run claimed by workerID ended. It reports false
+	// when the run was no longer this worker's (reaped, or already ended),
+	// in which case nothing changes.
+	Finish(ctx context.Context, run *Run, workerID string, o Outcome) (bool, error)
+	// Heartbeat marks workerID's runs alive and stores their progress (nil
+	// when not known yet). For each run still running on this worker it
+	// reports whether a cancel was requested; a run missing from the result
+	// is no longer the worker's and must be killed without recording anything.
+	Heartbeat(ctx context.Context, workerID string, runs map[int64]*Progress) (map[int64]bool, error)
+	// Reap ends, as error/worker_lost, every running run whose worker has not
+	// sent a heartbeat for staleAfter, and returns their ids.
+	Reap(ctx context.Context, staleAfter time.Duration) ([]int64, error)
+	// Reconcile arranges a start for every environment with queued runs and
+	// nothing running (a start job lost or discarded), and returns them.
+	Reconcile(ctx context.Context) ([]int, error)
+	// AppendLog stores one chunk of a running run's log at a byte offset;
+	// ErrLogConflict when another text was stored there.
+	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
+}
+
+// EnvironmentService reads the test environments.
+type EnvironmentService interface {
+	// ListEnvironments returns all environments by id, with their running
+	// run and their queue in start order.
+	ListEnvironments(ctx context.Context) ([]*Environment, error)
+	// FindEnvironment returns one environment, or ENOTFOUND.
+	FindEnvironment(ctx context.Context, id int) (*Environment, error)
+}
+
+// CatalogService reads the test catalog as last synced from disk.
+type CatalogService interface {
+	// ListTestFiles returns the catalog's test files sorted by path.
+	ListTestFiles(ctx context.Context) ([]TestFile, error)
+	// ListTestDirectories returns the catalog's directories sorted by path.
+	ListTestDirectories(ctx context.Context) ([]TestDirectory, error)
+}
+
+// CatalogStore is where the catalog read from disk is mirrored.
+type CatalogStore interface {
+	// ReplaceCatalog makes the stored catalog equal to files and dirs.
+	ReplaceCatalog(ctx context.Context, files []TestFile, dirs []TestDirectory) error
+}
+
+// Uploader stores an uploaded test file and makes it part of the catalog.
+type Uploader interface {
+	// Upload validates and stores u; bad input is EINVALID (Fields keyed by
+	// FieldUpload*), ECONFLICT or ETOOLARGE, and leaves everything untouched.
+	Upload(ctx context.Context, u Upload) (TestFile, error)
+	// MaxUploadBytes is the largest file Upload accepts.
+	MaxUploadBytes() int64
+}
+
+// HealthChecker tells whether the service's dependencies answer.
+type HealthChecker interface {
+	// Ping returns nil when the database answers within ctx.
+	Ping(ctx context.Context) error
+}
+
+// RunEndedHandler is told about every run that ended, after the end was
+// committed: the seam for webhooks, per-test history and metrics. Handlers
+// run on a worker, from River's run_ended job (jobs.Config.OnRunEnded), at
+// least once per end: an error makes River retry the job, so a handler must
+// tolerate seeing the same end twice.
+type RunEndedHandler interface {
+	HandleRunEnded(ctx context.Context, e RunEnded) error
+}
+
+// RunEndedFunc adapts a function to RunEndedHandler.
+type RunEndedFunc func(ctx context.Context, e RunEnded) error
+
+// HandleRunEnded calls f.
+func (f RunEndedFunc) HandleRunEnded(ctx context.Context, e RunEnded) error { return f(ctx, e) }

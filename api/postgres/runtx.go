@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// runTx is domain.RunTx on a pgx transaction that holds the advisory lock
+// of environment env. Its statements name their arguments (@name).
+type runTx struct {
+	tx  pgx.Tx
+	enq Enqueuer
+	env int
+}
+
+var _ domain.RunTx = (*runTx)(nil)
+
+const insertRunSQL = `
+INSERT INTO runs (requested_by, environment_id, test_files, status, timeout_seconds)
+VALUES (@requested_by, @environment_id, @test_files, 'queued', @timeout_seconds)
+RETURNING id`
+
+// InsertRun implements domain.RunTx.
+func (t *runTx) InsertRun(ctx context.Context, r domain.NewRun) (int64, error) {
+	if r.EnvironmentID != t.env {
+		return 0, fmt.Errorf("insert a run of environment %d under the lock of environment %d", r.EnvironmentID, t.env)
+	}
+	var id int64
+	err := t.tx.QueryRow(ctx, insertRunSQL, pgx.NamedArgs{
+		"requested_by":    r.RequestedBy,
+		"environment_id":  r.EnvironmentID,
+		"test_files":      r.TestFiles, // jsonb: pgx encodes the slice as a JSON array
+		"timeout_seconds": int(r.Timeout / time.Second),
+	}).Scan(&id)
+	return id, err
+}
+
+// RunStatus implements domain.RunTx.
+func (t *runTx) RunStatus(ctx context.Context, id int64) (domain.RunStatus, error) {
+	var status domain.RunStatus
+	err := t.tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = @id`, pgx.NamedArgs{"id": id}).Scan(&status)
+	if err == pgx.ErrNoRows { //nolint:errorlint // pgx returns ErrNoRows itself, never wrapped
+		return "", runNotFound(id)
+	}
+	return status, err
+}
+
+// Busy implements domain.RunTx.
+func (t *runTx) Busy(ctx context.Context) (bool, error) {
+	return t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE environment_id = @environment_id AND status = 'running')`)
+}
+
+// HasQueued implements domain.RunTx.
+func (t *runTx) HasQueued(ctx context.Context) (bool, error) {
+	return t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE environment_id = @environment_id AND status = 'queued')`)
+}
+
+func (t *runTx) exists(ctx context.Context, query string) (bool, error) {
+	var ok bool
+	err := t.tx.QueryRow(ctx, query, pgx.NamedArgs{"environment_id": t.env}).Scan(&ok)
+	return ok, err
+}
+
+var claimOldestSQL = `
+UPDATE runs SET status = 'running', started_at = clock_timestamp(), heartbeat_at = clock_timestamp(), worker_id = @worker_id
+WHERE id = (SELECT id FROM runs WHERE environment_id = @environment_id AND status = 'queued' ORDER BY id LIMIT 1)
+RETURNING ` + runColumns(noQueuePosition)
+
+// ClaimOldest implements domain.RunTx.
+func (t *runTx) ClaimOldest(ctx context.Context, workerID string) (*domain.Run, error) {
+	rows, err := t.tx.Query(ctx, claimOldestSQL, pgx.NamedArgs{"worker_id": workerID, "environment_id": t.env})
+	if err != nil {
+		return nil, err
+	}
+	claimed, err := scanRunRows(rows)
+	if err != nil || len(claimed) == 0 {
+		return nil, err
+	}
+	return claimed[0].toDomain(), nil
+}
+
+// RequestCancel implements domain.RunTx.
+func (t *runTx) RequestCancel(ctx context.Context, id int64) error {
+	_, err := t.tx.Exec(ctx, `UPDATE runs SET cancel_requested = true WHERE id = @id AND status = 'running'`,
+		pgx.NamedArgs{"id": id})
+	return err
+}
+
+// endGuards is the state each kind of end expects the run in.
+var endGuards = map[domain.EndKind]string{
+	domain.EndFinished:  `status = 'running' AND worker_id = @worker_id`,
+	domain.EndLost:      `status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => @stale_seconds)`,
+	domain.EndCancelled: `status = 'queued'`,
+}
+
+// endRunSQL ends one run. For a finished run a cancel accepted while it ran
+// wins over however it ended (it may have ended before the worker saw the
+// request): the API promised the user a cancelled run. The summary columns
+// are NULL when pytest wrote no report; a report also completes the progress.
+const endRunSQL = `
+UPDATE runs SET
+	status = CASE WHEN @honour_cancel AND cancel_requested THEN 'cancelled' ELSE @status END,
+	reason = CASE WHEN @honour_cancel AND cancel_requested THEN @cancelled_reason ELSE NULLIF(@reason, '') END,
+	exit_code = @exit_code,
+	finished_at = clock_timestamp(),
+	log_size = (SELECT coalesce(max(end_offset), 0) FROM run_log_chunks WHERE run_id = runs.id),
+	tests_passed = @tests_passed, tests_failed = @tests_failed, tests_errors = @tests_errors,
+	tests_skipped = @tests_skipped, tests_total = @tests_total,
+	progress_completed = coalesce(@tests_total, progress_completed),
+	progress_total = coalesce(@tests_total, progress_total)
+WHERE id = @id AND %s
+RETURNING id, environment_id, requested_by, test_files, status, coalesce(reason, ''), exit_code,
+	coalesce(worker_id, ''), created_at, started_at, finished_at,
+	tests_passed, tests_failed, tests_errors, tests_skipped, tests_total`
+
+// EndRun implements domain.RunTx.
+func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, error) {
+	guard, ok := endGuards[e.Kind]
+	if !ok {
+		return nil, fmt.Errorf("end run %d: unknown kind %d", e.RunID, e.Kind)
+	}
+	o := e.Outcome
+	args := pgx.NamedArgs{
+		"id":               e.RunID,
+		"worker_id":        e.WorkerID,
+		"stale_seconds":    e.StaleAfter.Seconds(),
+		"honour_cancel":    e.Kind == domain.EndFinished,
+		"cancelled_reason": domain.ReasonCancelled,
+		"status":           string(o.Status),
+		"reason":           o.Reason,
+		"exit_code":        o.ExitCode,
+		"tests_passed":     nil, "tests_failed": nil, "tests_errors": nil, "tests_skipped": nil, "tests_total": nil,
+	}
+	if sum := o.Summary; sum != nil {
+		args["tests_passed"], args["tests_failed"], args["tests_errors"] = sum.Passed, sum.Failed, sum.Errors
+		args["tests_skipped"], args["tests_total"] = sum.Skipped, sum.Total
+	}
+	var ended domain.RunEnded
+	var testFiles []string
+	var passed, failed, errs, skipped, total *int
+	err := t.tx.QueryRow(ctx, fmt.Sprintf(endRunSQL, guard), args).Scan(
+		&ended.RunID, &ended.EnvironmentID, &ended.RequestedBy, &testFiles, &ended.Status, &ended.Reason, &ended.ExitCode,
+		&ended.WorkerID, &ended.CreatedAt, &ended.StartedAt, &ended.FinishedAt,
+		&passed, &failed, &errs, &skipped, &total)
+	if err == pgx.ErrNoRows { //nolint:errorlint // pgx returns ErrNoRows itself, never wrapped
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("end run %d: %w", e.RunID, err)
+	}
+	ended.TestFiles = testFiles
+	ended.CreatedAt, ended.FinishedAt = ended.CreatedAt.UTC(), ended.FinishedAt.UTC()
+	ended.StartedAt = utcPtr(ended.StartedAt)
+	if total != nil {
+		ended.Summary = &domain.TestSummary{Passed: derefInt(passed), Failed: derefInt(failed), Errors: derefInt(errs),
+			Skipped: derefInt(skipped), Total: *total}
+	}
+	if err := t.insertTestResults(ctx, e.RunID, o.Tests); err != nil {
+		return nil, err
+	}
+	if e.LogLine != "" {
+		if err := t.appendTail(ctx, e.RunID, e.LogLine); err != nil {
+			return nil, err
+		}
+	}
+	return &ended, nil
+}
+
+// insertTestResultsSQL stores a run's test results in report order, from
+// one array per column.
+const insertTestResultsSQL = `
+INSERT INTO run_test_results (run_id, position, node_id, outcome, duration_ms, message)
+SELECT @run_id, t.position - 1, t.node_id, t.outcome, t.duration_ms, t.message
+FROM unnest(@node_ids::text[], @outcomes::text[], @durations_ms::bigint[], @messages::text[])
+	WITH ORDINALITY AS t(node_id, outcome, duration_ms, message, position)`
+
+func (t *runTx) insertTestResults(ctx context.Context, runID int64, tests []domain.TestResult) error {
+	if len(tests) == 0 {
+		return nil
+	}
+	nodeIDs, outcomes := make([]string, len(tests)), make([]string, len(tests))
+	durations, messages := make([]int64, len(tests)), make([]string, len(tests))
+	for i, tr := range tests {
+		nodeIDs[i], outcomes[i], durations[i], messages[i] = tr.NodeID, tr.Outcome, tr.DurationMS, tr.Message
+	}
+	_, err := t.tx.Exec(ctx, insertTestResultsSQL, pgx.NamedArgs{
+		"run_id": runID, "node_ids": nodeIDs, "outcomes": outcomes, "durations_ms": durations, "messages": messages,
+	})
+	if err != nil {
+		return fmt.Errorf("store test results of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// appendTailSQL appends text after whatever a run's log holds and keeps
+// log_size in step: for lines written when no worker is writing.
+const appendTailSQL = `
+WITH tail AS (SELECT coalesce(max(end_offset), 0) AS o FROM run_log_chunks WHERE run_id = @run_id),
+ins AS (
+	INSERT INTO run_log_chunks (run_id, byte_offset, end_offset, data)
+	SELECT @run_id, o, o + octet_length(@text::text), @text FROM tail
+	RETURNING end_offset)
+UPDATE runs SET log_size = (SELECT end_offset FROM ins) WHERE id = @run_id`
+
+func (t *runTx) appendTail(ctx context.Context, runID int64, text string) error {
+	_, err := t.tx.Exec(ctx, appendTailSQL, pgx.NamedArgs{"run_id": runID, "text": text})
+	return err
+}
+
+// EnqueueStart implements domain.RunTx.
+func (t *runTx) EnqueueStart(ctx context.Context) error {
+	return t.enq.EnqueueStartTx(ctx, t.tx, t.env)
+}
+
+// EnqueueRunEnded implements domain.RunTx.
+func (t *runTx) EnqueueRunEnded(ctx context.Context, e domain.RunEnded) error {
+	return t.enq.EnqueueRunEndedTx(ctx, t.tx, e)
+}

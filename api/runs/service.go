@@ -1,0 +1,310 @@
+// Package runs owns the life cycle of a run: it validates what clients ask
+// for, decides under each environment's lock which run executes, and ends
+// every run through one path (end), which hands the environment to its next
+// run and enqueues the run_ended job, in the same transaction.
+//
+//	queued ──Claim──▶ running ──Finish──▶ success | failed | error | cancelled
+//	   │                 └─────Reap─────▶ error (worker_lost)
+//	   └──Cancel──▶ cancelled             (Cancel of a running run asks its worker
+//	                                       to stop it; it then ends by Finish)
+//
+// The service holds the rules and no SQL; its storage is a domain.RunStore
+// (package postgres). It implements domain.RunService for the HTTP API and
+// domain.RunScheduler for the workers.
+package runs
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/baton-ci/baton/api/domain"
+)
+
+// Service is the run service.
+type Service struct {
+	store domain.RunStore
+	// defaultTimeout is given to runs created without their own.
+	defaultTimeout time.Duration
+}
+
+var (
+	_ domain.RunService   = (*Service)(nil)
+	_ domain.RunScheduler = (*Service)(nil)
+)
+
+// New returns the run service on store; runs created without a timeout of
+// their own get defaultTimeout (rounded up to whole seconds).
+func New(store domain.RunStore, defaultTimeout time.Duration) *Service {
+	return &Service{store: store, defaultTimeout: defaultTimeout}
+}
+
+// Create implements domain.RunService.
+func (s *Service) Create(ctx context.Context, in domain.CreateRun) (*domain.Run, error) {
+	in.Normalize()
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkCatalog(ctx, in.TestFiles); err != nil {
+		return nil, err
+	}
+	timeout := s.defaultTimeout
+	if in.TimeoutSeconds != nil {
+		timeout = time.Duration(*in.TimeoutSeconds) * time.Second
+	}
+	var id int64
+	err := s.store.InEnvironment(ctx, *in.EnvironmentID, func(tx domain.RunTx) error {
+		// Under the lock before the id is drawn: id order is then commit
+		// order within an environment, so FIFO by id is exact.
+		var err error
+		id, err = tx.InsertRun(ctx, domain.NewRun{
+			RequestedBy:   in.RequestedBy,
+			EnvironmentID: *in.EnvironmentID,
+			TestFiles:     in.TestFiles,
+			Timeout:       wholeSeconds(timeout),
+		})
+		if err != nil {
+			return err
+		}
+		return tx.EnqueueStart(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.store.FindRun(ctx, id)
+}
+
+// wholeSeconds rounds d up to whole seconds, so a timeout is never shortened.
+func wholeSeconds(d time.Duration) time.Duration {
+	return (d + time.Second - 1) / time.Second * time.Second
+}
+
+// maxMissingShown bounds the file names listed in a "not in the catalog" error.
+const maxMissingShown = 5
+
+// checkCatalog reports, as a field error, every file that is not in the catalog.
+func (s *Service) checkCatalog(ctx context.Context, paths []string) error {
+	missing, err := s.store.MissingTestFiles(ctx, paths)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	slices.Sort(missing)
+	if len(missing) > maxMissingShown {
+		missing = append(missing[:maxMissingShown], "…")
+	}
+	return domain.Invalid("test_files", "not in the test catalog: "+strings.Join(missing, ", "))
+}
+
+// Rerun implements domain.RunService.
+func (s *Service) Rerun(ctx context.Context, id int64, requestedBy string) (*domain.Run, error) {
+	orig, err := s.Find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.Create(ctx, domain.RerunOf(orig, requestedBy))
+}
+
+// Cancel implements domain.RunService.
+func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
+	run, err := s.Find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.InEnvironment(ctx, run.EnvironmentID, func(tx domain.RunTx) error {
+		status, err := tx.RunStatus(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch status {
+		case domain.StatusQueued:
+			_, err := s.end(ctx, tx, domain.RunEnd{
+				RunID:   id,
+				Kind:    domain.EndCancelled,
+				Outcome: domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled},
+				LogLine: "=== cancelled before it started ===\n",
+			})
+			return err
+		case domain.StatusRunning:
+			// Its worker learns of it through its next heartbeat, kills the
+			// run and finishes it; Finish then records it as cancelled.
+			return tx.RequestCancel(ctx, id)
+		default:
+			return domain.Errorf(domain.ECONFLICT, "Run %d has already ended (%s).", id, status)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.store.FindRun(ctx, id)
+}
+
+// Find implements domain.RunService.
+func (s *Service) Find(ctx context.Context, id int64) (*domain.Run, error) {
+	if id < 1 {
+		return nil, domain.Invalid("id", domain.RuleRunID)
+	}
+	return s.store.FindRun(ctx, id)
+}
+
+// List implements domain.RunService.
+func (s *Service) List(ctx context.Context, q domain.RunQuery) (*domain.RunPage, error) {
+	f, err := q.Filter()
+	if err != nil {
+		return nil, err
+	}
+	limit := f.Limit
+	f.Limit++ // one more tells whether a next page exists
+	runs, err := s.store.ListRuns(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	page := &domain.RunPage{Runs: runs}
+	if len(runs) > limit {
+		page.Runs = runs[:limit]
+		page.NextCursor = domain.EncodeCursor(page.Runs[limit-1].ID)
+	}
+	return page, nil
+}
+
+// ReadLog implements domain.RunService.
+func (s *Service) ReadLog(ctx context.Context, id int64, offset int64) (*domain.LogPage, error) {
+	if id < 1 {
+		return nil, domain.Invalid("id", domain.RuleRunID)
+	}
+	if offset < 0 {
+		return nil, domain.Invalid("offset", "must be a non-negative integer")
+	}
+	return s.store.ReadLog(ctx, id, offset)
+}
+
+// TestResults implements domain.RunService.
+func (s *Service) TestResults(ctx context.Context, id int64) (*domain.Run, []domain.TestResult, error) {
+	run, err := s.Find(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	results, err := s.store.ListTestResults(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return run, results, nil
+}
+
+// Claim implements domain.RunScheduler. Under the environment's lock the
+// check and the claim are one step; the partial unique index on running
+// runs would reject a second one even if they were not.
+func (s *Service) Claim(ctx context.Context, environmentID int, workerID string) (*domain.Run, error) {
+	var claimed *domain.Run
+	err := s.store.InEnvironment(ctx, environmentID, func(tx domain.RunTx) error {
+		busy, err := tx.Busy(ctx)
+		if err != nil || busy {
+			return err
+		}
+		claimed, err = tx.ClaimOldest(ctx, workerID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return claimed, nil
+}
+
+// Finish implements domain.RunScheduler.
+func (s *Service) Finish(ctx context.Context, run *domain.Run, workerID string, o domain.Outcome) (bool, error) {
+	var finished bool
+	err := s.store.InEnvironment(ctx, run.EnvironmentID, func(tx domain.RunTx) error {
+		ended, err := s.end(ctx, tx, domain.RunEnd{RunID: run.ID, Kind: domain.EndFinished, WorkerID: workerID, Outcome: o})
+		finished = ended != nil
+		return err
+	})
+	return finished, err
+}
+
+// Heartbeat implements domain.RunScheduler.
+func (s *Service) Heartbeat(ctx context.Context, workerID string, runs map[int64]*domain.Progress) (map[int64]bool, error) {
+	if len(runs) == 0 {
+		return map[int64]bool{}, nil
+	}
+	return s.store.Heartbeat(ctx, workerID, runs)
+}
+
+// Reap implements domain.RunScheduler.
+func (s *Service) Reap(ctx context.Context, staleAfter time.Duration) ([]int64, error) {
+	stale, err := s.store.StaleRuns(ctx, staleAfter)
+	if err != nil {
+		return nil, err
+	}
+	var reaped []int64
+	for _, r := range stale {
+		err := s.store.InEnvironment(ctx, r.EnvironmentID, func(tx domain.RunTx) error {
+			// EndLost checks the heartbeat again, under the lock: a run
+			// that heartbeated since StaleRuns looked is left alone.
+			ended, err := s.end(ctx, tx, domain.RunEnd{
+				RunID:      r.ID,
+				Kind:       domain.EndLost,
+				StaleAfter: staleAfter,
+				Outcome:    domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonWorkerLost},
+				LogLine:    fmt.Sprintf("\n=== worker %s stopped responding; run ended as %s ===\n", r.WorkerID, domain.ReasonWorkerLost),
+			})
+			if ended != nil {
+				reaped = append(reaped, r.ID)
+			}
+			return err
+		})
+		if err != nil {
+			return reaped, err
+		}
+	}
+	return reaped, nil
+}
+
+// Reconcile implements domain.RunScheduler. A superfluous start job is
+// harmless: claiming is idempotent.
+func (s *Service) Reconcile(ctx context.Context) ([]int, error) {
+	envs, err := s.store.StalledEnvironments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, env := range envs {
+		if err := s.store.InEnvironment(ctx, env, func(tx domain.RunTx) error { return tx.EnqueueStart(ctx) }); err != nil {
+			return nil, err
+		}
+	}
+	return envs, nil
+}
+
+// AppendLog implements domain.RunScheduler.
+func (s *Service) AppendLog(ctx context.Context, runID int64, offset int64, text string) error {
+	return s.store.AppendLog(ctx, runID, offset, text)
+}
+
+// end is the one way a run ends, whether its worker finished it, the reaper
+// found its worker lost, or a user cancelled it before it started. In the
+// caller's transaction, under the environment's lock, it records the end,
+// enqueues the run_ended job that tells every domain.RunEndedHandler (so the
+// job exists exactly when the end was committed) and, if the run held the
+// environment, enqueues the start of the next queued run. It returns nil
+// when the run was not in the state e.Kind expects; then nothing changed.
+func (s *Service) end(ctx context.Context, tx domain.RunTx, e domain.RunEnd) (*domain.RunEnded, error) {
+	ended, err := tx.EndRun(ctx, e)
+	if err != nil || ended == nil {
+		return nil, err
+	}
+	if err := tx.EnqueueRunEnded(ctx, *ended); err != nil {
+		return nil, err
+	}
+	if ended.Started() {
+		waiting, err := tx.HasQueued(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if waiting {
+			if err := tx.EnqueueStart(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ended, nil
+}

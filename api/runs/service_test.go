@@ -1,0 +1,273 @@
+package runs_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/internal/pgtest"
+	"github.com/baton-ci/baton/api/jobs"
+)
+
+const (
+	fileA = "sample-tests/test_a.py"
+	fileB = "sample-tests/test_b.py"
+)
+
+// bundle is what every test here starts from: a fresh database with a
+// two-file catalog, the storage and the run service on it.
+type bundle struct {
+	*pgtest.Stack
+	ctx    context.Context
+	driver *riverpgxv5.Driver
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	t.Parallel()
+	ctx := context.Background()
+	stack := pgtest.NewStack(t, pgtest.NewDB(t), 30*time.Minute)
+	files := []domain.TestFile{
+		{Path: fileA, Directory: "sample-tests", ModifiedAt: time.Now()},
+		{Path: fileB, Directory: "sample-tests", ModifiedAt: time.Now()},
+	}
+	require.NoError(t, stack.Store.ReplaceCatalog(ctx, files, []domain.TestDirectory{{Path: "sample-tests", FileCount: 2}}))
+	return &bundle{Stack: stack, ctx: ctx, driver: riverpgxv5.New(stack.DB.Pool)}
+}
+
+func (b *bundle) create(t *testing.T, env int, in domain.CreateRun) *domain.Run {
+	t.Helper()
+	if in.RequestedBy == "" {
+		in.RequestedBy = "alice"
+	}
+	if in.TestFiles == nil {
+		in.TestFiles = []string{fileA}
+	}
+	in.EnvironmentID = &env
+	run, err := b.Runs.Create(b.ctx, in)
+	require.NoError(t, err)
+	return run
+}
+
+func (b *bundle) claim(t *testing.T, env int, worker string) *domain.Run {
+	t.Helper()
+	run, err := b.Runs.Claim(b.ctx, env, worker)
+	require.NoError(t, err)
+	require.NotNil(t, run, "nothing to claim in environment %d", env)
+	return run
+}
+
+// runEnded returns the run_ended jobs inserted so far, in order.
+func (b *bundle) runEnded(t *testing.T, want int) []jobs.RunEndedArgs {
+	t.Helper()
+	expected := make([]rivertest.ExpectedJob, want)
+	for i := range expected {
+		expected[i] = rivertest.ExpectedJob{Args: jobs.RunEndedArgs{}, Opts: &rivertest.RequireInsertedOpts{Queue: jobs.QueueEvents}}
+	}
+	rows := rivertest.RequireManyInserted(b.ctx, t, b.driver, expected)
+	out := make([]jobs.RunEndedArgs, len(rows))
+	for i, r := range rows {
+		require.NoError(t, jsonUnmarshal(r.EncodedArgs, &out[i]))
+	}
+	return out
+}
+
+func intp(n int) *int { return &n }
+
+// TestRerunCopiesTimeout is the guard of the rerun bug: a rerun used to get
+// the server's default timeout instead of the original's.
+func TestRerunCopiesTimeout(t *testing.T) {
+	b := setup(t)
+	orig := b.create(t, 3, domain.CreateRun{TestFiles: []string{fileB, fileA}, TimeoutSeconds: intp(60)})
+	require.Equal(t, time.Minute, orig.Timeout)
+
+	again, err := b.Runs.Rerun(b.ctx, orig.ID, "")
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, again.Timeout, "the rerun keeps the original's timeout")
+	require.Equal(t, []string{fileB, fileA}, again.TestFiles)
+	require.Equal(t, 3, again.EnvironmentID)
+	require.Equal(t, "alice", again.RequestedBy)
+
+	byBob, err := b.Runs.Rerun(b.ctx, orig.ID, " bob ")
+	require.NoError(t, err)
+	require.Equal(t, "bob", byBob.RequestedBy)
+	require.Equal(t, time.Minute, byBob.Timeout)
+}
+
+// TestEndOfRun: finishing, reaping and cancelling a queued run each go
+// through the one end-of-run path: the run_ended job carries what a consumer
+// needs, and a run that held its environment hands it on.
+func TestEndOfRun(t *testing.T) {
+	t.Run("finish", func(t *testing.T) {
+		b := setup(t)
+		first := b.create(t, 1, domain.CreateRun{})
+		next := b.create(t, 1, domain.CreateRun{RequestedBy: "bob"})
+		claimed := b.claim(t, 1, "w1")
+		require.Equal(t, first.ID, claimed.ID)
+
+		o := domain.OutcomeForExit(1)
+		o.Summary = &domain.TestSummary{Passed: 2, Failed: 1, Total: 3}
+		o.Tests = []domain.TestResult{{NodeID: fileA + "::test_x", Outcome: domain.TestFailed, DurationMS: 4, Message: "boom"}}
+		ok, err := b.Runs.Finish(b.ctx, claimed, "w2", o)
+		require.NoError(t, err)
+		require.False(t, ok, "another worker cannot finish the run")
+		ok, err = b.Runs.Finish(b.ctx, claimed, "w1", o)
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = b.Runs.Finish(b.ctx, claimed, "w1", o)
+		require.NoError(t, err)
+		require.False(t, ok, "a run ends once")
+
+		ended := b.runEnded(t, 1)[0]
+		require.Equal(t, first.ID, ended.RunID)
+		require.Equal(t, 1, ended.EnvironmentID)
+		require.Equal(t, domain.StatusFailed, ended.Status)
+		require.Equal(t, domain.ReasonTestsFailed, ended.Reason)
+		require.Equal(t, 1, *ended.ExitCode)
+		require.Equal(t, "w1", ended.WorkerID)
+		require.Equal(t, "alice", ended.RequestedBy)
+		require.Equal(t, []string{fileA}, ended.TestFiles)
+		require.Equal(t, o.Summary, ended.Summary)
+		require.NotNil(t, ended.StartedAt)
+		require.False(t, ended.FinishedAt.Before(*ended.StartedAt))
+
+		// Handed on: the next run starts.
+		require.Equal(t, next.ID, b.claim(t, 1, "w1").ID)
+		_, results, err := b.Runs.TestResults(b.ctx, first.ID)
+		require.NoError(t, err)
+		require.Equal(t, o.Tests, results)
+	})
+
+	t.Run("finish after a cancel request", func(t *testing.T) {
+		b := setup(t)
+		run := b.create(t, 2, domain.CreateRun{})
+		claimed := b.claim(t, 2, "w1")
+		got, err := b.Runs.Cancel(b.ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusRunning, got.Status, "a running run is only asked to stop")
+		rivertest.RequireNotInserted(b.ctx, t, b.driver, &jobs.RunEndedArgs{}, nil)
+
+		ok, err := b.Runs.Finish(b.ctx, claimed, "w1", domain.OutcomeForExit(0))
+		require.NoError(t, err)
+		require.True(t, ok)
+		ended := b.runEnded(t, 1)[0]
+		require.Equal(t, domain.StatusCancelled, ended.Status, "the cancel wins over how the run ended")
+		require.Equal(t, domain.ReasonCancelled, ended.Reason)
+	})
+
+	t.Run("reap", func(t *testing.T) {
+		b := setup(t)
+		lost := b.create(t, 4, domain.CreateRun{})
+		next := b.create(t, 4, domain.CreateRun{})
+		b.claim(t, 4, "dead-worker")
+		reaped, err := b.Runs.Reap(b.ctx, time.Hour)
+		require.NoError(t, err)
+		require.Empty(t, reaped, "a fresh heartbeat is not stale")
+
+		time.Sleep(20 * time.Millisecond)
+		reaped, err = b.Runs.Reap(b.ctx, 10*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, []int64{lost.ID}, reaped)
+		ended := b.runEnded(t, 1)[0]
+		require.Equal(t, lost.ID, ended.RunID)
+		require.Equal(t, domain.StatusError, ended.Status)
+		require.Equal(t, domain.ReasonWorkerLost, ended.Reason)
+		require.Equal(t, "dead-worker", ended.WorkerID)
+		page, err := b.Runs.ReadLog(b.ctx, lost.ID, 0)
+		require.NoError(t, err)
+		require.Equal(t, "\n=== worker dead-worker stopped responding; run ended as worker_lost ===\n", page.Text)
+		require.True(t, page.Complete)
+		require.Equal(t, next.ID, b.claim(t, 4, "w1").ID, "handed on")
+	})
+
+	t.Run("cancel queued", func(t *testing.T) {
+		b := setup(t)
+		running := b.create(t, 5, domain.CreateRun{})
+		queued := b.create(t, 5, domain.CreateRun{RequestedBy: "carol"})
+		b.claim(t, 5, "w1")
+		got, err := b.Runs.Cancel(b.ctx, queued.ID)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusCancelled, got.Status)
+		ended := b.runEnded(t, 1)[0]
+		require.Equal(t, queued.ID, ended.RunID)
+		require.Equal(t, domain.StatusCancelled, ended.Status)
+		require.Equal(t, domain.ReasonCancelled, ended.Reason)
+		require.Nil(t, ended.StartedAt)
+		require.Empty(t, ended.WorkerID)
+		_, err = b.Runs.Cancel(b.ctx, queued.ID)
+		require.Equal(t, domain.ECONFLICT, domain.ErrorCodeOf(err))
+		b.runEnded(t, 1) // still one: nothing ended twice
+		_ = running
+	})
+}
+
+// TestStartJobs: a run's start job is enqueued with the run, and again only
+// when a running run ends with others waiting.
+func TestStartJobs(t *testing.T) {
+	b := setup(t)
+	start := func(n int) {
+		t.Helper()
+		expected := make([]rivertest.ExpectedJob, n)
+		for i := range expected {
+			expected[i] = rivertest.ExpectedJob{Args: jobs.StartArgs{}, Opts: &rivertest.RequireInsertedOpts{Queue: jobs.QueueRuns}}
+		}
+		rivertest.RequireManyInserted(b.ctx, t, b.driver, expected)
+	}
+	first := b.create(t, 6, domain.CreateRun{})
+	start(1)
+	second := b.create(t, 6, domain.CreateRun{})
+	start(2)
+	claimed := b.claim(t, 6, "w1")
+	require.Equal(t, first.ID, claimed.ID)
+	_, err := b.Runs.Cancel(b.ctx, second.ID)
+	require.NoError(t, err)
+	start(2) // a queued run's end frees nothing
+	ok, err := b.Runs.Finish(b.ctx, claimed, "w1", domain.OutcomeForExit(0))
+	require.NoError(t, err)
+	require.True(t, ok)
+	start(2) // nothing waits any more
+}
+
+// TestValidation: every rule is checked by the service itself, whoever
+// calls it, and a refused run changes nothing.
+func TestValidation(t *testing.T) {
+	b := setup(t)
+	env := 1
+	for name, c := range map[string]struct {
+		in     domain.CreateRun
+		fields []string
+	}{
+		"empty":            {domain.CreateRun{}, []string{"requested_by", "environment_id", "test_files"}},
+		"not in catalog":   {domain.CreateRun{RequestedBy: "a", EnvironmentID: &env, TestFiles: []string{"sample-tests/test_zz.py"}}, []string{"test_files"}},
+		"timeout too long": {domain.CreateRun{RequestedBy: "a", EnvironmentID: &env, TestFiles: []string{fileA}, TimeoutSeconds: intp(domain.MaxTimeoutSeconds + 1)}, []string{"timeout_seconds"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := b.Runs.Create(b.ctx, c.in)
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			require.Equal(t, domain.EINVALID, de.Code)
+			for _, f := range c.fields {
+				require.Contains(t, de.Fields, f)
+				require.Contains(t, de.Message, f, "the message spells out each reason")
+			}
+			require.Len(t, de.Fields, len(c.fields))
+		})
+	}
+	page, err := b.Runs.List(b.ctx, domain.RunQuery{})
+	require.NoError(t, err)
+	require.Empty(t, page.Runs)
+	rivertest.RequireNotInserted(b.ctx, t, b.driver, &jobs.StartArgs{}, nil)
+
+	_, err = b.Runs.List(b.ctx, domain.RunQuery{Limit: "0", Status: "paused", Cursor: "x"})
+	var de *domain.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, map[string]string{"limit": domain.RuleListLimit, "status": domain.RuleStatus, "cursor": domain.RuleCursor}, de.Fields)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
