@@ -95,6 +95,10 @@ func splitKeyValue(line string) (string, string, bool) {
 	return "", "", false
 }
 
+// SplitArgs splits s as pytest splits an ini "args" value or
+// PYTEST_ADDOPTS (Python's shlex.split).
+func SplitArgs(s string) ([]string, error) { return shlexSplit(s) }
+
 // shlexSplit splits s like Python's shlex.split (POSIX mode, no comments),
 // which is how pytest turns an ini "args" value such as addopts into
 // arguments.

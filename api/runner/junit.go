@@ -3,14 +3,11 @@ package runner
 import (
 	"encoding/xml"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/baton-ci/baton/api/domain"
 )
-
-// reportFile is pytest's JUnit report, written in the run's work directory
-// (the dot keeps it apart from the catalog root links there).
-const reportFile = ".baton-report.xml"
 
 // maxMessage bounds a stored failure message; the full text is in the log.
 const maxMessage = 4000
@@ -40,11 +37,11 @@ type junitMsg struct {
 	Text    string `xml:",chardata"`
 }
 
-// readReport parses the JUnit report at path into per-test results and a
-// summary; ok is false when pytest wrote no readable report (it was killed,
-// or failed before writing).
-func readReport(path string) (summary *domain.TestSummary, tests []domain.TestResult, ok bool) {
-	data, err := os.ReadFile(path)
+// readReport parses the JUnit report of inv into per-test results, named by
+// catalog node id, and a summary; ok is false when pytest wrote no readable
+// report (it was killed, or failed before writing).
+func readReport(inv Invocation) (summary *domain.TestSummary, tests []domain.TestResult, ok bool) {
+	data, err := os.ReadFile(inv.Report)
 	if err != nil || len(data) == 0 {
 		return nil, nil, false
 	}
@@ -56,10 +53,11 @@ func readReport(path string) (summary *domain.TestSummary, tests []domain.TestRe
 	for _, s := range rep.Suites {
 		cases = append(cases, s.Cases...)
 	}
+	files := invocationFiles(inv)
 	summary = &domain.TestSummary{}
 	tests = make([]domain.TestResult, 0, len(cases))
 	for _, c := range cases {
-		r := domain.TestResult{NodeID: nodeID(c), Outcome: domain.TestPassed, DurationMS: int64(c.Time * 1000)}
+		r := domain.TestResult{NodeID: joinCatalog(inv.Project, nodeID(c, files)), Outcome: domain.TestPassed, DurationMS: int64(c.Time * 1000)}
 		switch {
 		case c.Failure != nil:
 			r.Outcome, r.Message = domain.TestFailed, message(c.Failure)
@@ -82,22 +80,55 @@ func readReport(path string) (summary *domain.TestSummary, tests []domain.TestRe
 	return summary, tests, true
 }
 
-// nodeID rebuilds pytest's node id ("dir/test_x.py::TestA::test_b") from the
-// xunit1 attributes: file, and a classname that is the dotted module path
-// followed by any classes.
-func nodeID(c junitCase) string {
-	if c.File == "" {
-		if c.Classname == "" {
-			return c.Name
+// invocationFiles returns the distinct files inv runs, longest first, so
+// that the most specific dotted module path matches first.
+func invocationFiles(inv Invocation) []string {
+	seen := map[string]bool{}
+	var files []string
+	for _, t := range inv.Tests {
+		f, _, _ := strings.Cut(t, "::")
+		if !seen[f] {
+			seen[f] = true
+			files = append(files, f)
 		}
-		return c.Classname + "::" + c.Name
 	}
-	module := strings.ReplaceAll(strings.TrimSuffix(c.File, ".py"), "/", ".")
-	id := c.File
-	if rest := strings.TrimPrefix(strings.TrimPrefix(c.Classname, module), "."); rest != "" && rest != c.Classname {
-		id += "::" + strings.ReplaceAll(rest, ".", "::")
+	sort.SliceStable(files, func(i, j int) bool { return len(files[i]) > len(files[j]) })
+	return files
+}
+
+// nodeID rebuilds pytest's node id ("dir/test_x.py::TestA::test_b") from
+// the xunit1 attributes. pytest writes classname as the node id's file in
+// dotted form followed by its classes, and name as the last part with any
+// parameters (junitxml.py, mangle_test_address); file is where the test
+// function is defined, which for an inherited test is not the node's file.
+// So the node's file is the one of the run's files (or the file attribute)
+// whose dotted form starts the classname.
+func nodeID(c junitCase, files []string) string {
+	candidates := files
+	if c.File != "" {
+		candidates = append([]string{c.File}, files...)
 	}
-	return id + "::" + c.Name
+	for _, f := range candidates {
+		d := dotted(f)
+		switch {
+		case c.Classname == "" && c.Name == d:
+			// A file that failed to collect is reported as a test named
+			// after its module.
+			return f
+		case c.Classname == d:
+			return f + "::" + c.Name
+		case strings.HasPrefix(c.Classname, d+"."):
+			return f + "::" + strings.ReplaceAll(c.Classname[len(d)+1:], ".", "::") + "::" + c.Name
+		}
+	}
+	if c.Classname == "" {
+		return c.Name
+	}
+	return c.Classname + "::" + c.Name
+}
+
+func dotted(file string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(file, ".py"), "/", ".")
 }
 
 func message(m *junitMsg) string {

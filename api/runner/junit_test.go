@@ -65,17 +65,18 @@ class TestGroup:
 	require.Equal(t, domain.TestError, byID["suite/pay/test_mix.py::test_error"].Outcome)
 	require.Contains(t, byID["suite/pay/test_mix.py::test_error"].Message, "fixture exploded")
 	require.Equal(t, domain.TestPassed, byID["suite/pay/test_mix.py::TestGroup::test_param[1]"].Outcome, o.Tests)
-	require.Contains(t, log, "suite/pay/test_mix.py::test_ok PASSED")
-	require.NotContains(t, log, root, "the log names tests by catalog path, not by where the files live")
+	// pytest runs in the project root (here the catalog root) and names
+	// tests relative to it, as by hand.
+	require.Contains(t, log, "\npay/test_mix.py::test_ok PASSED")
 }
 
 func TestReadReportRejectsMissingOrBrokenReports(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	_, _, ok := readReport(filepath.Join(dir, "absent.xml"))
+	_, _, ok := readReport(Invocation{Report: filepath.Join(dir, "absent.xml")})
 	require.False(t, ok)
 	bad := filepath.Join(dir, "bad.xml")
 	require.NoError(t, os.WriteFile(bad, []byte("<testsuites><testsuite"), 0o644))
-	_, _, ok = readReport(bad)
+	_, _, ok = readReport(Invocation{Report: bad})
 	require.False(t, ok)
 }

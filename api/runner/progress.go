@@ -15,6 +15,8 @@ var (
 	collectedRe = regexp.MustCompile(`collected (\d+) items?`)
 	// The verbose result of one test: "... PASSED   [ 50%]".
 	resultRe = regexp.MustCompile(`\b(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b.*\[\s*\d+%\]\s*$`)
+	// Run's banner before each pytest session of a run of several projects.
+	projectRe = regexp.MustCompile(`^=== project \d+/\d+: `)
 )
 
 // maxProgressLine bounds the partial line kept between writes, so a test
@@ -29,7 +31,11 @@ type ProgressCounter struct {
 	partial   []byte
 	total     int
 	completed int
-	collected bool
+	collected bool // the current session has printed its collected line
+	// before is the total of the sessions before the current one; seen is
+	// set once any session has collected.
+	before int
+	seen   bool
 }
 
 // Write scans complete lines of p.
@@ -56,10 +62,16 @@ func (pc *ProgressCounter) Write(p []byte) (int, error) {
 }
 
 func (pc *ProgressCounter) line(l []byte) {
+	if projectRe.Match(l) {
+		// The next session collects its own tests; the totals add up.
+		pc.before, pc.completed, pc.collected = pc.total, min(pc.completed, pc.total), false
+		return
+	}
 	if !pc.collected {
 		if m := collectedRe.FindSubmatch(l); m != nil {
-			pc.total, _ = strconv.Atoi(string(m[1]))
-			pc.collected = true
+			n, _ := strconv.Atoi(string(m[1]))
+			pc.total = pc.before + n
+			pc.collected, pc.seen = true, true
 		}
 		return
 	}
@@ -72,7 +84,7 @@ func (pc *ProgressCounter) line(l []byte) {
 func (pc *ProgressCounter) Progress() *domain.Progress {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	if !pc.collected {
+	if !pc.seen {
 		return nil
 	}
 	return &domain.Progress{Completed: pc.completed, Total: pc.total}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,29 +28,25 @@ const (
 	DefaultOutputGrace = 2 * time.Second
 )
 
-// pytestArgs are the fixed options of every run. tee-sys shows a test's
-// prints live and still puts them in pytest's failure report; importlib lets
-// two files with the same basename in different folders run together; no
-// cacheprovider keeps .pytest_cache out of the test folders.
-// The JUnit report (xunit1, which records each test's file) gives the
-// per-test results; it is written into the work directory.
-var pytestArgs = []string{"-m", "pytest", "-v", "--capture=tee-sys", "-p", "no:cacheprovider", "--import-mode=importlib",
-	"--junitxml=" + reportFile, "-o", "junit_family=xunit1"}
-
 // Spec describes one run to execute.
 type Spec struct {
 	RunID           int64
 	EnvironmentID   int
 	EnvironmentName string
 	RequestedBy     string
-	// Files are the test files to run. With Roots set they are catalog
-	// paths ("sample-tests/test_a.py"); otherwise relative paths are
-	// resolved against the worker's working directory, not the run's.
+	// Files are the test files to run whole. With Roots set they are
+	// catalog paths ("sample-tests/test_a.py"); otherwise file system
+	// paths, relative ones resolved against the worker's working directory.
 	Files []string
-	// Roots maps each catalog root name to its directory. The run's work
-	// directory gets a link per root, and pytest is given the catalog paths
-	// through them, so its output names tests as the catalog does
-	// ("sample-tests/test_a.py::test_x") rather than by absolute paths.
+	// Tests are single tests to run, as node ids in the same form as Files
+	// ("uploads/shop/tests/test_cart.py::TestCart::test_total[1]").
+	Tests []string
+	// Keyword and Markers are pytest's -k and -m expressions; "" selects all.
+	Keyword string
+	Markers string
+	// Roots maps each catalog root name to its directory. Each file runs in
+	// its test project's root (see Plan), and results are named by catalog
+	// path ("sample-tests/test_a.py::test_x").
 	Roots map[string]string
 	// APIURL is passed to the tests as BATON_API_URL.
 	APIURL string
@@ -129,20 +124,6 @@ func stopLabel(o domain.Outcome) string {
 	return "stopped (" + o.Reason + ")"
 }
 
-// command returns the argument vector Run executes for spec, interpreter first.
-func (r *Runner) command(spec Spec) []string {
-	argv := append([]string{r.Python}, pytestArgs...)
-	for _, f := range spec.Files {
-		if spec.Roots == nil {
-			if abs, err := filepath.Abs(f); err == nil {
-				f = abs
-			}
-		}
-		argv = append(argv, f)
-	}
-	return argv
-}
-
 // environ returns the child's environment; later entries win in os/exec, so
 // the run's variables override anything inherited.
 func (r *Runner) environ(spec Spec) []string {
@@ -163,20 +144,20 @@ func (r *Runner) environ(spec Spec) []string {
 	)
 }
 
-// Run executes pytest for spec and streams its combined stdout and stderr to
-// out as it is produced, framed by a first line with the command and a last
-// line with how it ended. It returns only after the whole process group is
-// dead and the process is reaped.
+// Run executes the run's pytest sessions, one per test project (see Plan),
+// one after another, and streams their combined stdout and stderr to out as
+// it is produced: a first line naming the run, a banner per project when
+// there are several, each command, and a line per session with how it
+// ended. It returns only after every process group is dead and reaped.
 //
-// The run ends with spec.Timeout ({error, timeout}) or when ctx ends (the
-// Stop cause of ctx, else {error, interrupted}); otherwise the outcome follows
-// pytest's exit code. out should not block for long: pytest stalls while its
-// output is not read. Errors writing to out are ignored so the child is always
-// drained.
+// The run ends with spec.Timeout ({error, timeout}, over all sessions) or
+// when ctx ends (the Stop cause of ctx, else {error, interrupted}); the
+// sessions not yet started are skipped. Otherwise the outcome is the worst
+// of the sessions' (see combine). out should not block for long: pytest
+// stalls while its output is not read. Errors writing to out are ignored so
+// the child is always drained.
 func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outcome {
 	started := time.Now()
-	argv := r.command(spec)
-	fmt.Fprintf(out, "$ %s\n", shellJoin(argv))
 	fmt.Fprintf(out, "=== run %d in %s (environment %d) requested by %s%s ===\n",
 		spec.RunID, spec.EnvironmentName, spec.EnvironmentID, spec.RequestedBy, timeoutNote(spec.Timeout))
 
@@ -187,7 +168,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 	switch {
 	case r.Python == "":
 		return startFailed(errors.New("no Python interpreter configured"))
-	case len(spec.Files) == 0:
+	case len(spec.Files) == 0 && len(spec.Tests) == 0:
 		// pytest would collect whatever lies in its working directory.
 		return startFailed(errors.New("no test files given"))
 	case ctx.Err() != nil:
@@ -196,15 +177,58 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		return o
 	}
 
+	// The run's own directory, outside every project: JUnit reports and
+	// pytest's cache go here, never into the tests' folders.
 	workDir, err := os.MkdirTemp(r.TempDir, fmt.Sprintf("baton-run-%d-", spec.RunID))
 	if err != nil {
 		return startFailed(err)
 	}
 	defer os.RemoveAll(workDir)
-	for name, dir := range spec.Roots {
-		if err := os.Symlink(dir, filepath.Join(workDir, name)); err != nil {
-			return startFailed(err)
+	env := r.environ(spec)
+	invs, err := Plan(r.Python, spec, workDir, env)
+	if err != nil {
+		return startFailed(err)
+	}
+
+	var timeoutC <-chan time.Time
+	if spec.Timeout > 0 {
+		timer := time.NewTimer(spec.Timeout)
+		defer timer.Stop()
+		timeoutC = timer.C
+	}
+	var sessions []domain.Outcome
+	for i, inv := range invs {
+		if len(invs) > 1 {
+			fmt.Fprintf(out, "=== project %d/%d: %s (root: %s) ===\n", i+1, len(invs), inv.Project, inv.Root)
 		}
+		if inv.Note != "" {
+			fmt.Fprintf(out, "=== note: %s ===\n", inv.Note)
+		}
+		o, stopped := r.runOne(ctx, inv, env, out, timeoutC, spec.Timeout, started)
+		if stopped {
+			if rest := len(invs) - i - 1; rest > 0 {
+				fmt.Fprintf(out, "=== %d more project(s) not started ===\n", rest)
+			}
+			return o
+		}
+		sessions = append(sessions, o)
+	}
+	o := combine(sessions)
+	if len(invs) > 1 {
+		fmt.Fprintf(out, "=== %d pytest sessions ended after %s: %s ===\n", len(invs), roundDuration(time.Since(started)), describe(o))
+	}
+	return o
+}
+
+// runOne executes one invocation to its end. stopped is true when the run
+// timed out or ctx ended: o is then the run's final outcome.
+func (r *Runner) runOne(ctx context.Context, inv Invocation, env []string, out io.Writer,
+	timeoutC <-chan time.Time, timeout time.Duration, runStarted time.Time) (o domain.Outcome, stopped bool) {
+	started := time.Now()
+	fmt.Fprintf(out, "$ cd %s && %s\n", shellQuote(inv.Dir), shellJoin(inv.Argv))
+	startFailed := func(err error) (domain.Outcome, bool) {
+		fmt.Fprintf(out, "=== failed to start pytest: %v ===\n", err)
+		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}, false
 	}
 
 	// One pipe for both streams keeps stdout and stderr in the order pytest
@@ -213,9 +237,9 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 	if err != nil {
 		return startFailed(err)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = workDir
-	cmd.Env = r.environ(spec)
+	cmd := exec.Command(inv.Argv[0], inv.Argv[1:]...)
+	cmd.Dir = inv.Dir
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Own group: one signal reaches pytest and every child it spawned.
@@ -253,26 +277,19 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		waitExitedNoReap(pgid)
 	}()
 
-	var timeoutC <-chan time.Time
-	if spec.Timeout > 0 {
-		timer := time.NewTimer(spec.Timeout)
-		defer timer.Stop()
-		timeoutC = timer.C
-	}
-
-	var stopped *domain.Outcome
+	var stop *domain.Outcome
 	footer := ""
 	select {
 	case <-exited:
 	case <-timeoutC:
 		r.terminate(pgid, exited)
-		stopped = &domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}
-		footer = fmt.Sprintf("=== timed out after %s: process group killed ===", spec.Timeout)
+		stop = &domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}
+		footer = fmt.Sprintf("=== timed out after %s: process group killed ===", timeout)
 	case <-ctx.Done():
 		r.terminate(pgid, exited)
-		o := stopOutcome(ctx)
-		stopped = &o
-		footer = fmt.Sprintf("=== %s: process group killed after %s ===", stopLabel(o), roundDuration(time.Since(started)))
+		so := stopOutcome(ctx)
+		stop = &so
+		footer = fmt.Sprintf("=== %s: process group killed after %s ===", stopLabel(so), roundDuration(time.Since(runStarted)))
 	}
 	// Whatever the test left running in the group goes too.
 	_ = unix.Kill(-pgid, unix.SIGKILL)
@@ -280,20 +297,88 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 
 	r.awaitOutput(pr, drained, out)
 
-	if stopped != nil {
+	if stop != nil {
 		fmt.Fprintln(out, footer)
-		return *stopped
+		return *stop, true
 	}
 	o, how := exitOutcome(cmd.ProcessState, waitErr)
 	// Only a session that ran to its end (passed, failed, or found no
 	// tests) leaves a report worth showing; an interrupted one is partial.
 	if o.ExitCode != nil && (*o.ExitCode == 0 || *o.ExitCode == 1 || *o.ExitCode == 5) {
-		if summary, tests, ok := readReport(filepath.Join(workDir, reportFile)); ok {
+		if summary, tests, ok := readReport(inv); ok {
 			o.Summary, o.Tests = summary, tests
 		}
 	}
 	fmt.Fprintf(out, "=== pytest %s after %s ===\n", how, roundDuration(time.Since(started)))
-	return o
+	return o, false
+}
+
+// combine is the outcome of a run from its sessions' outcomes: the worst
+// one decides (an error over failed tests over success) and gives the exit
+// code; "no tests collected" counts only when no session collected any,
+// as it would for one pytest given all the files. Results and summaries of
+// every session that left a report are joined.
+func combine(sessions []domain.Outcome) domain.Outcome {
+	if len(sessions) == 1 {
+		return sessions[0]
+	}
+	rank := func(o domain.Outcome) int {
+		switch {
+		case o.Status == domain.StatusError:
+			return 3
+		case o.Reason == domain.ReasonTestsFailed:
+			return 2
+		case o.Reason == domain.ReasonNoTestsCollected:
+			return 1
+		}
+		return 0
+	}
+	worst := sessions[0]
+	allEmpty := true
+	var summary *domain.TestSummary
+	var tests []domain.TestResult
+	for _, o := range sessions {
+		if rank(o) > rank(worst) {
+			worst = o
+		}
+		if o.Reason != domain.ReasonNoTestsCollected {
+			allEmpty = false
+		}
+		if o.Summary != nil {
+			if summary == nil {
+				summary = &domain.TestSummary{}
+			}
+			summary.Passed += o.Summary.Passed
+			summary.Failed += o.Summary.Failed
+			summary.Errors += o.Summary.Errors
+			summary.Skipped += o.Summary.Skipped
+			summary.Total += o.Summary.Total
+			tests = append(tests, o.Tests...)
+		}
+	}
+	if worst.Reason == domain.ReasonNoTestsCollected && !allEmpty {
+		// Some session ran tests and none failed: a success, like pytest's
+		// own exit code 0 for a run where one of several files is empty.
+		for _, o := range sessions {
+			if o.Status == domain.StatusSuccess {
+				worst = o
+				break
+			}
+		}
+	}
+	out := domain.Outcome{Status: worst.Status, ExitCode: worst.ExitCode, Reason: worst.Reason, Summary: summary, Tests: tests}
+	return out
+}
+
+func describe(o domain.Outcome) string {
+	s := string(o.Status)
+	if o.Reason != "" {
+		s += " (" + o.Reason + ")"
+	}
+	if o.ExitCode != nil {
+		s += fmt.Sprintf(", exit code %d", *o.ExitCode)
+	}
+	return s
 }
 
 // terminate asks the group to stop, then forces it after the grace period;

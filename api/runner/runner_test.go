@@ -59,7 +59,9 @@ func cleanEnv() []string {
 
 // fixture copies testdata/<name>.py to a fresh directory as test_<name>.py
 // (or as the given test_*.py name) and returns its absolute path; the
-// directory is filepath.Dir of it.
+// directory is filepath.Dir of it. The directory is a project whose
+// pytest.ini asks for --capture=tee-sys, so what the tests print reaches
+// the log, which is what most tests here are about.
 func fixture(t *testing.T, name string, as ...string) string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join("testdata", name+".py"))
@@ -68,10 +70,14 @@ func fixture(t *testing.T, name string, as ...string) string {
 	if len(as) > 0 {
 		dst = as[0]
 	}
-	path := filepath.Join(t.TempDir(), dst)
+	dir := t.TempDir()
+	path := filepath.Join(dir, dst)
 	require.NoError(t, os.WriteFile(path, src, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pytest.ini"), []byte(teeSysINI), 0o644))
 	return path
 }
+
+const teeSysINI = "[pytest]\naddopts = --capture=tee-sys\n"
 
 func spec(files ...string) Spec {
 	return Spec{
@@ -162,18 +168,35 @@ func TestRunFraming(t *testing.T) {
 	r.Run(context.Background(), s, &out)
 	log := out.String()
 
-	first := log[:strings.IndexByte(log, '\n')]
-	require.Equal(t, "$ "+r.Python+" -m pytest -v --capture=tee-sys -p no:cacheprovider --import-mode=importlib --junitxml=.baton-report.xml -o junit_family=xunit1 "+file, first)
-	require.Contains(t, log, "=== run 42 in env7 (environment 7) requested by alice, timeout 10m0s ===\n")
+	lines := strings.SplitN(log, "\n", 3)
+	require.Equal(t, "=== run 42 in env7 (environment 7) requested by alice, timeout 10m0s ===", lines[0])
+	dir := filepath.Dir(file)
+	require.Regexp(t, "^"+regexp.QuoteMeta("$ cd "+dir+" && "+r.Python+" -m pytest -v -o cache_dir="+r.TempDir+"/baton-run-42-")+
+		`[0-9]+/cache-1 --junitxml=`+regexp.QuoteMeta(r.TempDir)+`/baton-run-42-[0-9]+/report-1\.xml -o junit_family=xunit1 -- test_pass\.py$`, lines[1])
 	require.Regexp(t, `^=== pytest exited with code 0 after [0-9.]+m?s ===$`, lastLine(t, log))
-	require.Contains(t, log, "PASS-PRINT", "tee-sys shows prints of passing tests")
+	require.Contains(t, log, "PASS-PRINT", "the project's own --capture=tee-sys shows prints of passing tests")
+}
+
+// Without a capture option of its own a project gets pytest's default
+// capture, as by hand: a passing test's prints are not shown.
+func TestRunCapturesLikePytest(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	file := fixture(t, "pass")
+	require.NoError(t, os.Remove(filepath.Join(filepath.Dir(file), "pytest.ini")))
+	var out syncBuffer
+	got := r.Run(context.Background(), spec(file), &out)
+	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
+	require.NotContains(t, out.String(), "PASS-PRINT")
+	require.NotContains(t, out.String(), "--capture")
 }
 
 func TestRunEnvironment(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t)
 	var out syncBuffer
-	got := r.Run(context.Background(), spec(fixture(t, "env")), &out)
+	file := fixture(t, "env")
+	got := r.Run(context.Background(), spec(file), &out)
 	log := out.String()
 	require.Equal(t, domain.StatusSuccess, got.Status, log)
 	for _, want := range []string{
@@ -185,8 +208,10 @@ func TestRunEnvironment(t *testing.T) {
 
 	cwd := regexp.MustCompile(`CWD=(\S+)`).FindStringSubmatch(log)
 	require.NotNil(t, cwd, log)
-	require.Equal(t, r.TempDir, filepath.Dir(cwd[1]), "pytest runs in a per-run directory under TempDir")
-	require.NoDirExists(t, cwd[1], "the per-run directory is removed")
+	require.Equal(t, filepath.Dir(file), cwd[1], "pytest runs in the project root")
+	entries, err := os.ReadDir(r.TempDir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "the per-run directory is removed")
 }
 
 // TestRunLeavesTestFolderClean runs a failing test too, because assertion
@@ -243,8 +268,15 @@ func TestRunSameBasenameInTwoFolders(t *testing.T) {
 	}
 	var out syncBuffer
 	got := r.Run(context.Background(), spec(files...), &out)
-	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
-	require.Contains(t, out.String(), "2 passed")
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, log)
+	// One pytest would refuse the second test_same.py ("import file
+	// mismatch"), so each gets its own session of the same project.
+	require.Equal(t, &domain.TestSummary{Passed: 2, Total: 2}, got.Summary, log)
+	require.Equal(t, 2, strings.Count(log, "1 passed"), log)
+	require.Contains(t, log, "=== project 2/2: ")
+	ids := []string{got.Tests[0].NodeID, got.Tests[1].NodeID}
+	require.ElementsMatch(t, []string{"a/test_same.py::test_a", "b/test_same.py::test_b"}, ids)
 }
 
 // TestRunStreamsLive shows output reaches the log store while pytest still

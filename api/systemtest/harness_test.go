@@ -262,7 +262,7 @@ func newRig(t *testing.T, dbURL string) *rig {
 	for _, d := range []string{r.testsDir, r.pidDir, r.webDir} {
 		require.NoError(t, os.Mkdir(d, 0o755))
 	}
-	files, err := filepath.Glob(filepath.Join("testdata", "sample-tests", "*.py"))
+	files, err := filepath.Glob(filepath.Join("testdata", "sample-tests", "*")) // test files and pytest.ini
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, f := range files {

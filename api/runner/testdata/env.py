@@ -8,4 +8,5 @@ def test_env():
     for name in NAMES:
         print("ENV %s=%s" % (name, os.environ.get(name, "<unset>")))
     print("CWD=%s" % os.getcwd())
-    assert os.getcwd() != os.path.dirname(os.path.abspath(__file__))
+    # Runs start in the project root, as by hand.
+    assert os.getcwd() == os.path.dirname(os.path.abspath(__file__))

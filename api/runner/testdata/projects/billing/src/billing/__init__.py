@@ -1,0 +1,2 @@
+def invoice_total(lines):
+    return round(sum(lines), 2)

@@ -1,0 +1,8 @@
+import pytest
+
+from shopkit import Cart
+
+
+@pytest.fixture
+def cart(currency):
+    return Cart(currency)
