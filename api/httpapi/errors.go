@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -70,8 +71,17 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			body.Error = errorDetail{Code: de.Code, Message: de.Message, Fields: de.Fields}
 		case errors.As(err, &he):
 			status = he.Code
+			req := c.Request()
 			msg := http.StatusText(status)
-			if s, ok := he.Message.(string); ok && status < 500 {
+			switch s, ok := he.Message.(string); {
+			case status == http.StatusNotFound && isAPI(req.URL.Path):
+				msg = fmt.Sprintf("No API endpoint %s %s.", req.Method, req.URL.Path)
+			case status == http.StatusNotFound:
+				msg = fmt.Sprintf("Nothing at %s %s.", req.Method, req.URL.Path)
+			case status == http.StatusMethodNotAllowed:
+				// Echo's router has set Allow to the path's methods.
+				msg = fmt.Sprintf("%s is not allowed on %s; use %s.", req.Method, req.URL.Path, c.Response().Header().Get(echo.HeaderAllow))
+			case ok && status < 500:
 				msg = s
 			}
 			body.Error = errorDetail{Code: codeOf(status), Message: msg}

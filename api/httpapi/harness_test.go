@@ -376,6 +376,14 @@ func (r *response) errorBody(t *testing.T) apiError {
 	return e.Error
 }
 
+// requireErrorStatus checks that a response outside the API is a JSON
+// error of the given status.
+func (r *response) requireErrorStatus(t *testing.T, status int) {
+	t.Helper()
+	require.Equal(t, status, r.Status, "body: %s", r.Body)
+	requireErrorShape(t, r)
+}
+
 // requireError checks status, code and exactly the given field keys.
 func (r *response) requireError(t *testing.T, status int, code domain.ErrorCode, fields ...string) apiError {
 	t.Helper()

@@ -46,12 +46,11 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	echo   *echo.Echo
-	svc    Services
-	opts   Options
-	log    *slog.Logger
-	lists  *listCache
-	routes routeTable
+	echo  *echo.Echo
+	svc   Services
+	opts  Options
+	log   *slog.Logger
+	lists *listCache
 }
 
 // New returns a Server with every route registered.
@@ -98,14 +97,10 @@ func New(svc Services, opts Options) *Server {
 	api.GET("/runs/:id/tests", s.getRunTests)
 	api.POST("/runs/:id/cancel", s.cancelRun)
 	api.POST("/runs/:id/rerun", s.rerun)
-	// RouteNotFound, unlike a catch-all route, leaves known paths to Echo's
-	// router, which answers a wrong method with 405 and an Allow header.
-	// A catch-all route would shadow Echo's 405 for known paths, and Echo's
-	// own not-found hook takes precedence over its 405, so misses are told
-	// apart here, from the table of the routes above.
-	s.routes = newRouteTable(e.Routes(), "/api/")
-	api.RouteNotFound("", s.noEndpoint)
-	api.RouteNotFound("/*", s.noEndpoint)
+	// No catch-all route and no RouteNotFound: either would take precedence
+	// over the router's own 405 for a known path called with the wrong
+	// method. Misses reach errorHandler as Echo's 404 or 405 (with Allow);
+	// the web UI is middleware that only answers what no route took.
 	s.mountSPA()
 	return s
 }

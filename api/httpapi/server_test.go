@@ -124,12 +124,13 @@ func TestUnknownAPIPath(t *testing.T) {
 		req   request
 		allow string
 	}{
-		{request{Method: http.MethodDelete, Path: "/api/runs/1"}, "GET"},
-		{request{Method: http.MethodPut, Path: "/api/runs"}, "GET, POST"},
-		{request{Method: http.MethodPost, Path: "/api/environments"}, "GET"},
-		{request{Method: http.MethodPost, Path: "/api/health", ContentType: "application/json", Body: []byte(`{}`)}, "GET"},
-		{request{Method: http.MethodGet, Path: "/api/runs/1/cancel"}, "POST"},
-		{request{Method: http.MethodPatch, Path: "/api/test-files"}, "GET, POST"},
+		// Echo's router lists OPTIONS too: it answers OPTIONS on every route.
+		{request{Method: http.MethodDelete, Path: "/api/runs/1"}, "OPTIONS, GET"},
+		{request{Method: http.MethodPut, Path: "/api/runs"}, "OPTIONS, GET, POST"},
+		{request{Method: http.MethodPost, Path: "/api/environments"}, "OPTIONS, GET"},
+		{request{Method: http.MethodPost, Path: "/api/health", ContentType: "application/json", Body: []byte(`{}`)}, "OPTIONS, GET"},
+		{request{Method: http.MethodGet, Path: "/api/runs/1/cancel"}, "OPTIONS, POST"},
+		{request{Method: http.MethodPatch, Path: "/api/test-files"}, "OPTIONS, GET, POST"},
 	} {
 		c.req.Spec = specInvalid
 		res := h.do(t, c.req)
@@ -198,7 +199,14 @@ func TestSPA(t *testing.T) {
 	require.Contains(t, res.Header.Get("Content-Type"), "javascript")
 	require.Contains(t, res.Header.Get("Cache-Control"), "immutable")
 
+	// A missing asset gets the app, but never the assets' long caching.
+	res = h.get(t, "/assets/missing.js", specSilent)
+	require.Equal(t, index, string(res.Body))
+	require.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
+	// Only GET and HEAD reach the app; API paths never do.
+	h.do(t, request{Method: http.MethodPost, Path: "/runs/42", Spec: specSilent}).requireErrorStatus(t, http.StatusNotFound)
 	h.get(t, "/api/nope", specInvalid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.get(t, "/api", specInvalid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	h.get(t, "/api/health", specValid)
 
 	// Without a built UI, a hint is served instead.
