@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/project"
 )
 
 // DefaultMaxUploadBytes is the upload size limit used when Options leaves it 0.
@@ -51,6 +52,8 @@ type Catalog struct {
 	// checks bounds how many Python syntax checks run at once, so a burst of
 	// uploads cannot fork an unbounded number of interpreters.
 	checks chan struct{}
+	// finder caches the projects' parsed config files between scans.
+	finder *project.Finder
 }
 
 type root struct {
@@ -74,6 +77,7 @@ func New(roots []Root, opts Options) (*Catalog, error) {
 		python:    opts.Python,
 		maxUpload: opts.MaxUploadBytes,
 		checks:    make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		finder:    &project.Finder{},
 	}
 	if c.maxUpload == 0 {
 		c.maxUpload = DefaultMaxUploadBytes
@@ -138,7 +142,7 @@ func (c *Catalog) Roots() []Root {
 func (c *Catalog) MaxUploadBytes() int64 { return c.maxUpload }
 
 // Resolve maps the catalog path of a test file to its absolute path. It accepts
-// exactly the files Scan lists: a path that is malformed (absolute, "..",
+// exactly the files Scan lists (the same project rules, applied top-down): a path that is malformed (absolute, "..",
 // empty elements, backslashes, control characters) is EINVALID; one that names
 // no listed test file (unknown root, hidden element, symlinked directory, link
 // leading outside the roots, missing file, non-test file) is ENOTFOUND.
@@ -154,7 +158,7 @@ func (c *Catalog) Resolve(p string) (string, error) {
 	}
 	notFound := domain.Errorf(domain.ENOTFOUND, "%q is not a test file in the catalog", p)
 	r, ok := c.byName[els[0]]
-	if !ok || len(els) < 2 || !isTestFileName(els[len(els)-1]) {
+	if !ok || len(els) < 2 || !strings.HasSuffix(p, ".py") {
 		return "", notFound
 	}
 	for _, el := range els[1:] {
@@ -165,12 +169,17 @@ func (c *Catalog) Resolve(p string) (string, error) {
 	abs := filepath.Join(r.real, filepath.Join(els[1:]...))
 	// Scan does not follow symlinked directories, so nothing under one is in the catalog.
 	dir := r.real
+	parent := c.projectOf(r, dir, nil)
 	for _, el := range els[1 : len(els)-1] {
 		dir = filepath.Join(dir, el)
 		fi, err := os.Lstat(dir)
-		if err != nil || !fi.IsDir() {
+		if err != nil || !fi.IsDir() || !parent.recurses(dir) {
 			return "", notFound
 		}
+		parent = c.projectOf(r, dir, parent)
+	}
+	if !parent.collects(abs) {
+		return "", notFound
 	}
 	if _, ok := c.statTestFile(abs); !ok {
 		return "", notFound

@@ -3,17 +3,21 @@ package catalog
 import (
 	"cmp"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/project"
 )
 
 // Scan walks all roots and returns the test files sorted by path and the
-// directories sorted by path. Test files are named test_*.py or *_test.py;
-// hidden entries and __pycache__ are skipped, symlinked directories are not
+// directories sorted by path. Test files are those pytest would collect in
+// their test project (see package project): .py files matching the
+// project's python_files (test_*.py and *_test.py by default), outside its
+// norecursedirs and virtualenvs; hidden entries and __pycache__ are skipped, symlinked directories are not
 // followed, and a symlinked file is listed only if it leads to a regular file
 // inside the roots. Every other directory is listed, the roots and empty ones
 // included. Scan only reads directory entries and stats candidate files, so
@@ -33,7 +37,8 @@ func (c *Catalog) Scan() ([]domain.TestFile, []domain.TestDirectory, error) {
 }
 
 func (c *Catalog) scanRoot(r *root, files []domain.TestFile, dirs []domain.TestDirectory) ([]domain.TestFile, []domain.TestDirectory, error) {
-	dirIndex := map[string]int{} // catalog path -> index in dirs, to count files
+	dirIndex := map[string]int{}         // catalog path -> index in dirs, to count files
+	projects := map[string]*dirProject{} // directory -> its project, filled top-down
 	err := filepath.WalkDir(r.real, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == r.real {
@@ -54,8 +59,13 @@ func (c *Catalog) scanRoot(r *root, files []domain.TestFile, dirs []domain.TestD
 		if !isRoot {
 			cp += "/" + filepath.ToSlash(strings.TrimLeft(p[len(r.real):], "/"))
 		}
+		parent := projects[filepath.Dir(p)]
 		switch {
 		case d.IsDir():
+			if !isRoot && !parent.recurses(p) {
+				return fs.SkipDir
+			}
+			projects[p] = c.projectOf(r, p, parent)
 			dirIndex[cp] = len(dirs)
 			dirs = append(dirs, domain.TestDirectory{
 				Path: cp,
@@ -63,7 +73,7 @@ func (c *Catalog) scanRoot(r *root, files []domain.TestFile, dirs []domain.TestD
 				// requires a name Upload would accept.
 				Writable: r.writable && checkDirectory(cp) == "",
 			})
-		case isTestFileName(d.Name()) && (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0):
+		case (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0) && parent.collects(p):
 			fi, ok := c.statTestFile(p)
 			if !ok {
 				return nil
@@ -82,6 +92,63 @@ func (c *Catalog) scanRoot(r *root, files []domain.TestFile, dirs []domain.TestD
 		return nil
 	})
 	return files, dirs, err
+}
+
+// dirProject is the test project a directory belongs to, and what decides
+// it for the directories below: the nearest config above (which beats any
+// setup.py) and the nearest setup.py.
+type dirProject struct {
+	project.Root
+	cfg   *project.Root
+	setup string
+}
+
+// projectOf works out the project of directory dir from its parent's, as
+// project.Find would from scratch, with one look at dir's own files.
+func (c *Catalog) projectOf(r *root, dir string, parent *dirProject) *dirProject {
+	dp := &dirProject{}
+	if parent != nil {
+		dp.cfg, dp.setup = parent.cfg, parent.setup
+	}
+	if cfg := c.finder.ConfigIn(dir); cfg != nil {
+		dp.cfg = &project.Root{Dir: dir, By: project.ByConfig, Config: cfg}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "setup.py")); err == nil && fi.Mode().IsRegular() {
+		dp.setup = dir
+	}
+	switch {
+	case dp.cfg != nil:
+		dp.Root = *dp.cfg
+	case dp.setup != "":
+		dp.Root = project.Root{Dir: dp.setup, By: project.BySetupPy}
+	default:
+		dp.Root = project.Root{Dir: r.real, By: project.ByCatalogRoot}
+	}
+	return dp
+}
+
+// collects reports whether pytest, collecting the project, would take the
+// file at p as a test module (its python_files).
+func (dp *dirProject) collects(p string) bool {
+	return dp != nil && dp.IsTestFile(relSlash(dp.Dir, p))
+}
+
+// recurses reports whether pytest would look into directory p: not one of
+// the project's norecursedirs, and not a virtualenv.
+func (dp *dirProject) recurses(p string) bool {
+	if dp == nil || dp.SkipsDir(relSlash(dp.Dir, p)) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(p, "bin", "activate"))
+	return err != nil
+}
+
+func relSlash(base, p string) string {
+	rel, err := filepath.Rel(base, p)
+	if err != nil {
+		return filepath.Base(p)
+	}
+	return filepath.ToSlash(rel)
 }
 
 // modTime is in UTC and truncated to microseconds so a value survives a round

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,4 +166,60 @@ func TestEqualDetectsChanges(t *testing.T) {
 	files6, dirs6 := scan()
 	require.True(t, EqualFiles(files5, files6))
 	require.False(t, EqualDirectories(dirs5, dirs6), "directory added")
+}
+
+// The catalog lists what pytest would collect in each test project: its
+// python_files, not into its norecursedirs or virtualenvs, nested projects
+// with their own rules; Resolve accepts exactly what Scan lists.
+func TestScanFollowsEachProjectsCollectionRules(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	for p, content := range map[string]string{
+		"vendor/tools/tox.ini":                   "[tox]\nenvlist = py3\n\n[pytest]\npython_files = check_*.py\nnorecursedirs = fixtures\n",
+		"vendor/tools/pkg/check_core.py":         "",
+		"vendor/tools/pkg/test_not_collected.py": "",
+		"vendor/tools/fixtures/check_skipped.py": "",
+		"vendor/tools/build/check_built.py":      "", // norecursedirs replaced: build is collected
+		"vendor/tools/sub/pytest.ini":            "",
+		"vendor/tools/sub/test_default_again.py": "",
+		"vendor/tools/sub/check_not_here.py":     "",
+		"vendor/repo/pyproject.toml":             "[tool.pytest.ini_options]\npython_files = [\"*_spec.py\", \"test_*.py\"]\n",
+		"vendor/repo/a/cart_spec.py":             "",
+		"vendor/repo/a/test_x.py":                "",
+		"vendor/repo/build/test_in_build.py":     "", // default norecursedirs
+		"vendor/repo/node_modules/test_nm.py":    "",
+		"vendor/repo/env/bin/activate":           "",
+		"vendor/repo/env/lib/test_in_venv.py":    "",
+		"vendor/plain/test_plain.py":             "",
+		"vendor/plain/check_plain.py":            "",
+	} {
+		mkfile(t, f.path(p), content)
+	}
+	files, _, err := f.cat.Scan()
+	require.NoError(t, err)
+	var got []string
+	for _, file := range files {
+		if strings.HasPrefix(file.Path, "vendor/") {
+			got = append(got, file.Path)
+		}
+	}
+	want := []string{
+		"vendor/plain/test_plain.py",
+		"vendor/repo/a/cart_spec.py",
+		"vendor/repo/a/test_x.py",
+		"vendor/tools/build/check_built.py",
+		"vendor/tools/pkg/check_core.py",
+		"vendor/tools/sub/test_default_again.py",
+	}
+	require.Equal(t, want, got)
+	for _, p := range want {
+		_, err := f.cat.Resolve(p)
+		require.NoError(t, err, p)
+	}
+	for _, p := range []string{"vendor/tools/pkg/test_not_collected.py", "vendor/tools/fixtures/check_skipped.py",
+		"vendor/tools/sub/check_not_here.py", "vendor/repo/build/test_in_build.py", "vendor/repo/node_modules/test_nm.py",
+		"vendor/repo/env/lib/test_in_venv.py", "vendor/plain/check_plain.py"} {
+		_, err := f.cat.Resolve(p)
+		require.Equal(t, domain.ENOTFOUND, domain.ErrorCodeOf(err), p)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +71,17 @@ type Config struct {
 	ListCacheTTL time.Duration
 	// DBMaxConns bounds this process's connection pool (BATON_DB_MAX_CONNS).
 	DBMaxConns int
+	// TestRoots are extra catalog roots, e.g. a team's own test checkout
+	// (BATON_TEST_ROOTS, "qa=/srv/qa-tests,smoke=/srv/smoke:rw").
+	TestRoots []TestRoot
+}
+
+// TestRoot is one entry of BATON_TEST_ROOTS: catalog paths below it start
+// with Name. It is read-only unless Writable.
+type TestRoot struct {
+	Name     string
+	Dir      string
+	Writable bool
 }
 
 // Load reads the configuration from the process environment.
@@ -107,6 +119,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
 	}
+	c.TestRoots = p.testRoots("BATON_TEST_ROOTS")
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
@@ -202,4 +215,58 @@ func (p *parser) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// rootNameRe is what a catalog root name may be: it starts every catalog
+// path, so it must need no quoting in URLs, shells or pytest node ids.
+var rootNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$`)
+
+// testRoots parses "name=/dir[:rw|:ro],…". Whether each directory exists is
+// checked when the catalog is opened.
+func (p *parser) testRoots(name string) []TestRoot {
+	v, ok := p.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []TestRoot
+	seen := map[string]bool{}
+	for _, entry := range strings.Split(v, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		fail := func(why string) {
+			p.errs = append(p.errs, fmt.Errorf("%s: entry %q %s; want name=/absolute/dir, optionally followed by :rw (writable) or :ro, e.g. qa=/srv/qa-tests,smoke=/srv/smoke:rw", name, entry, why))
+		}
+		rootName, dir, found := strings.Cut(entry, "=")
+		rootName, dir = strings.TrimSpace(rootName), strings.TrimSpace(dir)
+		r := TestRoot{Name: rootName}
+		switch {
+		case strings.HasSuffix(dir, ":rw"):
+			dir, r.Writable = strings.TrimSuffix(dir, ":rw"), true
+		case strings.HasSuffix(dir, ":ro"):
+			dir = strings.TrimSuffix(dir, ":ro")
+		}
+		switch {
+		case !found:
+			fail("has no '='")
+			continue
+		case !rootNameRe.MatchString(rootName):
+			fail("has an invalid name (ASCII letters, digits, '_' and '-', not starting with '-', at most 100)")
+			continue
+		case seen[rootName]:
+			fail("repeats the name " + rootName)
+			continue
+		case !filepath.IsAbs(dir):
+			fail("has a directory that is not absolute")
+			continue
+		}
+		seen[rootName] = true
+		r.Dir = filepath.Clean(dir)
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		p.errs = append(p.errs, fmt.Errorf("%s=%q: names no root; want e.g. qa=/srv/qa-tests", name, v))
+	}
+	return out
 }

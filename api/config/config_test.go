@@ -68,3 +68,23 @@ func TestBadValuesFailFastNamingTheVariable(t *testing.T) {
 	_, err = FromLookup(lookupMap(map[string]string{"BATON_ADDR": "8080"}))
 	require.ErrorContains(t, err, "BATON_ADDR")
 }
+
+func TestTestRoots(t *testing.T) {
+	t.Parallel()
+	c, err := FromLookup(lookupMap(map[string]string{"BATON_TEST_ROOTS": " qa=/srv/qa-tests , smoke=/srv/smoke:rw,x=/a:b:ro,"}))
+	require.NoError(t, err)
+	require.Equal(t, []TestRoot{
+		{Name: "qa", Dir: "/srv/qa-tests"},
+		{Name: "smoke", Dir: "/srv/smoke", Writable: true},
+		{Name: "x", Dir: "/a:b"},
+	}, c.TestRoots)
+
+	c, err = FromLookup(lookupMap(nil))
+	require.NoError(t, err)
+	require.Empty(t, c.TestRoots)
+
+	for _, bad := range []string{"qa", "qa=relative/dir", "q a=/srv", "-qa=/srv", "qa=/a,qa=/b", "=/srv", ",", "qa.x=/srv"} {
+		_, err := FromLookup(lookupMap(map[string]string{"BATON_TEST_ROOTS": bad}))
+		require.ErrorContains(t, err, "BATON_TEST_ROOTS", bad)
+	}
+}

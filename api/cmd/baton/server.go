@@ -124,10 +124,17 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 	}
 	store := postgres.NewStore(db, enq)
 	runService := runs.New(store, cfg.RunTimeout)
-	cat, err := catalog.New([]catalog.Root{
+	roots := []catalog.Root{
 		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
 		{Dir: cfg.UploadDir, Writable: true},
-	}, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
+	}
+	for _, r := range cfg.TestRoots {
+		roots = append(roots, catalog.Root{Name: r.Name, Dir: r.Dir, Writable: r.Writable})
+	}
+	cat, err := catalog.New(roots, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
+	if err != nil && len(cfg.TestRoots) > 0 {
+		err = fmt.Errorf("%w (check BATON_TEST_ROOTS)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,141 @@
+package systemtest
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// copyProjects copies the runner's fixture projects (../runner/testdata/projects)
+// to a fresh directory and returns it.
+func copyProjects(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "qa-tests")
+	require.NoError(t, os.CopyFS(dst, os.DirFS(filepath.Join("..", "runner", "testdata", "projects"))))
+	return dst
+}
+
+var verboseLine = regexp.MustCompile(`(?m)^(\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b`)
+
+// bare runs `python -m pytest -v FILES` by hand in dir and returns node id
+// (with prefix) -> outcome as the API names outcomes.
+func bare(t *testing.T, dir, prefix string, args ...string) map[string]string {
+	t.Helper()
+	cmd := exec.Command(python, append([]string{"-m", "pytest", "-v", "-p", "no:cacheprovider"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	out, _ := cmd.CombinedOutput()
+	got := map[string]string{}
+	for _, m := range verboseLine.FindAllStringSubmatch(string(out), -1) {
+		got[prefix+m[1]] = map[string]string{"PASSED": "passed", "FAILED": "failed", "ERROR": "error",
+			"SKIPPED": "skipped", "XFAIL": "skipped", "XPASS": "passed"}[m[2]]
+	}
+	require.NotEmpty(t, got, "%s", out)
+	return got
+}
+
+type testResults struct {
+	Items []struct {
+		NodeID  string `json:"node_id"`
+		Outcome string `json:"outcome"`
+	} `json:"items"`
+}
+
+func (c *client) results(id int64) map[string]string {
+	c.t.Helper()
+	var res testResults
+	c.expect(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/runs/%d/tests", id), nil, &res)
+	got := map[string]string{}
+	for _, it := range res.Items {
+		got[it.NodeID] = it.Outcome
+	}
+	return got
+}
+
+// A team's own test checkout, added with BATON_TEST_ROOTS, is listed as
+// pytest would collect it, and a run spanning two of its projects gives
+// exactly the per-test outcomes of bare pytest in each project's root.
+func TestTeamRepoRunsLikePytestByHand(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	repo := copyProjects(t)
+	srv := r.serve("serve", "BATON_TEST_ROOTS=qa="+repo)
+
+	var files struct {
+		Items []struct {
+			Path string `json:"path"`
+		} `json:"items"`
+	}
+	srv.expect(http.StatusOK, http.MethodGet, "/api/test-files", nil, &files)
+	var listed []string
+	for _, f := range files.Items {
+		if len(f.Path) > 3 && f.Path[:3] == "qa/" {
+			listed = append(listed, f.Path)
+		}
+	}
+	require.Equal(t, []string{
+		"qa/billing/tests/test_invoice.py",
+		"qa/shop/tests/test_cart.py",
+		"qa/shop/tests/unit/test_override.py",
+		"qa/tools/mylib/tests/check_core.py", // tox.ini: python_files = check_*.py
+	}, listed)
+
+	var created run
+	srv.expect(http.StatusCreated, http.MethodPost, "/api/runs", map[string]any{
+		"requested_by": "systemtest", "environment_id": 3,
+		"test_files": []string{"qa/shop/tests/test_cart.py", "qa/billing/tests/test_invoice.py", "qa/shop/tests/unit/test_override.py"},
+	}, &created)
+	got := srv.waitFinal(created.ID, 90*time.Second)
+	log := srv.log(created.ID)
+	require.Equal(t, "failed", got.Status, "%s\n%s", got, log)
+
+	byHand := copyProjects(t)
+	want := bare(t, filepath.Join(byHand, "shop"), "qa/shop/", "tests/test_cart.py", "tests/unit/test_override.py")
+	for k, v := range bare(t, filepath.Join(byHand, "billing"), "qa/billing/", "-v", "tests/test_invoice.py") {
+		want[k] = v
+	}
+	require.Equal(t, want, srv.results(created.ID), log)
+	require.Contains(t, log, "=== project 1/2: qa/billing (root: pyproject.toml) ===")
+	require.Contains(t, log, "=== project 2/2: qa/shop (root: pytest.ini) ===")
+
+	// Read-only: no uploads into it.
+	var dirs struct {
+		Items []struct {
+			Path     string `json:"path"`
+			Writable bool   `json:"writable"`
+		} `json:"items"`
+	}
+	srv.expect(http.StatusOK, http.MethodGet, "/api/test-directories", nil, &dirs)
+	i := slices.IndexFunc(dirs.Items, func(d struct {
+		Path     string `json:"path"`
+		Writable bool   `json:"writable"`
+	}) bool {
+		return d.Path == "qa"
+	})
+	require.GreaterOrEqual(t, i, 0)
+	require.False(t, dirs.Items[i].Writable)
+}
+
+// A bad BATON_TEST_ROOTS stops the server at once with a message naming it.
+func TestBadTestRootsFailFast(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	for _, v := range []string{"qa", "qa=relative", "qa=" + filepath.Join(t.TempDir(), "missing")} {
+		p := startProc(t, "serve", r.env("serve", "BATON_ADDR=127.0.0.1:0", "BATON_TEST_ROOTS="+v), "serve")
+		select {
+		case <-p.done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("serve with BATON_TEST_ROOTS=%q did not stop", v)
+		}
+		require.Error(t, p.exitErr, v)
+		require.Contains(t, p.output(), "BATON_TEST_ROOTS", v)
+	}
+}
