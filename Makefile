@@ -10,7 +10,7 @@ GO_PKGS = $$($(GO) list ./... | grep -v /node_modules/)
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
-.PHONY: bench help run build migrate test test-go test-frontend test-e2e lint vet deps-python deps-frontend deps-browser frontend clean
+.PHONY: bench help run build migrate test test-go test-frontend test-e2e lint lint-api vet deps-python deps-frontend deps-browser frontend clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -64,7 +64,10 @@ test-frontend: deps-frontend ## lint, unit-test and build the web UI
 test-e2e: deps-browser deps-python build frontend ## browser tests against a real server and database
 	@if [ -x .ci/e2e.sh ]; then .ci/e2e.sh; fi
 
-test: vet lint test-go test-frontend test-e2e test-cluster ## everything CI runs
+lint-api: deps-frontend ## lint openapi.yaml with Redocly CLI (recommended) and Spectral (spectral:oas), pinned in frontend/
+	@cd frontend && npm run --silent lint:api
+
+test: vet lint lint-api test-go test-frontend test-e2e test-cluster ## everything CI runs
 
 bench: deps-python ## run the benchmarks in bench/ (all, or BENCH="handoff memory")
 	bench/run.sh $(BENCH)

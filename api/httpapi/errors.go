@@ -71,16 +71,18 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			body.Error = errorDetail{Code: de.Code, Message: de.Message, Fields: de.Fields}
 		case errors.As(err, &he):
 			status = he.Code
-			req := c.Request()
+			req, method := c.Request(), clientMethod(c)
 			msg := http.StatusText(status)
 			switch s, ok := he.Message.(string); {
 			case status == http.StatusNotFound && isAPI(req.URL.Path):
-				msg = fmt.Sprintf("No API endpoint %s %s.", req.Method, req.URL.Path)
+				msg = fmt.Sprintf("No API endpoint %s %s.", method, req.URL.Path)
 			case status == http.StatusNotFound:
-				msg = fmt.Sprintf("Nothing at %s %s.", req.Method, req.URL.Path)
+				msg = fmt.Sprintf("Nothing at %s %s.", method, req.URL.Path)
 			case status == http.StatusMethodNotAllowed:
 				// Echo's router has set Allow to the path's methods.
-				msg = fmt.Sprintf("%s is not allowed on %s; use %s.", req.Method, req.URL.Path, c.Response().Header().Get(echo.HeaderAllow))
+				allow := allowWithHead(c.Response().Header().Get(echo.HeaderAllow))
+				c.Response().Header().Set(echo.HeaderAllow, allow)
+				msg = fmt.Sprintf("%s is not allowed on %s; use %s.", method, req.URL.Path, allow)
 			case ok && status < 500:
 				msg = s
 			}
@@ -91,10 +93,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
-		if c.Request().Method == http.MethodHead {
-			_ = c.NoContent(status)
-			return
-		}
+		// For HEAD, net/http sends the headers of this body and drops it.
 		_ = c.JSON(status, body)
 	}
 }

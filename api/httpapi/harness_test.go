@@ -227,8 +227,13 @@ func (h *harness) do(t *testing.T, r request) *response {
 	ctx := context.Background()
 	target := h.ts.URL + r.Path
 
-	// The contract's view of the request, on a copy of it.
-	vreq, err := http.NewRequest(r.Method, target, bytes.NewReader(r.Body))
+	// The contract's view of the request, on a copy of it. HEAD is the GET
+	// of the same path without a body (see openapi.yaml's description).
+	specMethod := r.Method
+	if r.Method == http.MethodHead {
+		specMethod = http.MethodGet
+	}
+	vreq, err := http.NewRequest(specMethod, target, bytes.NewReader(r.Body))
 	require.NoError(t, err)
 	if r.ContentType != "" {
 		vreq.Header.Set("Content-Type", r.ContentType)
@@ -278,9 +283,25 @@ func (h *harness) do(t *testing.T, r request) *response {
 		return out
 	}
 	if routeErr != nil {
-		// Not in the contract (unknown path or method): still the error shape.
-		require.GreaterOrEqual(t, out.Status, 400, "%s %s is not in openapi.yaml but answered %d", r.Method, r.Path, out.Status)
-		requireErrorShape(t, out)
+		// Not an operation of the contract: an unknown path gets the
+		// contract's NoEndpoint response, a wrong method MethodNotAllowed.
+		switch {
+		case errors.Is(routeErr, routers.ErrMethodNotAllowed):
+			requireComponentResponse(t, r.Method, out, http.StatusMethodNotAllowed, "MethodNotAllowed")
+		case errors.Is(routeErr, routers.ErrPathNotFound):
+			requireComponentResponse(t, r.Method, out, http.StatusNotFound, "NoEndpoint")
+		default:
+			t.Fatalf("%s %s: %v", r.Method, r.Path, routeErr)
+		}
+		return out
+	}
+	if r.Method == http.MethodHead {
+		// The GET's status and headers, no body.
+		require.Empty(t, out.Body, "HEAD %s sent a body", r.Path)
+		resErr := validateResponse(input, &response{Status: out.Status, Header: out.Header, Body: nil})
+		if resErr != nil && !strings.Contains(resErr.Error(), "body") {
+			require.NoError(t, resErr, "HEAD %s: response %d breaks openapi.yaml", r.Path, out.Status)
+		}
 		return out
 	}
 	resErr := validateResponse(input, out)
@@ -328,6 +349,32 @@ func requireErrorShape(t *testing.T, res *response) {
 		413: domain.ETOOLARGE, 503: domain.EUNAVAILABLE, 500: domain.EINTERNAL}[res.Status]
 	require.NotEmpty(t, want, "unexpected error status %d", res.Status)
 	require.Equal(t, want, res.errorBody(t).Code, "status %d", res.Status)
+}
+
+// requireComponentResponse checks res against the response components.responses[name]
+// of the contract: its status, its required headers and its JSON body's
+// schema (none for HEAD).
+func requireComponentResponse(t *testing.T, method string, res *response, status int, name string) {
+	t.Helper()
+	require.Equal(t, status, res.Status, "body: %s", res.Body)
+	ref := specDoc.Components.Responses[name]
+	require.NotNil(t, ref, "openapi.yaml has no response %s", name)
+	for h, hdr := range ref.Value.Headers {
+		if hdr.Value.Required {
+			require.NotEmpty(t, res.Header.Get(h), "%s response without its %s header", name, h)
+		}
+	}
+	mt := ref.Value.Content.Get("application/json")
+	require.NotNil(t, mt, "response %s has no JSON body", name)
+	require.Contains(t, res.Header.Get("Content-Type"), "application/json", "body: %s", res.Body)
+	if method == http.MethodHead {
+		require.Empty(t, res.Body, "HEAD sent a body")
+		return
+	}
+	var v any
+	require.NoError(t, json.Unmarshal(res.Body, &v), "body: %s", res.Body)
+	require.NoError(t, mt.Schema.Value.VisitJSON(v), "%s body: %s", name, res.Body)
+	requireErrorShape(t, res)
 }
 
 func (h *harness) get(t *testing.T, path string, spec specCheck) *response {

@@ -106,7 +106,7 @@ func New(svc Services, opts Options) *Server {
 }
 
 // Handler returns the server as an http.Handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return headAsGet(s.echo) }
 
 // Echo exposes the router, for tests that check every route is documented.
 func (s *Server) Echo() *echo.Echo { return s.echo }

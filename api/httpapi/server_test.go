@@ -124,16 +124,23 @@ func TestUnknownAPIPath(t *testing.T) {
 		req   request
 		allow string
 	}{
-		// Echo's router lists OPTIONS too: it answers OPTIONS on every route.
-		{request{Method: http.MethodDelete, Path: "/api/runs/1"}, "OPTIONS, GET"},
-		{request{Method: http.MethodPut, Path: "/api/runs"}, "OPTIONS, GET, POST"},
-		{request{Method: http.MethodPost, Path: "/api/environments"}, "OPTIONS, GET"},
-		{request{Method: http.MethodPost, Path: "/api/health", ContentType: "application/json", Body: []byte(`{}`)}, "OPTIONS, GET"},
+		// Echo's router lists OPTIONS too: it answers OPTIONS on every route;
+		// HEAD is served wherever GET is.
+		{request{Method: http.MethodDelete, Path: "/api/runs/1"}, "OPTIONS, GET, HEAD"},
+		{request{Method: http.MethodPut, Path: "/api/runs"}, "OPTIONS, GET, HEAD, POST"},
+		{request{Method: http.MethodPost, Path: "/api/environments"}, "OPTIONS, GET, HEAD"},
+		{request{Method: http.MethodPost, Path: "/api/health", ContentType: "application/json", Body: []byte(`{}`)}, "OPTIONS, GET, HEAD"},
 		{request{Method: http.MethodGet, Path: "/api/runs/1/cancel"}, "OPTIONS, POST"},
-		{request{Method: http.MethodPatch, Path: "/api/test-files"}, "OPTIONS, GET, POST"},
+		{request{Method: http.MethodHead, Path: "/api/runs/1/cancel"}, "OPTIONS, POST"},
+		{request{Method: http.MethodPatch, Path: "/api/test-files"}, "OPTIONS, GET, HEAD, POST"},
 	} {
 		c.req.Spec = specInvalid
 		res := h.do(t, c.req)
+		require.Equal(t, c.allow, res.Header.Get("Allow"), c.req.Path)
+		if c.req.Method == http.MethodHead {
+			require.Equal(t, http.StatusMethodNotAllowed, res.Status)
+			continue
+		}
 		e := res.requireError(t, http.StatusMethodNotAllowed, domain.EINVALID)
 		require.Equal(t, c.allow, res.Header.Get("Allow"), c.req.Path)
 		require.Equal(t, fmt.Sprintf("%s is not allowed on %s; use %s.", c.req.Method, c.req.Path, c.allow), e.Message)

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reports whether the API can reach its database. */
+        /**
+         * Reports whether the API can reach its database.
+         * @description For load balancers and monitors; 503 while the database is unreachable.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Serves this document. */
+        /**
+         * Serves this document.
+         * @description The exact contract the server implements, as YAML text.
+         */
         get: operations["getOpenAPI"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists the 100 environments with what runs and waits in each. */
+        /**
+         * Lists the 100 environments with what runs and waits in each.
+         * @description Always all 100, by id; an environment is `busy` while a run executes in it.
+         */
         get: operations["listEnvironments"];
         put?: never;
         post?: never;
@@ -62,7 +71,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Shows one environment. */
+        /**
+         * Shows one environment.
+         * @description What runs in the environment now and which runs wait for it, in the order they will start.
+         */
         get: operations["getEnvironment"];
         put?: never;
         post?: never;
@@ -79,7 +91,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists the directories of the test catalog. */
+        /**
+         * Lists the directories of the test catalog.
+         * @description Every directory that holds test files, and the writable ones uploads may go into.
+         */
         get: operations["listTestDirectories"];
         put?: never;
         post?: never;
@@ -96,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists the test files that can be run, sorted by path. */
+        /**
+         * Lists the test files that can be run, sorted by path.
+         * @description The paths listed here are what `CreateRunRequest.test_files` accepts.
+         */
         get: operations["listTestFiles"];
         put?: never;
         /**
@@ -119,10 +137,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists runs, newest first, with keyset pagination. */
+        /**
+         * Lists runs, newest first, with keyset pagination.
+         * @description Filters combine; pass `next_cursor` back as `cursor` for the next page.
+         */
         get: operations["listRuns"];
         put?: never;
-        /** Queues a run of one or more test files in an environment. */
+        /**
+         * Queues a run of one or more test files in an environment.
+         * @description The run starts at once if the environment is free, else after the runs
+         *     already waiting for it (FIFO).
+         */
         post: operations["createRun"];
         delete?: never;
         options?: never;
@@ -137,7 +162,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Shows one run. */
+        /**
+         * Shows one run.
+         * @description Poll it to follow a run; `status` is final once it is neither `queued` nor `running`.
+         */
         get: operations["getRun"];
         put?: never;
         post?: never;
@@ -178,7 +206,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queues a new run with the same environment and test files. */
+        /**
+         * Queues a new run with the same environment and test files.
+         * @description The body is optional; without one the new run is the original user's.
+         */
         post: operations["rerunRun"];
         delete?: never;
         options?: never;
@@ -232,18 +263,27 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Health: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["HealthStatus"];
         };
+        /** @enum {string} */
+        HealthStatus: "ok";
+        /**
+         * @description What kind of error: `invalid` 400 or 405, `unauthorized` 401,
+         *     `not_found` 404, `conflict` 409, `too_large` 413, `unavailable` 503,
+         *     `internal` 500.
+         * @enum {string}
+         */
+        ErrorCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "too_large" | "unavailable" | "internal";
         ErrorResponse: {
-            error: {
-                /** @enum {string} */
-                code: "invalid" | "unauthorized" | "not_found" | "conflict" | "too_large" | "unavailable" | "internal";
-                message: string;
-                /** @description Why each named request field is invalid. */
-                fields?: {
-                    [key: string]: string;
-                };
+            error: components["schemas"]["ErrorDetail"];
+        };
+        ErrorDetail: {
+            code: components["schemas"]["ErrorCode"];
+            /** @description What went wrong, fit to show a person. */
+            message: string;
+            /** @description Why each named request field is invalid. */
+            fields?: {
+                [key: string]: string;
             };
         };
         /** @enum {string} */
@@ -283,8 +323,37 @@ export interface components {
         TestFileList: {
             items: components["schemas"]["TestFile"][];
         };
-        /** @enum {string} */
+        /** @description The multipart/form-data fields of an upload. */
+        UploadTestFileRequest: {
+            /**
+             * Format: binary
+             * @description The test file; its name must match `test_*.py` or `*_test.py`.
+             */
+            file: Blob;
+            /**
+             * @description Target directory, e.g. `uploads/payments/smoke` or `sample-tests`.
+             * @example uploads/payments/smoke
+             */
+            directory: string;
+            overwrite?: components["schemas"]["UploadOverwrite"];
+        };
+        /**
+         * @description Replace an existing file of the same name.
+         * @default false
+         * @enum {string}
+         */
+        UploadOverwrite: "true" | "false";
+        /**
+         * @description `queued` and `running` are live; `success`, `failed` (tests failed),
+         *     `error` (the run could not produce a verdict) and `cancelled` are final.
+         * @enum {string}
+         */
         RunStatus: "queued" | "running" | "success" | "failed" | "error" | "cancelled";
+        /**
+         * @description Why the run ended as it did; null while it runs and for a plain success.
+         * @enum {string|null}
+         */
+        RunReason: "tests_failed" | "no_tests_collected" | "interrupted" | "pytest_internal_error" | "usage_error" | "killed_by_signal" | "timeout" | "start_failed" | "worker_lost" | "worker_shutdown" | "cancelled_by_user" | null;
         CreateRunRequest: {
             /** @example alice */
             requested_by: string;
@@ -299,6 +368,10 @@ export interface components {
             /** @description Kill the run after this long (default set by the server, 30 minutes). */
             timeout_seconds?: number;
         };
+        RerunRequest: {
+            /** @description Who asks for the rerun; defaults to the original run's user. */
+            requested_by?: string;
+        };
         Run: {
             /** Format: int64 */
             id: number;
@@ -310,12 +383,7 @@ export interface components {
             queue_position: number | null;
             /** @description pytest's exit code, once it ended on its own. */
             exit_code: number | null;
-            /**
-             * @description Why the run ended as it did: tests_failed, no_tests_collected, interrupted,
-             *     pytest_internal_error, usage_error, killed_by_signal, timeout, start_failed,
-             *     worker_lost, worker_shutdown, cancelled_by_user.
-             */
-            reason: string | null;
+            reason: components["schemas"]["RunReason"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -327,27 +395,28 @@ export interface components {
              * @description From start to finish, once the run has ended.
              */
             duration_ms: number | null;
-            /** @description Tests completed out of collected; null until pytest has collected. */
-            progress: components["schemas"]["Progress"] | null;
-            /** @description Counts from pytest's JUnit report; null until the run ended with one. */
-            summary: components["schemas"]["TestSummary"] | null;
+            progress: components["schemas"]["Progress"];
+            summary: components["schemas"]["TestSummary"];
         };
+        /** @description Tests completed out of collected; null until pytest has collected. */
         Progress: {
             completed: number;
             total: number;
-        };
+        } | null;
+        /** @description Counts from pytest's JUnit report; null until the run ended with one. */
         TestSummary: {
             passed: number;
             failed: number;
             errors: number;
             skipped: number;
             total: number;
-        };
+        } | null;
+        /** @enum {string} */
+        TestOutcome: "passed" | "failed" | "error" | "skipped";
         TestResult: {
             /** @example sample-tests/test_failure.py::test_fails */
             node_id: string;
-            /** @enum {string} */
-            outcome: "passed" | "failed" | "error" | "skipped";
+            outcome: components["schemas"]["TestOutcome"];
             /** Format: int64 */
             duration_ms: number;
             /** @description Failure, error or skip message; empty for a pass. */
@@ -355,7 +424,7 @@ export interface components {
         };
         TestResultList: {
             items: components["schemas"]["TestResult"][];
-            summary: components["schemas"]["TestSummary"] | null;
+            summary: components["schemas"]["TestSummary"];
         };
         RunList: {
             items: components["schemas"]["Run"][];
@@ -372,21 +441,87 @@ export interface components {
         };
     };
     responses: {
-        /** @description The request is malformed or breaks a rule; nothing changed. */
+        /** @description The request is malformed or breaks a rule; nothing changed. `fields` names each bad field. */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "invalid",
+                 *         "message": "The request has invalid fields.",
+                 *         "fields": {
+                 *           "environment_id": "must be an integer between 1 and 100"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description No such resource. */
+        /**
+         * @description No such resource. A server that lacks the endpoint itself (one older than
+         *     this document) answers the same way (see `NoEndpoint`).
+         */
         NotFound: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "not_found",
+                 *         "message": "Run 99 does not exist."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description The path names no endpoint of this server. Any method on a path under `/api`
+         *     that this document does not list gets it (for example `GET /api/nope`), and so
+         *     does a listed one on a server older than this document.
+         */
+        NoEndpoint: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "not_found",
+                 *         "message": "No API endpoint GET /api/nope."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description The path exists but does not accept the method; `Allow` lists those it does.
+         *     Any method a path of this document does not list gets it (for example
+         *     `DELETE /api/runs`), and so does a listed one on a server older than this
+         *     document.
+         */
+        MethodNotAllowed: {
+            headers: {
+                Allow: components["headers"]["Allow"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "invalid",
+                 *         "message": "DELETE is not allowed on /api/runs; use GET, POST."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -396,15 +531,32 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "conflict",
+                 *         "message": "Run 42 has already ended."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The server requires an API token and the request had none or a wrong one. */
         Unauthorized: {
             headers: {
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unauthorized",
+                 *         "message": "This server requires an API token: send Authorization: Bearer <token>."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -414,6 +566,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "too_large",
+                 *         "message": "The body is larger than 1048576 bytes."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -423,6 +583,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "internal",
+                 *         "message": "An internal error occurred."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -432,16 +600,51 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unavailable",
+                 *         "message": "The database is unreachable."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description Any other error, in the one error shape: its `code` says what kind
+         *     (see `ErrorCode`), its `message` is fit to show a person.
+         */
+        Error: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "invalid",
+                 *         "message": "DELETE is not allowed on /api/runs; use GET, POST."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
     parameters: {
+        /** @description The run's id. */
         RunID: number;
+        /** @description The environment's id, 1–100. */
         EnvironmentID: number;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The methods the path accepts. */
+        Allow: string;
+        /** @description The authentication scheme the server wants. */
+        WWWAuthenticate: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -461,11 +664,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     getOpenAPI: {
@@ -477,15 +689,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The OpenAPI document. */
+            /** @description The OpenAPI document, as YAML text (a client should not decode it into objects). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/yaml": string;
+                    "application/yaml": Blob;
                 };
             };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
+            default: components["responses"]["Error"];
         };
     };
     listEnvironments: {
@@ -503,11 +719,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "name": "env1",
+                     *           "state": "idle",
+                     *           "running_run_id": null,
+                     *           "queued_run_ids": []
+                     *         },
+                     *         {
+                     *           "id": 2,
+                     *           "name": "env2",
+                     *           "state": "busy",
+                     *           "running_run_id": 41,
+                     *           "queued_run_ids": [
+                     *             42,
+                     *             45
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["EnvironmentList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     getEnvironment: {
@@ -515,6 +758,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The environment's id, 1–100. */
                 id: components["parameters"]["EnvironmentID"];
             };
             cookie?: never;
@@ -532,8 +776,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     listTestDirectories: {
@@ -551,11 +797,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "path": "sample-tests",
+                     *           "writable": true,
+                     *           "file_count": 4
+                     *         },
+                     *         {
+                     *           "path": "uploads/payments",
+                     *           "writable": true,
+                     *           "file_count": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestDirectoryList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     listTestFiles: {
@@ -573,11 +839,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "path": "sample-tests/test_success.py",
+                     *           "directory": "sample-tests",
+                     *           "size_bytes": 112,
+                     *           "modified_at": "2025-05-01T09:30:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestFileList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     uploadTestFile: {
@@ -589,24 +871,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": {
-                    /**
-                     * Format: binary
-                     * @description The test file; its name must match `test_*.py` or `*_test.py`.
-                     */
-                    file: Blob;
-                    /**
-                     * @description Target directory, e.g. `uploads/payments/smoke` or `sample-tests`.
-                     * @example uploads/payments/smoke
-                     */
-                    directory: string;
-                    /**
-                     * @description Replace an existing file of the same name.
-                     * @default false
-                     * @enum {string}
-                     */
-                    overwrite?: "true" | "false";
-                };
+                "multipart/form-data": components["schemas"]["UploadTestFileRequest"];
             };
         };
         responses: {
@@ -616,24 +881,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "path": "uploads/payments/test_refunds.py",
+                     *       "directory": "uploads/payments",
+                     *       "size_bytes": 230,
+                     *       "modified_at": "2025-05-01T09:30:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestFile"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     listRuns: {
         parameters: {
             query?: {
+                /** @description Only runs in this status. */
                 status?: components["schemas"]["RunStatus"];
+                /** @description Only runs in this environment. */
                 environment_id?: number;
                 /** @description The user who started the run. Surrounding spaces are ignored, as they are when a run is created. */
                 requested_by?: string;
+                /** @description At most this many runs per page. */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
@@ -650,12 +929,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 42,
+                     *           "requested_by": "alice",
+                     *           "environment_id": 7,
+                     *           "test_files": [
+                     *             "sample-tests/test_failure.py"
+                     *           ],
+                     *           "status": "failed",
+                     *           "queue_position": null,
+                     *           "exit_code": 1,
+                     *           "reason": "tests_failed",
+                     *           "created_at": "2025-05-01T09:30:00Z",
+                     *           "started_at": "2025-05-01T09:30:01Z",
+                     *           "finished_at": "2025-05-01T09:30:04Z",
+                     *           "duration_ms": 3120,
+                     *           "progress": {
+                     *             "completed": 1,
+                     *             "total": 1
+                     *           },
+                     *           "summary": {
+                     *             "passed": 0,
+                     *             "failed": 1,
+                     *             "errors": 0,
+                     *             "skipped": 0,
+                     *             "total": 1
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_cursor": "NDI"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RunList"];
                 };
             };
             400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     createRun: {
@@ -667,6 +983,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "requested_by": "alice",
+                 *       "environment_id": 7,
+                 *       "test_files": [
+                 *         "sample-tests/test_success.py"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateRunRequest"];
             };
         };
@@ -682,9 +1007,12 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     getRun: {
@@ -692,6 +1020,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: components["parameters"]["RunID"];
             };
             cookie?: never;
@@ -709,8 +1038,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     cancelRun: {
@@ -718,6 +1049,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: components["parameters"]["RunID"];
             };
             cookie?: never;
@@ -736,9 +1068,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     rerunRun: {
@@ -746,16 +1080,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: components["parameters"]["RunID"];
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
-                "application/json": {
-                    /** @description Who asks for the rerun; defaults to the original run's user. */
-                    requested_by?: string;
-                };
+                /**
+                 * @example {
+                 *       "requested_by": "bob"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RerunRequest"];
             };
         };
         responses: {
@@ -771,8 +1108,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     getRunTests: {
@@ -780,6 +1120,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: components["parameters"]["RunID"];
             };
             cookie?: never;
@@ -792,22 +1133,51 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "node_id": "sample-tests/test_failure.py::test_fails",
+                     *           "outcome": "failed",
+                     *           "duration_ms": 3,
+                     *           "message": "assert 1 == 2"
+                     *         },
+                     *         {
+                     *           "node_id": "sample-tests/test_success.py::test_ok",
+                     *           "outcome": "passed",
+                     *           "duration_ms": 1,
+                     *           "message": ""
+                     *         }
+                     *       ],
+                     *       "summary": {
+                     *         "passed": 1,
+                     *         "failed": 1,
+                     *         "errors": 0,
+                     *         "skipped": 0,
+                     *         "total": 2
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestResultList"];
                 };
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     getRunLog: {
         parameters: {
             query?: {
+                /** @description The byte offset to read from; the `next_offset` of the previous call. */
                 offset?: number;
             };
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: components["parameters"]["RunID"];
             };
             cookie?: never;
@@ -820,13 +1190,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "offset": 0,
+                     *       "next_offset": 61,
+                     *       "text": "============================= test session starts ==========\n",
+                     *       "complete": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["LogPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
 }

@@ -4,8 +4,10 @@ import type { components, operations } from './schema';
 type Schemas = components['schemas'];
 
 export type Run = Schemas['Run'];
-export type Progress = Schemas['Progress'];
-export type TestSummary = Schemas['TestSummary'];
+// Progress and TestSummary are nullable schemas (a run has none yet); these
+// name the value itself.
+export type Progress = NonNullable<Schemas['Progress']>;
+export type TestSummary = NonNullable<Schemas['TestSummary']>;
 export type TestResult = Schemas['TestResult'];
 export type TestResultList = Schemas['TestResultList'];
 export type RerunRequest = NonNullable<operations['rerunRun']['requestBody']>['content']['application/json'];
