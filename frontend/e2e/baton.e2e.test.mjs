@@ -167,10 +167,10 @@ describe('Baton UI', { concurrency: false }, () => {
     await page.goto('/');
     const id = await startRunFromForm(page, { username, environmentId: randomEnvironment(), files: ['sample-tests/test_slow.py'] });
     await page.goto(`/runs/${id}`);
-    await page.locator('.page-title .badge--running').waitFor({ timeout: 120_000 });
+    await page.locator('.run-header .badge--running').waitFor({ timeout: 120_000 });
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.getByRole('button', { name: 'Yes, cancel' }).click();
-    await page.locator('.page-title .badge--cancelled').waitFor({ timeout: 60_000 });
+    await page.locator('.run-header .badge--cancelled').waitFor({ timeout: 60_000 });
     assert.equal((await api(`/api/runs/${id}`)).status, 'cancelled');
     assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
     await page.close();

@@ -1,19 +1,30 @@
 // Tracks whether the Baton API answers, as seen by every request the client makes.
-// The banner in src/components reads it; queries keep polling, so it clears itself.
+// The banner and every action read it; queries keep polling, so it clears itself.
 import { useSyncExternalStore } from 'react';
 
 export type ApiHealth = 'ok' | 'unreachable' | 'unavailable';
 
-let current: ApiHealth = 'ok';
+interface Snapshot {
+  health: ApiHealth;
+  /** Epoch ms of the last answer that was not a failure of the API itself (0: none yet). */
+  lastOkAt: number;
+}
+
+let current: Snapshot = { health: 'ok', lastOkAt: 0 };
 const listeners = new Set<() => void>();
 
-export function reportApiHealth(next: ApiHealth): void {
-  if (next === current) return;
-  current = next;
-  for (const l of listeners) l();
+export function reportApiHealth(next: ApiHealth, at: number = Date.now()): void {
+  const changed = next !== current.health;
+  // Every answer moves the time; only a change of health is news for the listeners.
+  current = { health: next, lastOkAt: next === 'ok' ? at : current.lastOkAt };
+  if (changed) for (const l of listeners) l();
 }
 
 export function getApiHealth(): ApiHealth {
+  return current.health;
+}
+
+function getSnapshot(): Snapshot {
   return current;
 }
 
@@ -24,6 +35,16 @@ function subscribe(listener: () => void): () => void {
 
 export function useApiHealth(): ApiHealth {
   return useSyncExternalStore(subscribe, getApiHealth, getApiHealth);
+}
+
+/** Health plus when the API last answered, read once per change of health. */
+export function useApiStatus(): Snapshot {
+  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
+}
+
+/** False while the API is down: actions are disabled and clocks stop. */
+export function useOnline(): boolean {
+  return useApiHealth() === 'ok';
 }
 
 /** Classifies an HTTP answer: gateways and non-JSON 5xx mean the API itself is not answering. */

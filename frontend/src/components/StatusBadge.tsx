@@ -5,15 +5,19 @@ interface StatusBadgeProps {
   run: Pick<Run, 'status' | 'queue_position' | 'started_at'>;
   /** Epoch ms used for the running clock: the time of the latest poll, so it ticks with polling. */
   now: number;
+  /** The API is not answering: this is the last known status, so no clock and no pulse. */
+  stale?: boolean;
 }
 
 /** A coloured status pill: "queued #2", "running 12s", "success", … */
-export function StatusBadge({ run, now }: StatusBadgeProps) {
+export function StatusBadge({ run, now, stale = false }: StatusBadgeProps) {
   let text: string = run.status;
   let detail: string | undefined;
   if (run.status === 'queued' && run.queue_position != null) {
     text = `queued #${run.queue_position}`;
     detail = run.queue_position === 1 ? 'Next to start in its environment' : `Position ${run.queue_position} in its environment's queue`;
+  } else if (run.status === 'running' && stale) {
+    detail = 'Last known status: the Baton API is not answering';
   } else if (run.status === 'running') {
     const elapsed = elapsedSince(run.started_at, now);
     if (elapsed !== null) {
@@ -22,7 +26,7 @@ export function StatusBadge({ run, now }: StatusBadgeProps) {
     }
   }
   return (
-    <span className={`badge badge--${run.status}`} data-status={run.status} title={detail}>
+    <span className={`badge badge--${run.status}${stale ? ' badge--stale' : ''}`} data-status={run.status} title={detail}>
       <span className="badge__dot" aria-hidden="true" />
       {text}
     </span>

@@ -75,3 +75,24 @@ export function splitPath(path: string): [directory: string, name: string] {
 export function environmentName(id: number): string {
   return `env${id}`;
 }
+
+/** "just now", "12 s ago", "3 min ago", "2 h ago", "4 days ago". */
+export function formatAgo(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 2) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}
+
+/** Relative to `now`, for a timestamp: "3 min ago", or the date when it is older than a week. */
+export function formatRelative(iso: string | null | undefined, now: number): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  if (now - t > 7 * 24 * 3600_000) return formatTimestamp(iso, now);
+  return formatAgo(now - t);
+}

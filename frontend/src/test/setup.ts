@@ -11,3 +11,30 @@ afterEach(() => {
   reportApiHealth('ok');
   window.localStorage.clear();
 });
+
+// jsdom does not scroll: make window.scrollTo move scrollY and fire "scroll", as a browser does.
+window.scrollTo = ((xOrOptions?: number | ScrollToOptions, y?: number) => {
+  const top = typeof xOrOptions === 'object' ? (xOrOptions.top ?? window.scrollY) : (y ?? window.scrollY);
+  Object.defineProperty(window, 'scrollY', { configurable: true, value: Math.max(0, top) });
+  window.dispatchEvent(new Event('scroll'));
+}) as typeof window.scrollTo;
+
+// jsdom has no layout: give log rows the height a browser gives them, so the
+// virtualised log places them as it does on screen.
+const realOffsetHeight = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetHeight')!;
+Object.defineProperty(HTMLElement.prototype, 'offsetHeight', {
+  configurable: true,
+  get(this: HTMLElement) {
+    return this.classList.contains('log__row') ? 20 : realOffsetHeight.get!.call(this);
+  },
+});
+
+afterEach(() => {
+  window.scrollTo(0, 0);
+});
+
+// ...and the page as tall as the log list in it (the virtualiser clamps its scrolling to it).
+Object.defineProperty(document.documentElement, 'scrollHeight', {
+  configurable: true,
+  get: () => (parseFloat(document.querySelector<HTMLElement>('.log__lines')?.style.height ?? '') || 0) + window.innerHeight,
+});

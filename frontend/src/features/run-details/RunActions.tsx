@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { describeApiError } from '../../api/errors';
+import { useOnline } from '../../api/status';
 import { useCancelRun, useRerunRun } from '../../api/mutations';
 import { isFinalStatus, type Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
@@ -20,6 +21,7 @@ function describe(err: unknown, action: 'cancel' | 'rerun'): string {
 /** Cancel (queued/running, with an inline confirmation) and Rerun (any run). */
 export function RunActions({ run }: { run: Run }) {
   const navigate = useNavigate();
+  const online = useOnline();
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -51,7 +53,7 @@ export function RunActions({ run }: { run: Run }) {
     <div className="run-actions">
       <div className="run-actions__buttons">
         {live && !confirming && (
-          <button type="button" className="button button--danger" onClick={() => setConfirming(true)} disabled={cancel.isPending}>
+          <button type="button" className="button button--danger" onClick={() => setConfirming(true)} disabled={cancel.isPending || !online}>
             {cancel.isPending ? 'Cancelling…' : 'Cancel run'}
           </button>
         )}
@@ -65,6 +67,7 @@ export function RunActions({ run }: { run: Run }) {
                 setError(null);
                 cancel.mutate(run.id);
               }}
+              disabled={!online}
               autoFocus
             >
               Yes, cancel
@@ -81,8 +84,8 @@ export function RunActions({ run }: { run: Run }) {
             setError(null);
             rerunThis();
           }}
-          disabled={rerun.isPending}
-          title="Queue a new run with the same environment and test files"
+          disabled={rerun.isPending || !online}
+          title={online ? 'Queue a new run with the same environment and test files' : 'Paused: the Baton API is not answering'}
         >
           {rerun.isPending ? 'Queuing…' : 'Rerun'}
         </button>

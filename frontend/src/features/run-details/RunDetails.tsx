@@ -1,19 +1,19 @@
+import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import { ApiError, describeApiError } from '../../api/errors';
 import { useRun } from '../../api/queries';
+import { useOnline } from '../../api/status';
 import { isFinalStatus, type Run } from '../../api/types';
+import { RelativeTime } from '../../components/RelativeTime';
 import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
+import { StatusAnnouncer } from '../../components/StatusAnnouncer';
 import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorState, LoadingState, Spinner } from '../../components/States';
-import {
-  elapsedSince,
-  environmentName,
-  formatBytes,
-  formatDuration,
-  formatElapsed,
-  formatFullTimestamp,
-} from '../../lib/format';
-import { LogViewer } from './LogViewer';
+import { elapsedSince, environmentName, formatBytes, formatDuration, formatElapsed } from '../../lib/format';
+import { useDocumentStatus } from '../../lib/useDocumentStatus';
+import { FailingTests } from './FailingTests';
+import { LogViewer } from './log/LogViewer';
+import { useLogModel } from './log/useLogModel';
 import { RunActions } from './RunActions';
 import { TestResults } from './TestResults';
 import { useLogTail } from './useLogTail';
@@ -32,81 +32,41 @@ const REASONS: Record<string, string> = {
   cancelled_by_user: 'Cancelled by a user',
 };
 
-function durationOf(run: Run, now: number): string {
+const STATUS_SYMBOL: Record<string, string> = { queued: '…', running: '▶', success: '✓', failed: '✗', error: '!', cancelled: '⊘' };
+
+function durationOf(run: Run, now: number, online: boolean): string {
   if (run.duration_ms != null) return formatDuration(run.duration_ms);
   if (run.status === 'running') {
+    if (!online) return 'unknown while offline';
     const elapsed = elapsedSince(run.started_at, now);
     return elapsed === null ? '—' : `${formatElapsed(elapsed)} so far`;
   }
   return '—';
 }
 
-function Timestamp({ iso }: { iso: string | null }) {
-  return iso ? <time dateTime={iso}>{formatFullTimestamp(iso)}</time> : <span className="muted">—</span>;
+/** Saves the log as it is stored: the text the tail has read, byte for byte as UTF-8. */
+function download(run: Run, pieces: readonly string[]) {
+  const url = URL.createObjectURL(new Blob(pieces as string[], { type: 'text/plain;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `baton-run-${run.id}.log`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function RunLog({ runId, run }: { runId: number; run: Run }) {
-  const { tail, isPending, error } = useLogTail(runId, { runEnded: isFinalStatus(run.status) });
-  const size = tail.nextOffset;
+function RunBody({ run, now, online }: { run: Run; now: number; online: boolean }) {
+  const final = isFinalStatus(run.status);
+  const { tail, isPending, error } = useLogTail(run.id, { runEnded: final });
+  const { model, version } = useLogModel(tail.pieces);
   let placeholder = 'No output yet.';
   if (isPending) placeholder = 'Loading log…';
   else if (run.status === 'queued') placeholder = 'Waiting for the environment: the log starts when the run does.';
   else if (tail.complete) placeholder = 'This run produced no output.';
-  return (
-    <section className="card" aria-labelledby="run-log-title">
-      <header className="card__header">
-        <h2 className="card__title" id="run-log-title">
-          Log
-        </h2>
-        <div className="card__actions log-meta">
-          {error && !tail.pieces.length ? (
-            <span className="text-error">Could not load the log: {describeApiError(error, { failed: 'Could not load the log' }).message}</span>
-          ) : tail.complete ? (
-            <span className="muted">Complete · {formatBytes(size)}</span>
-          ) : (
-            <span className="muted">
-              <Spinner label={`Live · ${formatBytes(size)}`} />
-            </span>
-          )}
-        </div>
-      </header>
-      <LogViewer pieces={tail.pieces} complete={tail.complete} placeholder={placeholder} />
-    </section>
-  );
-}
-
-/** Everything about one run, polled until it is final, and its log tailed live. */
-export function RunDetails({ runId }: { runId: number }) {
-  const query = useRun(runId);
-  const run = query.data;
-
-  if (!Number.isSafeInteger(runId) || runId <= 0) {
-    return <ErrorState title="Not a run" message="Run ids are positive whole numbers." />;
-  }
-  if (query.isPending) return <LoadingState label={`Loading run #${runId}…`} />;
-  if (!run) {
-    const notFound = query.error instanceof ApiError && query.error.status === 404;
-    return (
-      <ErrorState
-        title={notFound ? `Run #${runId} does not exist` : `Could not load run #${runId}`}
-        message={notFound ? 'Check the link, or pick a run from the list.' : undefined}
-        error={query.error}
-      />
-    );
-  }
-
-  const now = query.dataUpdatedAt;
   const reason = run.reason ? (REASONS[run.reason] ?? run.reason) : null;
-
   return (
     <>
-      <div className="page-title page-title--split">
-        <h1>
-          Run #{run.id} <StatusBadge run={run} now={now} />
-          {!isFinalStatus(run.status) && <span className="live-dot" title="Updating live" aria-hidden="true" />}
-        </h1>
-        <RunActions run={run} />
-      </div>
       <section className="card" aria-label="Run summary">
         <dl className="details">
           <div>
@@ -117,9 +77,7 @@ export function RunDetails({ runId }: { runId: number }) {
             <dt>Environment</dt>
             <dd data-field="environment">
               <Link to={`/?environment_id=${run.environment_id}`}>{environmentName(run.environment_id)}</Link>
-              {run.status === 'queued' && run.queue_position != null && (
-                <span className="muted"> · position {run.queue_position} in line</span>
-              )}
+              {run.status === 'queued' && run.queue_position != null && <span className="muted"> · position {run.queue_position} in line</span>}
             </dd>
           </div>
           <div>
@@ -155,25 +113,21 @@ export function RunDetails({ runId }: { runId: number }) {
             </dd>
           </div>
           <div>
-            <dt>Duration</dt>
-            <dd data-field="duration">{durationOf(run, now)}</dd>
-          </div>
-          <div>
             <dt>Created</dt>
             <dd>
-              <Timestamp iso={run.created_at} />
+              <RelativeTime iso={run.created_at} now={now} />
             </dd>
           </div>
           <div>
             <dt>Started</dt>
             <dd>
-              <Timestamp iso={run.started_at} />
+              <RelativeTime iso={run.started_at} now={now} />
             </dd>
           </div>
           <div>
             <dt>Finished</dt>
             <dd>
-              <Timestamp iso={run.finished_at} />
+              <RelativeTime iso={run.finished_at} now={now} />
             </dd>
           </div>
           <div className="details__wide">
@@ -190,8 +144,106 @@ export function RunDetails({ runId }: { runId: number }) {
           </div>
         </dl>
       </section>
-      <RunLog runId={runId} run={run} />
+      <FailingTests run={run} model={model} version={version} />
+      <section className="card card--log" aria-labelledby="run-log-title">
+        <header className="card__header">
+          <h2 className="card__title" id="run-log-title">
+            Log
+          </h2>
+          <div className="card__actions log-meta">
+            {error && tail.pieces.length === 0 ? (
+              <span className="text-error">Could not load the log: {describeApiError(error, { failed: 'Could not load the log' }).message}</span>
+            ) : tail.complete ? (
+              <span className="muted">
+                Complete · {model.lineCount.toLocaleString()} lines · {formatBytes(tail.nextOffset)}
+              </span>
+            ) : online ? (
+              <span className="muted">
+                <Spinner label={`Live · ${formatBytes(tail.nextOffset)}`} />
+              </span>
+            ) : (
+              <span className="muted">Paused while offline · {formatBytes(tail.nextOffset)}</span>
+            )}
+          </div>
+        </header>
+        <LogViewer
+          model={model}
+          version={version}
+          complete={tail.complete}
+          live={!final}
+          placeholder={placeholder}
+          onDownload={() => download(run, tail.pieces)}
+        />
+      </section>
       <TestResults run={run} />
+    </>
+  );
+}
+
+/** Everything about one run, polled until it is final, and its log tailed live. */
+export function RunDetails({ runId }: { runId: number }) {
+  const query = useRun(runId);
+  const run = query.data;
+  const online = useOnline();
+  useDocumentStatus(run ? `${STATUS_SYMBOL[run.status] ?? ''} #${run.id} ${run.status}`.trim() : `Run #${runId}`, run?.status);
+
+  if (!Number.isSafeInteger(runId) || runId <= 0) {
+    return <ErrorState title="Not a run" message="Run ids are positive whole numbers." />;
+  }
+  if (query.isPending) return <LoadingState label={`Loading run #${runId}…`} />;
+  if (!run) {
+    const notFound = query.error instanceof ApiError && query.error.status === 404;
+    return (
+      <ErrorState
+        title={notFound ? `Run #${runId} does not exist` : `Could not load run #${runId}`}
+        message={notFound ? 'Check the link, or pick a run from the list.' : undefined}
+        error={query.error}
+      />
+    );
+  }
+
+  const now = query.dataUpdatedAt;
+  const live = !isFinalStatus(run.status);
+  return <RunPage run={run} now={now} live={live} online={online} />;
+}
+
+/** Tells the log toolbar how far down the sticky header reaches (it wraps on a phone). */
+function useStickyOffset(ref: React.RefObject<HTMLElement | null>) {
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const root = document.documentElement;
+    const set = () => root.style.setProperty('--sticky-offset', `${el.getBoundingClientRect().height + (parseFloat(getComputedStyle(el).top) || 0)}px`);
+    set();
+    const observer = new ResizeObserver(set);
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty('--sticky-offset');
+    };
+  }, [ref]);
+}
+
+function RunPage({ run, now, live, online }: { run: Run; now: number; live: boolean; online: boolean }) {
+  const headerRef = useRef<HTMLElement>(null);
+  useStickyOffset(headerRef);
+  return (
+    <>
+      <StatusAnnouncer status={run.status} message={`Run #${run.id} is now ${run.status}.`} />
+      <header className="run-header" data-testid="run-header" ref={headerRef}>
+        <div className="run-header__title">
+          <h1>Run #{run.id}</h1>
+          <StatusBadge run={run} now={now} stale={!online && live} />
+          {live && online && <span className="live-dot" title="Updating live" aria-hidden="true" />}
+          <span className="run-header__meta">
+            <span data-field="duration">{durationOf(run, now, online)}</span>
+            <span aria-hidden="true"> · </span>
+            {run.requested_by} in {environmentName(run.environment_id)}
+          </span>
+        </div>
+        <RunActions run={run} />
+      </header>
+      <RunBody run={run} now={now} online={online} />
     </>
   );
 }

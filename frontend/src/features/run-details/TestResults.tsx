@@ -9,7 +9,8 @@ import { formatDuration } from '../../lib/format';
 const OUTCOME_ORDER: Record<TestResult['outcome'], number> = { failed: 0, error: 1, skipped: 2, passed: 3 };
 
 function ResultRow({ result }: { result: TestResult }) {
-  const [open, setOpen] = useState(result.outcome === 'failed' || result.outcome === 'error');
+  // Failures are open above the log, with their tracebacks; here they start closed.
+  const [open, setOpen] = useState(false);
   const hasMessage = result.message.trim() !== '';
   return (
     <li className={`result result--${result.outcome}`}>
