@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,8 +33,15 @@ func TestAPITokenGuardsMutations(t *testing.T) {
 		require.Contains(t, res.Header.Get("WWW-Authenticate"), "Bearer")
 		require.Equal(t, before, h.state(t), "a refused request must change nothing (auth %q)", auth)
 	}
-	cancel := h.do(t, request{Method: http.MethodPost, Path: "/api/runs/1/cancel", Spec: specSilent})
-	cancel.requireError(t, http.StatusUnauthorized, domain.EUNAUTHORIZED)
+	// Every write of the contract, present and future, needs the token.
+	for path, item := range specDoc.Paths.Map() {
+		if item.Post == nil {
+			continue
+		}
+		p := strings.ReplaceAll(path, "{id}", "1")
+		h.do(t, request{Method: http.MethodPost, Path: p, Spec: specSilent}).
+			requireError(t, http.StatusUnauthorized, domain.EUNAUTHORIZED)
+	}
 
 	var run Run
 	post("Bearer s3cret").decode(t, http.StatusCreated, &run)
@@ -42,6 +50,12 @@ func TestAPITokenGuardsMutations(t *testing.T) {
 	// Reads need no token.
 	require.Equal(t, http.StatusOK, h.get(t, "/api/runs", specValid).Status)
 	require.Equal(t, http.StatusOK, h.get(t, "/api/health", specValid).Status)
+	require.Equal(t, http.StatusOK, h.do(t, request{Method: http.MethodHead, Path: "/api/runs", Spec: specValid}).Status)
+
+	// The token check must not hide the router's 405 and 404.
+	res := h.do(t, request{Method: http.MethodDelete, Path: "/api/runs/1", Spec: specInvalid})
+	require.Equal(t, http.StatusMethodNotAllowed, res.Status, "body: %s", res.Body)
+	h.get(t, "/api/nope", specInvalid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 }
 
 // TestCORSClosedByDefault: no CORS headers unless origins are configured,

@@ -31,6 +31,9 @@ func readJSONObject(c echo.Context, limit int64, known ...string) (map[string]js
 		}
 		return nil, domain.Errorf(domain.EINVALID, "The body could not be read.")
 	}
+	if err := checkJSONText(body); err != nil {
+		return nil, err
+	}
 	// Unmarshal, unlike a Decoder checked with More, also refuses trailing
 	// text such as the second "}" of `{...}}`.
 	var obj map[string]json.RawMessage

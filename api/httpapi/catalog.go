@@ -84,6 +84,10 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 			}
 			haveFile = true
 			u.FileName = rawFileName(part)
+			if domain.CheckText(u.FileName) != "" {
+				fe.Add(domain.FieldUploadFile, "has a file name that "+domain.RuleText)
+				continue
+			}
 			content, err := io.ReadAll(io.LimitReader(part, maxFile+1))
 			if err != nil {
 				var mbe *http.MaxBytesError
@@ -109,7 +113,7 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 			}
 			overwriteRaw = v
 		default:
-			fe.Add(part.FormName(), "is not a known field")
+			fe.Add(fieldName(part.FormName()), "is not a known field")
 		}
 	}
 	if !haveFile {
@@ -142,6 +146,9 @@ func readSmallField(part *multipart.Part) (string, error) {
 	}
 	if len(b) > 4<<10 {
 		return "", domain.Invalid(part.FormName(), "is too long")
+	}
+	if why := domain.CheckText(string(b)); why != "" {
+		return "", domain.Invalid(part.FormName(), why)
 	}
 	return string(b), nil
 }

@@ -79,24 +79,30 @@ func New(svc Services, opts Options) *Server {
 	if len(opts.CORSOrigins) > 0 {
 		e.Use(cors(opts.CORSOrigins))
 	}
-	api := e.Group("/api")
+	// API middleware is Echo-wide, limited to /api paths, or on the routes
+	// themselves, never the group's: Group.Use registers catch-all
+	// RouteNotFound routes, which would take the router's 405 from known
+	// paths.
+	e.Use(apiOnly(requireTextQuery))
+	var write []echo.MiddlewareFunc
 	if opts.APIToken != "" {
-		api.Use(requireToken(opts.APIToken))
+		write = append(write, requireToken(opts.APIToken))
 	}
+	api := e.Group("/api")
 	api.GET("/health", s.health)
 	api.GET("/openapi.yaml", s.openAPI)
 	api.GET("/environments", s.listEnvironments)
 	api.GET("/environments/:id", s.getEnvironment)
 	api.GET("/test-directories", s.listTestDirectories)
 	api.GET("/test-files", s.listTestFiles)
-	api.POST("/test-files", s.uploadTestFile)
+	api.POST("/test-files", s.uploadTestFile, write...)
 	api.GET("/runs", s.listRuns)
-	api.POST("/runs", s.createRun)
+	api.POST("/runs", s.createRun, write...)
 	api.GET("/runs/:id", s.getRun)
 	api.GET("/runs/:id/log", s.getRunLog)
 	api.GET("/runs/:id/tests", s.getRunTests)
-	api.POST("/runs/:id/cancel", s.cancelRun)
-	api.POST("/runs/:id/rerun", s.rerun)
+	api.POST("/runs/:id/cancel", s.cancelRun, write...)
+	api.POST("/runs/:id/rerun", s.rerun, write...)
 	// No catch-all route and no RouteNotFound: either would take precedence
 	// over the router's own 405 for a known path called with the wrong
 	// method. Misses reach errorHandler as Echo's 404 or 405 (with Allow);
