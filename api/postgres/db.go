@@ -1,7 +1,11 @@
-// Package postgres stores Baton's data in PostgreSQL through GORM: runs,
-// their logs, environments and the test catalog. It also owns the schema
-// migrations, ours and River's, and the per-environment advisory lock that
-// serialises every decision about which run may execute.
+// Package postgres is Baton's storage on PostgreSQL, and only that: it
+// implements domain.RunStore for the run service and the read-only
+// environment and catalog services, and holds no rules and no text for
+// users. The scheduler's transactions (create, claim, finish, cancel, reap)
+// run on pgx, so River inserts its jobs in them and the per-environment
+// advisory lock and the partial unique index stay in plain, named-argument
+// SQL; GORM serves the reads and the catalog, where its query builder helps.
+// It also owns the schema migrations, ours and River's.
 package postgres
 
 import (
@@ -31,8 +35,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// DB is a connection pool shared by GORM (through database/sql) and by River
-// (through pgx), so one process holds one pool.
+// DB is one connection pool, used by pgx and River directly and by GORM
+// through database/sql, so one process holds one pool.
 type DB struct {
 	Pool *pgxpool.Pool
 	SQL  *sql.DB

@@ -2,9 +2,10 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/baton-ci/baton/api/domain"
 )
@@ -16,6 +17,19 @@ const MaxLogPage = 256 << 10
 // logChunksPerRead bounds the chunks one ReadLog fetches; a page that stops
 // at it reports more to come.
 const logChunksPerRead = 64
+
+// readLogSQL reads a run's status and the chunks from the one holding
+// @offset on: one statement, so one snapshot.
+const readLogSQL = `
+SELECT r.status, c.byte_offset, c.data
+FROM runs r
+LEFT JOIN LATERAL (
+	SELECT byte_offset, data FROM run_log_chunks
+	WHERE run_id = r.id AND byte_offset >= coalesce(
+		(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = r.id AND byte_offset <= @offset), 0)
+	ORDER BY byte_offset LIMIT @max_chunks) c ON true
+WHERE r.id = @run_id
+ORDER BY c.byte_offset`
 
 type logChunk struct {
 	ByteOffset int64
@@ -29,34 +43,21 @@ type logChunk struct {
 func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain.LogPage, error) {
 	// The run row yields one line even without chunks, which tells an
 	// unknown run from an empty log in the same round trip.
-	rows, err := s.db.Gorm.WithContext(ctx).Raw(`SELECT r.status, c.byte_offset, c.data
-		FROM runs r
-		LEFT JOIN LATERAL (
-			SELECT byte_offset, data FROM run_log_chunks
-			WHERE run_id = r.id AND byte_offset >= coalesce(
-				(SELECT max(byte_offset) FROM run_log_chunks WHERE run_id = r.id AND byte_offset <= ?), 0)
-			ORDER BY byte_offset LIMIT ?) c ON true
-		WHERE r.id = ?
-		ORDER BY c.byte_offset`, offset, logChunksPerRead, runID).Rows()
+	rs, err := s.db.Pool.Query(ctx, readLogSQL, pgx.NamedArgs{"run_id": runID, "offset": offset, "max_chunks": logChunksPerRead})
 	if err != nil {
 		return nil, wrapDBError(err)
 	}
-	defer rows.Close()
 	var status domain.RunStatus
 	var chunks []logChunk
-	for rows.Next() {
-		var c struct {
-			offset sql.NullInt64
-			data   sql.NullString
+	var chunkOffset *int64
+	var data *string
+	_, err = pgx.ForEachRow(rs, []any{&status, &chunkOffset, &data}, func() error {
+		if chunkOffset != nil {
+			chunks = append(chunks, logChunk{ByteOffset: *chunkOffset, Data: *data})
 		}
-		if err := rows.Scan(&status, &c.offset, &c.data); err != nil {
-			return nil, wrapDBError(err)
-		}
-		if c.offset.Valid {
-			chunks = append(chunks, logChunk{ByteOffset: c.offset.Int64, Data: c.data.String})
-		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, wrapDBError(err)
 	}
 	if status == "" {

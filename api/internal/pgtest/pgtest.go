@@ -135,6 +135,20 @@ func NewURL(t testing.TB) string {
 	return URLFor(name)
 }
 
+// NewEmptyURL creates a fresh database without any table for t, dropped
+// when t ends, and returns its URL: for testing the migrations themselves.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "baton_empty_" + hex.EncodeToString(b)
+	require.NoError(t, adminExec(context.Background(), `CREATE DATABASE `+name+` TEMPLATE template0`))
+	t.Cleanup(func() {
+		_ = adminExec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+	})
+	return URLFor(name)
+}
+
 // NewDB returns an open connection pool on a fresh migrated database.
 func NewDB(t testing.TB) *postgres.DB {
 	t.Helper()
