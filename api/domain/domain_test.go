@@ -19,7 +19,8 @@ import (
 func TestRerunOfCopiesEveryField(t *testing.T) {
 	t.Parallel()
 	orig := &domain.Run{ID: 7, RequestedBy: "alice", EnvironmentID: 9,
-		TestFiles: []string{"sample-tests/test_b.py", "sample-tests/test_a.py"}, Timeout: 90 * time.Second}
+		TestFiles: []string{"sample-tests/test_b.py", "sample-tests/test_a.py", "sample-tests/test_c.py"}, Timeout: 90 * time.Second,
+		Tests: []string{"sample-tests/test_c.py::test_x"}, Keyword: "not slow", Markers: "smoke"}
 	again := domain.RerunOf(orig, "")
 	v := reflect.ValueOf(again)
 	for i := range v.NumField() {
@@ -27,7 +28,9 @@ func TestRerunOfCopiesEveryField(t *testing.T) {
 	}
 	require.Equal(t, "alice", again.RequestedBy)
 	require.Equal(t, 9, *again.EnvironmentID)
-	require.Equal(t, orig.TestFiles, again.TestFiles)
+	require.Equal(t, orig.TestFiles[:2], again.TestFiles, "the files of its tests are not run whole")
+	require.Equal(t, orig.Tests, again.Tests)
+	require.Equal(t, orig.TestFiles, again.Files())
 	require.Equal(t, 90, *again.TimeoutSeconds)
 	again.TestFiles[0] = "changed"
 	require.Equal(t, "sample-tests/test_b.py", orig.TestFiles[0], "the rerun's files are its own")

@@ -64,7 +64,12 @@ type RunTx interface {
 type NewRun struct {
 	RequestedBy   string
 	EnvironmentID int
-	TestFiles     []string
+	// TestFiles are every file the run touches; Tests, Keyword and Markers
+	// narrow it (see CreateRun).
+	TestFiles []string
+	Tests     []string
+	Keyword   string
+	Markers   string
 	// Timeout is whole seconds, at least one.
 	Timeout time.Duration
 }

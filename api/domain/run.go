@@ -106,6 +106,11 @@ type Run struct {
 	LogSize int64
 	// Timeout is how long the run may execute before it is killed.
 	Timeout time.Duration
+	// Tests, Keyword and Markers narrow the run as in CreateRun; TestFiles
+	// then lists every file the run touches, the files of Tests included.
+	Tests   []string
+	Keyword string
+	Markers string
 	// Summary counts the test results once the run has ended with a report.
 	Summary *TestSummary
 	// Progress is set once pytest has collected the tests.
@@ -127,7 +132,15 @@ func (r *Run) Duration() *time.Duration {
 type CreateRun struct {
 	RequestedBy   string
 	EnvironmentID *int
-	TestFiles     []string
+	// TestFiles are catalog paths of files to run whole.
+	TestFiles []string
+	// Tests are catalog node ids of single tests to run
+	// ("uploads/shop/tests/test_cart.py::TestCart::test_total[1]"); their
+	// files must not also be in TestFiles.
+	Tests []string
+	// Keyword and Markers are pytest -k and -m expressions; "" selects all.
+	Keyword string
+	Markers string
 	// TimeoutSeconds overrides the server's default run timeout when set.
 	TimeoutSeconds *int
 }
@@ -149,8 +162,8 @@ func (c *CreateRun) Validate() error {
 		f.Add("timeout_seconds", RuleTimeout)
 	}
 	switch n := len(c.TestFiles); {
-	case n == 0:
-		f.Add("test_files", "must name at least one test file")
+	case n == 0 && len(c.Tests) == 0:
+		f.Add("test_files", "must name at least one test file (or give tests)")
 	case n > MaxTestFilesPerRun:
 		f.Add("test_files", RuleTestFilesMax)
 	default:
@@ -163,7 +176,63 @@ func (c *CreateRun) Validate() error {
 			seen[p] = true
 		}
 	}
+	if why := c.checkTests(); why != "" {
+		f.Add("tests", why)
+	}
+	for field, expr := range map[string]string{"keyword": c.Keyword, "markers": c.Markers} {
+		if why := CheckExpression(expr); why != "" {
+			f.Add(field, "is not a valid pytest expression: "+why)
+		}
+	}
 	return f.Err()
+}
+
+// checkTests returns why the node ids cannot be run, or "".
+func (c *CreateRun) checkTests() string {
+	if len(c.Tests) > MaxTestsPerRun {
+		return fmt.Sprintf("must name at most %d tests", MaxTestsPerRun)
+	}
+	whole := make(map[string]bool, len(c.TestFiles))
+	for _, p := range c.TestFiles {
+		whole[p] = true
+	}
+	files := map[string]bool{}
+	seen := make(map[string]bool, len(c.Tests))
+	for _, id := range c.Tests {
+		if why := checkNodeID(id); why != "" {
+			return why
+		}
+		if seen[id] {
+			return "names " + id + " more than once"
+		}
+		seen[id] = true
+		file := NodeIDFile(id)
+		if whole[file] {
+			return fmt.Sprintf("names %s, but %s already runs whole (it is in test_files)", id, file)
+		}
+		files[file] = true
+	}
+	if len(files) > 0 && len(c.TestFiles) <= MaxTestFilesPerRun && len(files)+len(c.TestFiles) > MaxTestFilesPerRun {
+		return RuleTestFilesMax + " (counting the files of the tests)"
+	}
+	return ""
+}
+
+// Files returns every file the run touches: TestFiles, then the files of
+// Tests not among them, in order. It is what a run stores as its test files.
+func (c *CreateRun) Files() []string {
+	out := slices.Clone(c.TestFiles)
+	seen := make(map[string]bool, len(out))
+	for _, p := range out {
+		seen[p] = true
+	}
+	for _, id := range c.Tests {
+		if f := NodeIDFile(id); !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkRequestedBy returns why name cannot be a run's user, or "".
@@ -203,9 +272,63 @@ func RerunOf(r *Run, requestedBy string) CreateRun {
 	return CreateRun{
 		RequestedBy:    requestedBy,
 		EnvironmentID:  &env,
-		TestFiles:      slices.Clone(r.TestFiles),
+		TestFiles:      r.WholeFiles(),
+		Tests:          slices.Clone(r.Tests),
+		Keyword:        r.Keyword,
+		Markers:        r.Markers,
 		TimeoutSeconds: &timeout,
 	}
+}
+
+// WholeFiles returns the run's files that run whole: TestFiles without the
+// files of its Tests.
+func (r *Run) WholeFiles() []string {
+	picked := make(map[string]bool, len(r.Tests))
+	for _, id := range r.Tests {
+		picked[NodeIDFile(id)] = true
+	}
+	out := []string{}
+	for _, f := range r.TestFiles {
+		if !picked[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// FailedTestsOf is the CreateRun that runs exactly the failed and errored
+// tests of an ended run r, given its results: single tests by node id, and
+// whole files for files that failed to collect, in the same environment
+// with the same timeout. It is ECONFLICT when r has not ended or nothing
+// failed.
+func FailedTestsOf(r *Run, results []TestResult, requestedBy string) (CreateRun, error) {
+	if !r.Status.Final() {
+		return CreateRun{}, Errorf(ECONFLICT, "Run %d has not ended yet (%s); its failed tests are known once it ends.", r.ID, r.Status)
+	}
+	in := RerunOf(r, requestedBy)
+	in.TestFiles, in.Tests, in.Keyword, in.Markers = nil, nil, "", ""
+	seen := map[string]bool{}
+	for _, t := range results {
+		if (t.Outcome != TestFailed && t.Outcome != TestError) || seen[t.NodeID] {
+			continue
+		}
+		seen[t.NodeID] = true
+		if strings.Contains(t.NodeID, "::") {
+			in.Tests = append(in.Tests, t.NodeID)
+		} else {
+			in.TestFiles = append(in.TestFiles, t.NodeID)
+		}
+	}
+	if len(in.Tests) == 0 && len(in.TestFiles) == 0 {
+		return CreateRun{}, Errorf(ECONFLICT, "Run %d has no failed or errored tests to run again.", r.ID)
+	}
+	// A file that failed to collect runs whole; its tests need not be named.
+	whole := map[string]bool{}
+	for _, f := range in.TestFiles {
+		whole[f] = true
+	}
+	in.Tests = slices.DeleteFunc(in.Tests, func(id string) bool { return whole[NodeIDFile(id)] })
+	return in, nil
 }
 
 // RunQuery is a run listing as a client asks for it: each field as given

@@ -21,6 +21,10 @@ type RunService interface {
 	// Rerun queues a copy of run id (see RerunOf), by requestedBy or, when
 	// blank, by the original user.
 	Rerun(ctx context.Context, id int64, requestedBy string) (*Run, error)
+	// RerunFailed queues a run of exactly the failed and errored tests of
+	// ended run id (see FailedTestsOf); ECONFLICT when it has not ended or
+	// nothing failed.
+	RerunFailed(ctx context.Context, id int64, requestedBy string) (*Run, error)
 	// Cancel ends a queued run at once, or asks the worker of a running one
 	// to stop it; ECONFLICT for a run that has ended.
 	Cancel(ctx context.Context, id int64) (*Run, error)

@@ -14,6 +14,9 @@ type runJSON struct {
 	RequestedBy   string           `json:"requested_by"`
 	EnvironmentID int              `json:"environment_id"`
 	TestFiles     []string         `json:"test_files"`
+	Tests         []string         `json:"tests"`
+	Keyword       *string          `json:"keyword"`
+	Markers       *string          `json:"markers"`
 	Status        domain.RunStatus `json:"status"`
 	QueuePosition *int             `json:"queue_position"`
 	ExitCode      *int             `json:"exit_code"`
@@ -65,6 +68,16 @@ func toRunJSON(r *domain.Run) runJSON {
 	}
 	if out.TestFiles == nil {
 		out.TestFiles = []string{}
+	}
+	out.Tests = r.Tests
+	if out.Tests == nil {
+		out.Tests = []string{}
+	}
+	if r.Keyword != "" {
+		out.Keyword = &r.Keyword
+	}
+	if r.Markers != "" {
+		out.Markers = &r.Markers
 	}
 	if r.Status == domain.StatusQueued && r.QueuePosition > 0 {
 		p := r.QueuePosition

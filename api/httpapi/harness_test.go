@@ -457,6 +457,9 @@ type Run struct {
 	RequestedBy   string     `json:"requested_by"`
 	EnvironmentID int        `json:"environment_id"`
 	TestFiles     []string   `json:"test_files"`
+	Tests         []string   `json:"tests"`
+	Keyword       *string    `json:"keyword"`
+	Markers       *string    `json:"markers"`
 	Status        string     `json:"status"`
 	QueuePosition *int       `json:"queue_position"`
 	ExitCode      *int       `json:"exit_code"`

@@ -12,7 +12,7 @@ import (
 
 // createRun binds POST /api/runs; the run service validates.
 func (s *Server) createRun(c echo.Context) error {
-	obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by", "environment_id", "test_files", "timeout_seconds")
+	obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by", "environment_id", "test_files", "tests", "keyword", "markers", "timeout_seconds")
 	if err != nil {
 		return err
 	}
@@ -20,9 +20,12 @@ func (s *Server) createRun(c echo.Context) error {
 	in := domain.CreateRun{
 		EnvironmentID:  jsonInt(obj, "environment_id", fe),
 		TestFiles:      jsonStrings(obj, "test_files", fe),
+		Tests:          jsonStrings(obj, "tests", fe),
 		TimeoutSeconds: jsonInt(obj, "timeout_seconds", fe),
 	}
 	in.RequestedBy, _ = jsonString(obj, "requested_by", fe)
+	in.Keyword, _ = jsonString(obj, "keyword", fe)
+	in.Markers, _ = jsonString(obj, "markers", fe)
 	// A member of the wrong type is left out of in, so the service must not
 	// see in: it would apply a default where the client meant something.
 	if err := fe.Err(); err != nil {
@@ -111,7 +114,12 @@ func (s *Server) cancelRun(c echo.Context) error {
 
 // rerun binds POST /api/runs/{id}/rerun; the body is optional and may name
 // who asks.
-func (s *Server) rerun(c echo.Context) error {
+func (s *Server) rerun(c echo.Context) error { return s.rerunWith(c, s.svc.Runs.Rerun) }
+
+// rerunFailed binds POST /api/runs/{id}/rerun-failed, with rerun's body.
+func (s *Server) rerunFailed(c echo.Context) error { return s.rerunWith(c, s.svc.Runs.RerunFailed) }
+
+func (s *Server) rerunWith(c echo.Context, again func(ctx context.Context, id int64, requestedBy string) (*domain.Run, error)) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -128,7 +136,7 @@ func (s *Server) rerun(c echo.Context) error {
 			return err
 		}
 	}
-	run, err := s.svc.Runs.Rerun(c.Request().Context(), id, requestedBy)
+	run, err := again(c.Request().Context(), id, requestedBy)
 	if err != nil {
 		return err
 	}

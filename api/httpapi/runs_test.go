@@ -153,6 +153,18 @@ func TestCreateRunRejects(t *testing.T) {
 		{name: "test_files absolute", body: set("test_files", []string{"/etc/passwd"}), spec: specSilent, fields: []string{"test_files"}},
 		{name: "test_files non-string items", body: set("test_files", []any{ok, 5}), spec: specInvalid, fields: []string{"test_files"}},
 		{name: "test_files a string", body: set("test_files", ok), spec: specInvalid, fields: []string{"test_files"}},
+		{name: "tests not a node id", body: set("tests", []string{"sample-tests/test_failure.py"}), spec: specSilent, fields: []string{"tests"}},
+		{name: "tests file not in catalog", body: set("tests", []string{"sample-tests/test_missing.py::test_x"}), spec: specSilent, fields: []string{"tests"}, message: "sample-tests/test_missing.py"},
+		{name: "tests file also whole", body: set("tests", []string{ok + "::test_ok"}), spec: specSilent, fields: []string{"tests"}},
+		{name: "tests duplicate", body: set("tests", []string{"sample-tests/test_failure.py::a", "sample-tests/test_failure.py::a"}), spec: specInvalid, fields: []string{"tests"}},
+		{name: "tests empty part", body: set("tests", []string{"sample-tests/test_failure.py::::a"}), spec: specSilent, fields: []string{"tests"}},
+		{name: "tests not strings", body: set("tests", []any{1}), spec: specInvalid, fields: []string{"tests"}},
+		{name: "tests only, not in catalog", body: valid(func(m map[string]any) { delete(m, "test_files"); m["tests"] = []string{"nope/test_x.py::t"} }), spec: specSilent, fields: []string{"tests"}},
+		{name: "keyword bad syntax", body: set("keyword", "slow and"), spec: specSilent, fields: []string{"keyword"}, message: "expected not OR left parenthesis OR identifier; got end of input"},
+		{name: "keyword bad character", body: set("keyword", "a == b"), spec: specSilent, fields: []string{"keyword"}, message: "unexpected character"},
+		{name: "keyword not a string", body: set("keyword", 5), spec: specInvalid, fields: []string{"keyword"}},
+		{name: "markers bad syntax", body: set("markers", "(smoke"), spec: specSilent, fields: []string{"markers"}},
+		{name: "markers too long", body: set("markers", strings.Repeat("a", 1001)), spec: specInvalid, fields: []string{"markers"}},
 		{name: "timeout_seconds zero", body: set("timeout_seconds", 0), spec: specInvalid, fields: []string{"timeout_seconds"}},
 		{name: "timeout_seconds 86401", body: set("timeout_seconds", 86401), spec: specInvalid, fields: []string{"timeout_seconds"}},
 		{name: "timeout_seconds string", body: set("timeout_seconds", "60"), spec: specInvalid, fields: []string{"timeout_seconds"}},
@@ -789,4 +801,68 @@ func TestRunProgressAndTests(t *testing.T) {
 	h.get(t, "/api/runs/abc/tests", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	h.get(t, "/api/runs/0/tests", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	unchanged()
+}
+
+// A run may name single tests and -k / -m expressions; they are stored and
+// answered back, the tests' files counted among its files.
+func TestCreateRunWithSelection(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	var run Run
+	h.postJSON(t, "/api/runs", map[string]any{"requested_by": "alice", "environment_id": 3,
+		"test_files": []string{"sample-tests/test_success.py"},
+		"tests":      []string{"sample-tests/test_failure.py::TestX::test_y[a::b]"},
+		"keyword":    "not slow", "markers": "smoke or db"}, specValid).decode(t, http.StatusCreated, &run)
+	got := h.getRun(t, run.ID)
+	require.Equal(t, []string{"sample-tests/test_success.py", "sample-tests/test_failure.py"}, got.TestFiles)
+	require.Equal(t, []string{"sample-tests/test_failure.py::TestX::test_y[a::b]"}, got.Tests)
+	require.Equal(t, "not slow", *got.Keyword)
+	require.Equal(t, "smoke or db", *got.Markers)
+
+	// Only tests: fine. A rerun repeats the selection.
+	h.postJSON(t, "/api/runs", map[string]any{"requested_by": "alice", "environment_id": 4,
+		"tests": []string{"sample-tests/test_failure.py::test_fails"}}, specValid).decode(t, http.StatusCreated, &run)
+	var again Run
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun", run.ID), nil, specValid).decode(t, http.StatusCreated, &again)
+	require.Equal(t, []string{"sample-tests/test_failure.py::test_fails"}, again.Tests)
+	require.Equal(t, []string{"sample-tests/test_failure.py"}, again.TestFiles)
+	require.Nil(t, again.Keyword)
+}
+
+// Rerun failed: exactly the failed and errored tests of an ended run, by
+// node id (a file that failed to collect whole); 409 before the end or
+// when nothing failed, 404 for no run.
+func TestRerunFailed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	run := h.createRun(t, 5, "alice", "sample-tests/test_success.py", "sample-tests/test_failure.py")
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), nil, specValid).
+		requireError(t, http.StatusConflict, domain.ECONFLICT)
+	claimed := h.claim(t, 5)
+	o := domain.OutcomeForExit(1)
+	o.Tests = []domain.TestResult{
+		{NodeID: "sample-tests/test_success.py::test_ok", Outcome: domain.TestPassed},
+		{NodeID: "sample-tests/test_failure.py::test_fails", Outcome: domain.TestFailed, Message: "assert 1 == 2"},
+		{NodeID: "sample-tests/test_failure.py::TestY::test_err[1]", Outcome: domain.TestError},
+		{NodeID: "sample-tests/test_failure.py::test_skip", Outcome: domain.TestSkipped},
+	}
+	o.Summary = &domain.TestSummary{Passed: 1, Failed: 1, Errors: 1, Skipped: 1, Total: 4}
+	ok, err := h.runs.Finish(context.Background(), claimed, "w1", o)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	var again Run
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), map[string]any{"requested_by": "bob"}, specValid).
+		decode(t, http.StatusCreated, &again)
+	require.Equal(t, []string{"sample-tests/test_failure.py::test_fails", "sample-tests/test_failure.py::TestY::test_err[1]"}, again.Tests)
+	require.Equal(t, []string{"sample-tests/test_failure.py"}, again.TestFiles)
+	require.Equal(t, "bob", again.RequestedBy)
+	require.Equal(t, 5, again.EnvironmentID)
+
+	passing := h.createRun(t, 6, "alice")
+	c2 := h.claim(t, 6)
+	h.finish(t, c2, 0)
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", passing.ID), nil, specValid).
+		requireError(t, http.StatusConflict, domain.ECONFLICT)
+	h.postJSON(t, "/api/runs/999999/rerun-failed", nil, specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 }

@@ -103,6 +103,7 @@ func New(svc Services, opts Options) *Server {
 	api.GET("/runs/:id/tests", s.getRunTests)
 	api.POST("/runs/:id/cancel", s.cancelRun, write...)
 	api.POST("/runs/:id/rerun", s.rerun, write...)
+	api.POST("/runs/:id/rerun-failed", s.rerunFailed, write...)
 	// No catch-all route and no RouteNotFound: either would take precedence
 	// over the router's own 405 for a known path called with the wrong
 	// method. Misses reach errorHandler as Echo's 404 or 405 (with Allow);

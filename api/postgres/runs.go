@@ -35,6 +35,9 @@ type runRow struct {
 	TestsErrors       *int
 	TestsSkipped      *int
 	TestsTotal        *int
+	Tests             []string `gorm:"serializer:json"`
+	Keyword           string
+	Markers           string
 	// QueuePosition is computed by queries, never stored.
 	QueuePosition *int `gorm:"-"`
 }
@@ -55,6 +58,9 @@ func (r *runRow) toDomain() *domain.Run {
 		FinishedAt:    utcPtr(r.FinishedAt),
 		LogSize:       r.LogSize,
 		Timeout:       time.Duration(r.TimeoutSeconds) * time.Second,
+		Tests:         r.Tests,
+		Keyword:       r.Keyword,
+		Markers:       r.Markers,
 	}
 	if r.Reason != nil {
 		run.Reason = *r.Reason
@@ -104,7 +110,7 @@ const noQueuePosition = `NULL::bigint`
 func runColumns(queuePosition string) string {
 	return "id, requested_by, environment_id, test_files, status, exit_code, reason, timeout_seconds, worker_id, " +
 		"cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, progress_completed, progress_total, " +
-		"tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, " + queuePosition + " AS queue_position"
+		"tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers, " + queuePosition + " AS queue_position"
 }
 
 // rows is what both database/sql (GORM) and pgx return for a query.
@@ -121,16 +127,19 @@ func scanRunRows(rs rows) ([]runRow, error) {
 	var out []runRow
 	for rs.Next() {
 		var r runRow
-		var files []byte
+		var files, tests []byte
 		var queuePosition *int64
 		if err := rs.Scan(&r.ID, &r.RequestedBy, &r.EnvironmentID, &files, &r.Status, &r.ExitCode, &r.Reason,
 			&r.TimeoutSeconds, &r.WorkerID, &r.CancelRequested, &r.CreatedAt, &r.StartedAt, &r.FinishedAt,
 			&r.HeartbeatAt, &r.LogSize, &r.ProgressCompleted, &r.ProgressTotal, &r.TestsPassed, &r.TestsFailed,
-			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &queuePosition); err != nil {
+			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers, &queuePosition); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(files, &r.TestFiles); err != nil {
 			return nil, fmt.Errorf("run %d: test_files: %w", r.ID, err)
+		}
+		if err := json.Unmarshal(tests, &r.Tests); err != nil {
+			return nil, fmt.Errorf("run %d: tests: %w", r.ID, err)
 		}
 		if queuePosition != nil {
 			p := int(*queuePosition)

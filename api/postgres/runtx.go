@@ -21,8 +21,8 @@ type runTx struct {
 var _ domain.RunTx = (*runTx)(nil)
 
 const insertRunSQL = `
-INSERT INTO runs (requested_by, environment_id, test_files, status, timeout_seconds)
-VALUES (@requested_by, @environment_id, @test_files, 'queued', @timeout_seconds)
+INSERT INTO runs (requested_by, environment_id, test_files, tests, keyword, markers, status, timeout_seconds)
+VALUES (@requested_by, @environment_id, @test_files, @tests, @keyword, @markers, 'queued', @timeout_seconds)
 RETURNING id`
 
 // InsertRun implements domain.RunTx.
@@ -35,6 +35,9 @@ func (t *runTx) InsertRun(ctx context.Context, r domain.NewRun) (int64, error) {
 		"requested_by":    r.RequestedBy,
 		"environment_id":  r.EnvironmentID,
 		"test_files":      r.TestFiles, // jsonb: pgx encodes the slice as a JSON array
+		"tests":           nonNil(r.Tests),
+		"keyword":         r.Keyword,
+		"markers":         r.Markers,
 		"timeout_seconds": int(r.Timeout / time.Second),
 	}).Scan(&id)
 	return id, err
@@ -220,4 +223,12 @@ func (t *runTx) EnqueueStart(ctx context.Context) error {
 // EnqueueRunEnded implements domain.RunTx.
 func (t *runTx) EnqueueRunEnded(ctx context.Context, e domain.RunEnded) error {
 	return t.enq.EnqueueRunEndedTx(ctx, t.tx, e)
+}
+
+// nonNil keeps a nil slice from being stored as JSON null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -47,7 +47,7 @@ func (s *Service) Create(ctx context.Context, in domain.CreateRun) (*domain.Run,
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.checkCatalog(ctx, in.TestFiles); err != nil {
+	if err := s.checkCatalog(ctx, in); err != nil {
 		return nil, err
 	}
 	timeout := s.defaultTimeout
@@ -62,7 +62,10 @@ func (s *Service) Create(ctx context.Context, in domain.CreateRun) (*domain.Run,
 		id, err = tx.InsertRun(ctx, domain.NewRun{
 			RequestedBy:   in.RequestedBy,
 			EnvironmentID: *in.EnvironmentID,
-			TestFiles:     in.TestFiles,
+			TestFiles:     in.Files(),
+			Tests:         in.Tests,
+			Keyword:       in.Keyword,
+			Markers:       in.Markers,
 			Timeout:       wholeSeconds(timeout),
 		})
 		if err != nil {
@@ -84,17 +87,41 @@ func wholeSeconds(d time.Duration) time.Duration {
 // maxMissingShown bounds the file names listed in a "not in the catalog" error.
 const maxMissingShown = 5
 
-// checkCatalog reports, as a field error, every file that is not in the catalog.
-func (s *Service) checkCatalog(ctx context.Context, paths []string) error {
-	missing, err := s.store.MissingTestFiles(ctx, paths)
+// checkCatalog reports, as field errors, every file (of test_files, or of a
+// node id in tests) that is not in the catalog.
+func (s *Service) checkCatalog(ctx context.Context, in domain.CreateRun) error {
+	missing, err := s.store.MissingTestFiles(ctx, in.Files())
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	slices.Sort(missing)
-	if len(missing) > maxMissingShown {
-		missing = append(missing[:maxMissingShown], "…")
+	whole := make(map[string]bool, len(in.TestFiles))
+	for _, f := range in.TestFiles {
+		whole[f] = true
 	}
-	return domain.Invalid("test_files", "not in the test catalog: "+strings.Join(missing, ", "))
+	var files, ofTests []string
+	for _, m := range missing {
+		if whole[m] {
+			files = append(files, m)
+		} else {
+			ofTests = append(ofTests, m)
+		}
+	}
+	fe := domain.FieldErrors{}
+	if len(files) > 0 {
+		fe.Add("test_files", "not in the test catalog: "+listSome(files))
+	}
+	if len(ofTests) > 0 {
+		fe.Add("tests", "name files that are not in the test catalog: "+listSome(ofTests))
+	}
+	return fe.Err()
+}
+
+func listSome(paths []string) string {
+	slices.Sort(paths)
+	if len(paths) > maxMissingShown {
+		paths = append(paths[:maxMissingShown], "…")
+	}
+	return strings.Join(paths, ", ")
 }
 
 // Rerun implements domain.RunService.
@@ -104,6 +131,19 @@ func (s *Service) Rerun(ctx context.Context, id int64, requestedBy string) (*dom
 		return nil, err
 	}
 	return s.Create(ctx, domain.RerunOf(orig, requestedBy))
+}
+
+// RerunFailed implements domain.RunService.
+func (s *Service) RerunFailed(ctx context.Context, id int64, requestedBy string) (*domain.Run, error) {
+	orig, results, err := s.TestResults(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	in, err := domain.FailedTestsOf(orig, results, requestedBy)
+	if err != nil {
+		return nil, err
+	}
+	return s.Create(ctx, in)
 }
 
 // Cancel implements domain.RunService.

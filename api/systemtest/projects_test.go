@@ -106,6 +106,20 @@ func TestTeamRepoRunsLikePytestByHand(t *testing.T) {
 	require.Contains(t, log, "=== project 1/2: qa/billing (root: pyproject.toml) ===")
 	require.Contains(t, log, "=== project 2/2: qa/shop (root: pytest.ini) ===")
 
+	// Rerun failed: exactly the failed and errored node ids, same outcomes.
+	failed := map[string]string{}
+	for id, outcome := range want {
+		if outcome == "failed" || outcome == "error" {
+			failed[id] = outcome
+		}
+	}
+	require.Len(t, failed, 3)
+	var again run
+	srv.expect(http.StatusCreated, http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun-failed", created.ID), nil, &again)
+	got = srv.waitFinal(again.ID, 90*time.Second)
+	require.Equal(t, "failed", got.Status, "%s\n%s", got, srv.log(again.ID))
+	require.Equal(t, failed, srv.results(again.ID), srv.log(again.ID))
+
 	// Read-only: no uploads into it.
 	var dirs struct {
 		Items []struct {

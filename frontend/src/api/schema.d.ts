@@ -146,7 +146,10 @@ export interface paths {
         /**
          * Queues a run of one or more test files in an environment.
          * @description The run starts at once if the environment is free, else after the runs
-         *     already waiting for it (FIFO).
+         *     already waiting for it (FIFO). Each file runs in its test project's root, as
+         *     `python -m pytest FILES` would by hand there; files of several projects run one
+         *     pytest per project, in one hold of the environment. `tests` picks single tests by
+         *     node id; `keyword` and `markers` are pytest's `-k` and `-m`.
          */
         post: operations["createRun"];
         delete?: never;
@@ -211,6 +214,29 @@ export interface paths {
          * @description The body is optional; without one the new run is the original user's.
          */
         post: operations["rerunRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{id}/rerun-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues a run of exactly the failed and errored tests of an ended run.
+         * @description The new run names those tests by node id (`tests`) and runs whole any file that
+         *     failed to collect, in the same environment with the same timeout. 409 while the
+         *     run has not ended, or when none of its tests failed or errored. The body is
+         *     optional; without one the new run is the original user's.
+         */
+        post: operations["rerunFailedTests"];
         delete?: never;
         options?: never;
         head?: never;
@@ -354,19 +380,44 @@ export interface components {
          * @enum {string|null}
          */
         RunReason: "tests_failed" | "no_tests_collected" | "interrupted" | "pytest_internal_error" | "usage_error" | "killed_by_signal" | "timeout" | "start_failed" | "worker_lost" | "worker_shutdown" | "cancelled_by_user" | null;
+        /** @description At least one of `test_files` and `tests` is needed. */
         CreateRunRequest: {
             /** @example alice */
             requested_by: string;
             /** @example 7 */
             environment_id: number;
             /**
+             * @description Catalog paths of files to run whole.
              * @example [
              *       "sample-tests/test_success.py"
              *     ]
              */
-            test_files: string[];
+            test_files?: string[];
+            /**
+             * @description Catalog node ids of single tests (`FILE::Class::test[param]`). Each file must be
+             *     in the catalog and not also in `test_files`; with the files of `test_files` at
+             *     most 100 files in all.
+             * @example [
+             *       "uploads/shop/tests/test_cart.py::TestTotals::test_empty"
+             *     ]
+             */
+            tests?: string[];
+            /**
+             * @description A pytest `-k` expression, e.g. `not slow and cart`, checked with pytest's grammar.
+             * @example not slow
+             */
+            keyword?: string;
+            /**
+             * @description A pytest `-m` expression, e.g. `smoke or db`, checked with pytest's grammar.
+             * @example smoke
+             */
+            markers?: string;
             /** @description Kill the run after this long (default set by the server, 30 minutes). */
             timeout_seconds?: number;
+        } | {
+            test_files: string[];
+        } | {
+            tests: string[];
         };
         RerunRequest: {
             /** @description Who asks for the rerun; defaults to the original run's user. */
@@ -377,7 +428,14 @@ export interface components {
             id: number;
             requested_by: string;
             environment_id: number;
+            /** @description Every file the run touches, the files of `tests` included. */
             test_files: string[];
+            /** @description The single tests the run was narrowed to; their files run only these. */
+            tests: string[];
+            /** @description The run's `-k` expression, if any. */
+            keyword: string | null;
+            /** @description The run's `-m` expression, if any. */
+            markers: string | null;
             status: components["schemas"]["RunStatus"];
             /** @description 1 for the next run to start in its environment; null unless queued. */
             queue_position: number | null;
@@ -1109,6 +1167,47 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    rerunFailedTests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                id: components["parameters"]["RunID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "requested_by": "bob"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RerunRequest"];
+            };
+        };
+        responses: {
+            /** @description The new queued run. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
