@@ -203,19 +203,50 @@ func (e UploadOverwrite) Valid() bool {
 	}
 }
 
-// CreateRunRequest defines model for CreateRunRequest.
+// CreateRunRequest At least one of `test_files` and `tests` is needed.
 type CreateRunRequest struct {
 	// EnvironmentId Example: 7
 	EnvironmentId int `json:"environment_id"`
 
+	// Keyword A pytest `-k` expression, e.g. `not slow and cart`, checked with pytest's grammar.
+	//
+	// Example: not slow
+	Keyword *string `json:"keyword,omitempty"`
+
+	// Markers A pytest `-m` expression, e.g. `smoke or db`, checked with pytest's grammar.
+	//
+	// Example: smoke
+	Markers *string `json:"markers,omitempty"`
+
 	// RequestedBy Example: alice
 	RequestedBy string `json:"requested_by"`
 
-	// TestFiles Example: ["sample-tests/test_success.py"]
-	TestFiles []string `json:"test_files"`
+	// TestFiles Catalog paths of files to run whole.
+	//
+	// Example: ["sample-tests/test_success.py"]
+	TestFiles *[]string `json:"test_files,omitempty"`
+
+	// Tests Catalog node ids of single tests (`FILE::Class::test[param]`). Each file must be
+	// in the catalog and not also in `test_files`; with the files of `test_files` at
+	// most 100 files in all.
+	//
+	//
+	// Example: ["uploads/shop/tests/test_cart.py::TestTotals::test_empty"]
+	Tests *[]string `json:"tests,omitempty"`
 
 	// TimeoutSeconds Kill the run after this long (default set by the server, 30 minutes).
 	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
+	union          json.RawMessage
+}
+
+// CreateRunRequest0 defines model for CreateRunRequest.0.
+type CreateRunRequest0 struct {
+	TestFiles []string `json:"test_files"`
+}
+
+// CreateRunRequest1 defines model for CreateRunRequest.1.
+type CreateRunRequest1 struct {
+	Tests []string `json:"tests"`
 }
 
 // Environment defines model for Environment.
@@ -304,6 +335,12 @@ type Run struct {
 	FinishedAt *time.Time `json:"finished_at"`
 	Id         int64      `json:"id"`
 
+	// Keyword The run's `-k` expression, if any.
+	Keyword *string `json:"keyword"`
+
+	// Markers The run's `-m` expression, if any.
+	Markers *string `json:"markers"`
+
 	// Progress Tests completed out of collected; null until pytest has collected.
 	Progress *Progress `json:"progress"`
 
@@ -320,8 +357,13 @@ type Run struct {
 	Status RunStatus `json:"status"`
 
 	// Summary Counts from pytest's JUnit report; null until the run ended with one.
-	Summary   *TestSummary `json:"summary"`
-	TestFiles []string     `json:"test_files"`
+	Summary *TestSummary `json:"summary"`
+
+	// TestFiles Every file the run touches, the files of `tests` included.
+	TestFiles []string `json:"test_files"`
+
+	// Tests The single tests the run was narrowed to; their files run only these.
+	Tests []string `json:"tests"`
 }
 
 // RunList defines model for RunList.
@@ -484,8 +526,187 @@ type CreateRunJSONRequestBody = CreateRunRequest
 // RerunRunJSONRequestBody defines body for RerunRun for application/json ContentType.
 type RerunRunJSONRequestBody = RerunRequest
 
+// RerunFailedTestsJSONRequestBody defines body for RerunFailedTests for application/json ContentType.
+type RerunFailedTestsJSONRequestBody = RerunRequest
+
 // UploadTestFileMultipartRequestBody defines body for UploadTestFile for multipart/form-data ContentType.
 type UploadTestFileMultipartRequestBody = UploadTestFileRequest
+
+// AsCreateRunRequest0 returns the union data inside the CreateRunRequest as a CreateRunRequest0
+func (t CreateRunRequest) AsCreateRunRequest0() (CreateRunRequest0, error) {
+	var body CreateRunRequest0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateRunRequest0 overwrites any union data inside the CreateRunRequest as the provided CreateRunRequest0
+func (t *CreateRunRequest) FromCreateRunRequest0(v CreateRunRequest0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCreateRunRequest0 performs a merge with any union data inside the CreateRunRequest, using the provided CreateRunRequest0
+func (t *CreateRunRequest) MergeCreateRunRequest0(v CreateRunRequest0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCreateRunRequest1 returns the union data inside the CreateRunRequest as a CreateRunRequest1
+func (t CreateRunRequest) AsCreateRunRequest1() (CreateRunRequest1, error) {
+	var body CreateRunRequest1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCreateRunRequest1 overwrites any union data inside the CreateRunRequest as the provided CreateRunRequest1
+func (t *CreateRunRequest) FromCreateRunRequest1(v CreateRunRequest1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCreateRunRequest1 performs a merge with any union data inside the CreateRunRequest, using the provided CreateRunRequest1
+func (t *CreateRunRequest) MergeCreateRunRequest1(v CreateRunRequest1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CreateRunRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	object := make(map[string]json.RawMessage)
+	if t.union != nil {
+		err = json.Unmarshal(b, &object)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	object["environment_id"], err = json.Marshal(t.EnvironmentId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'environment_id': %w", err)
+	}
+
+	if t.Keyword != nil {
+		object["keyword"], err = json.Marshal(t.Keyword)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'keyword': %w", err)
+		}
+	}
+
+	if t.Markers != nil {
+		object["markers"], err = json.Marshal(t.Markers)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'markers': %w", err)
+		}
+	}
+
+	object["requested_by"], err = json.Marshal(t.RequestedBy)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'requested_by': %w", err)
+	}
+
+	if t.TestFiles != nil {
+		object["test_files"], err = json.Marshal(t.TestFiles)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'test_files': %w", err)
+		}
+	}
+
+	if t.Tests != nil {
+		object["tests"], err = json.Marshal(t.Tests)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tests': %w", err)
+		}
+	}
+
+	if t.TimeoutSeconds != nil {
+		object["timeout_seconds"], err = json.Marshal(t.TimeoutSeconds)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'timeout_seconds': %w", err)
+		}
+	}
+	b, err = json.Marshal(object)
+	return b, err
+}
+
+func (t *CreateRunRequest) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	if err != nil {
+		return err
+	}
+	object := make(map[string]json.RawMessage)
+	err = json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["environment_id"]; found {
+		err = json.Unmarshal(raw, &t.EnvironmentId)
+		if err != nil {
+			return fmt.Errorf("error reading 'environment_id': %w", err)
+		}
+	}
+
+	if raw, found := object["keyword"]; found {
+		err = json.Unmarshal(raw, &t.Keyword)
+		if err != nil {
+			return fmt.Errorf("error reading 'keyword': %w", err)
+		}
+	}
+
+	if raw, found := object["markers"]; found {
+		err = json.Unmarshal(raw, &t.Markers)
+		if err != nil {
+			return fmt.Errorf("error reading 'markers': %w", err)
+		}
+	}
+
+	if raw, found := object["requested_by"]; found {
+		err = json.Unmarshal(raw, &t.RequestedBy)
+		if err != nil {
+			return fmt.Errorf("error reading 'requested_by': %w", err)
+		}
+	}
+
+	if raw, found := object["test_files"]; found {
+		err = json.Unmarshal(raw, &t.TestFiles)
+		if err != nil {
+			return fmt.Errorf("error reading 'test_files': %w", err)
+		}
+	}
+
+	if raw, found := object["tests"]; found {
+		err = json.Unmarshal(raw, &t.Tests)
+		if err != nil {
+			return fmt.Errorf("error reading 'tests': %w", err)
+		}
+	}
+
+	if raw, found := object["timeout_seconds"]; found {
+		err = json.Unmarshal(raw, &t.TimeoutSeconds)
+		if err != nil {
+			return fmt.Errorf("error reading 'timeout_seconds': %w", err)
+		}
+	}
+
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -599,7 +820,10 @@ type ClientInterface interface {
 	// CreateRunWithBody Queues a run of one or more test files in an environment.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO).
+	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// `python -m pytest FILES` would by hand there; files of several projects run one
+	// pytest per project, in one hold of the environment. `tests` picks single tests by
+	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -609,7 +833,10 @@ type ClientInterface interface {
 	// CreateRun Queues a run of one or more test files in an environment.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO).
+	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// `python -m pytest FILES` would by hand there; files of several projects run one
+	// pytest per project, in one hold of the environment. `tests` picks single tests by
+	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -657,6 +884,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/runs/{id}/rerun (the `RerunRun` operationId).
 	RerunRun(ctx context.Context, id RunID, body RerunRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RerunFailedTestsWithBody Queues a run of exactly the failed and errored tests of an ended run.
+	//
+	// The new run names those tests by node id (`tests`) and runs whole any file that
+	// failed to collect, in the same environment with the same timeout. 409 while the
+	// run has not ended, or when none of its tests failed or errored. The body is
+	// optional; without one the new run is the original user's.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+	RerunFailedTestsWithBody(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RerunFailedTests Queues a run of exactly the failed and errored tests of an ended run.
+	//
+	// The new run names those tests by node id (`tests`) and runs whole any file that
+	// failed to collect, in the same environment with the same timeout. 409 while the
+	// run has not ended, or when none of its tests failed or errored. The body is
+	// optional; without one the new run is the original user's.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+	RerunFailedTests(ctx context.Context, id RunID, body RerunFailedTestsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRunTests Lists the run's per-test results from pytest's JUnit report.
 	//
@@ -779,7 +1030,10 @@ func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditor
 // CreateRunWithBody Queues a run of one or more test files in an environment.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO).
+// already waiting for it (FIFO). Each file runs in its test project's root, as
+// `python -m pytest FILES` would by hand there; files of several projects run one
+// pytest per project, in one hold of the environment. `tests` picks single tests by
+// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -799,7 +1053,10 @@ func (c *Client) CreateRunWithBody(ctx context.Context, contentType string, body
 // CreateRun Queues a run of one or more test files in an environment.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO).
+// already waiting for it (FIFO). Each file runs in its test project's root, as
+// `python -m pytest FILES` would by hand there; files of several projects run one
+// pytest per project, in one hold of the environment. `tests` picks single tests by
+// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -898,6 +1155,50 @@ func (c *Client) RerunRunWithBody(ctx context.Context, id RunID, contentType str
 // Corresponds with POST /api/runs/{id}/rerun (the `RerunRun` operationId).
 func (c *Client) RerunRun(ctx context.Context, id RunID, body RerunRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRerunRunRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RerunFailedTestsWithBody Queues a run of exactly the failed and errored tests of an ended run.
+//
+// The new run names those tests by node id (`tests`) and runs whole any file that
+// failed to collect, in the same environment with the same timeout. 409 while the
+// run has not ended, or when none of its tests failed or errored. The body is
+// optional; without one the new run is the original user's.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+func (c *Client) RerunFailedTestsWithBody(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRerunFailedTestsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RerunFailedTests Queues a run of exactly the failed and errored tests of an ended run.
+//
+// The new run names those tests by node id (`tests`) and runs whole any file that
+// failed to collect, in the same environment with the same timeout. 409 while the
+// run has not ended, or when none of its tests failed or errored. The body is
+// optional; without one the new run is the original user's.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+func (c *Client) RerunFailedTests(ctx context.Context, id RunID, body RerunFailedTestsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRerunFailedTestsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1413,6 +1714,53 @@ func NewRerunRunRequestWithBody(server string, id RunID, contentType string, bod
 	return req, nil
 }
 
+// NewRerunFailedTestsRequest calls the generic RerunFailedTests builder with application/json body
+func NewRerunFailedTestsRequest(server string, id RunID, body RerunFailedTestsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRerunFailedTestsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRerunFailedTestsRequestWithBody constructs an http.Request for the RerunFailedTests method, with any body, and a specified content type
+func NewRerunFailedTestsRequestWithBody(server string, id RunID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/runs/%s/rerun-failed", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetRunTestsRequest constructs an http.Request for the GetRunTests method
 func NewGetRunTestsRequest(server string, id RunID) (*http.Request, error) {
 	var err error
@@ -1622,7 +1970,10 @@ type ClientWithResponsesInterface interface {
 	// CreateRunWithBodyWithResponse Queues a run of one or more test files in an environment.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO).
+	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// `python -m pytest FILES` would by hand there; files of several projects run one
+	// pytest per project, in one hold of the environment. `tests` picks single tests by
+	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1632,7 +1983,10 @@ type ClientWithResponsesInterface interface {
 	// CreateRunWithResponse Queues a run of one or more test files in an environment.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO).
+	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// `python -m pytest FILES` would by hand there; files of several projects run one
+	// pytest per project, in one hold of the environment. `tests` picks single tests by
+	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1686,6 +2040,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/runs/{id}/rerun (the `RerunRun` operationId).
 	RerunRunWithResponse(ctx context.Context, id RunID, body RerunRunJSONRequestBody, reqEditors ...RequestEditorFn) (*RerunRunResponse, error)
+
+	// RerunFailedTestsWithBodyWithResponse Queues a run of exactly the failed and errored tests of an ended run.
+	//
+	// The new run names those tests by node id (`tests`) and runs whole any file that
+	// failed to collect, in the same environment with the same timeout. 409 while the
+	// run has not ended, or when none of its tests failed or errored. The body is
+	// optional; without one the new run is the original user's.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+	RerunFailedTestsWithBodyWithResponse(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RerunFailedTestsResponse, error)
+
+	// RerunFailedTestsWithResponse Queues a run of exactly the failed and errored tests of an ended run.
+	//
+	// The new run names those tests by node id (`tests`) and runs whole any file that
+	// failed to collect, in the same environment with the same timeout. 409 while the
+	// run has not ended, or when none of its tests failed or errored. The body is
+	// optional; without one the new run is the original user's.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+	RerunFailedTestsWithResponse(ctx context.Context, id RunID, body RerunFailedTestsJSONRequestBody, reqEditors ...RequestEditorFn) (*RerunFailedTestsResponse, error)
 
 	// GetRunTestsWithResponse Lists the run's per-test results from pytest's JUnit report.
 	//
@@ -2675,6 +3053,124 @@ func (r RerunRunResponse) ContentType() string {
 	return ""
 }
 
+// RerunFailedTestsResponse401Headers the declared response headers of an HTTP 401 response for RerunFailedTests
+type RerunFailedTestsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RerunFailedTestsResponse405Headers the declared response headers of an HTTP 405 response for RerunFailedTests
+type RerunFailedTestsResponse405Headers struct {
+	Allow string
+}
+
+type RerunFailedTestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Run
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RerunFailedTestsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RerunFailedTestsResponse405Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON201() *Run {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RerunFailedTestsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RerunFailedTestsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RerunFailedTestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RerunFailedTestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RerunFailedTestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RerunFailedTestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRunTestsResponse405Headers the declared response headers of an HTTP 405 response for GetRunTests
 type GetRunTestsResponse405Headers struct {
 	Allow string
@@ -3141,7 +3637,10 @@ func (c *ClientWithResponses) ListRunsWithResponse(ctx context.Context, params *
 // CreateRunWithBodyWithResponse Queues a run of one or more test files in an environment.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO).
+// already waiting for it (FIFO). Each file runs in its test project's root, as
+// `python -m pytest FILES` would by hand there; files of several projects run one
+// pytest per project, in one hold of the environment. `tests` picks single tests by
+// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3157,7 +3656,10 @@ func (c *ClientWithResponses) CreateRunWithBodyWithResponse(ctx context.Context,
 // CreateRunWithResponse Queues a run of one or more test files in an environment.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO).
+// already waiting for it (FIFO). Each file runs in its test project's root, as
+// `python -m pytest FILES` would by hand there; files of several projects run one
+// pytest per project, in one hold of the environment. `tests` picks single tests by
+// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3246,6 +3748,42 @@ func (c *ClientWithResponses) RerunRunWithResponse(ctx context.Context, id RunID
 		return nil, err
 	}
 	return ParseRerunRunResponse(rsp)
+}
+
+// RerunFailedTestsWithBodyWithResponse Queues a run of exactly the failed and errored tests of an ended run.
+//
+// The new run names those tests by node id (`tests`) and runs whole any file that
+// failed to collect, in the same environment with the same timeout. 409 while the
+// run has not ended, or when none of its tests failed or errored. The body is
+// optional; without one the new run is the original user's.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+func (c *ClientWithResponses) RerunFailedTestsWithBodyWithResponse(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RerunFailedTestsResponse, error) {
+	rsp, err := c.RerunFailedTestsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRerunFailedTestsResponse(rsp)
+}
+
+// RerunFailedTestsWithResponse Queues a run of exactly the failed and errored tests of an ended run.
+//
+// The new run names those tests by node id (`tests`) and runs whole any file that
+// failed to collect, in the same environment with the same timeout. 409 while the
+// run has not ended, or when none of its tests failed or errored. The body is
+// optional; without one the new run is the original user's.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/runs/{id}/rerun-failed (the `RerunFailedTests` operationId).
+func (c *ClientWithResponses) RerunFailedTestsWithResponse(ctx context.Context, id RunID, body RerunFailedTestsJSONRequestBody, reqEditors ...RequestEditorFn) (*RerunFailedTestsResponse, error) {
+	rsp, err := c.RerunFailedTests(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRerunFailedTestsResponse(rsp)
 }
 
 // GetRunTestsWithResponse Lists the run's per-test results from pytest's JUnit report.
@@ -4165,6 +4703,118 @@ func ParseRerunRunResponse(rsp *http.Response) (*RerunRunResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 405:
 		var headers RerunRunResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRerunFailedTestsResponse parses an HTTP response from a RerunFailedTestsWithResponse call
+func ParseRerunFailedTestsResponse(rsp *http.Response) (*RerunFailedTestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RerunFailedTestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RerunFailedTestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers RerunFailedTestsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -80,7 +80,9 @@ func TestCreateRunValidatesSelection(t *testing.T) {
 		tc.edit(&c)
 		err := c.Validate()
 		require.Error(t, err, name)
-		require.Contains(t, err.(*domain.Error).Fields, tc.field, name)
+		var de *domain.Error
+		require.ErrorAs(t, err, &de, name)
+		require.Contains(t, de.Fields, tc.field, name)
 	}
 }
 
@@ -99,7 +101,7 @@ func TestFailedTestsOf(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"u/test_a.py::TestX::test_bad[1]", "u/test_b.py::test_setup"}, in.Tests)
 	require.Equal(t, []string{"u/test_broken.py"}, in.TestFiles)
-	require.Equal(t, "", in.Keyword, "the node ids are exact")
+	require.Empty(t, in.Keyword, "the node ids are exact")
 	require.Equal(t, 4, *in.EnvironmentID)
 	require.Equal(t, "alice", in.RequestedBy)
 	require.NoError(t, in.Validate())

@@ -997,6 +997,9 @@ export interface operations {
                      *           "test_files": [
                      *             "sample-tests/test_failure.py"
                      *           ],
+                     *           "tests": [],
+                     *           "keyword": null,
+                     *           "markers": null,
                      *           "status": "failed",
                      *           "queue_position": null,
                      *           "exit_code": 1,
