@@ -1,6 +1,8 @@
 // Command baton is Baton's single binary, a tree of subcommands: `serve`
 // runs the HTTP API (and, by default, a worker), `worker` runs only a
-// worker, for more hosts, and `migrate` applies the database migrations.
+// worker, for more hosts, and `migrate` applies the database migrations;
+// the client commands of package cli (run, runs, logs, ...) talk to a
+// running server.
 //
 // This file assembles the tree and maps errors to exit codes; each
 // subcommand lives in its own file and only wires packages together.
@@ -18,6 +20,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/baton-ci/baton/api/cli"
 )
 
 // Exit codes shared by every subcommand; a subcommand with its own
@@ -27,6 +31,9 @@ const (
 	exitError = 1
 	exitUsage = 2
 )
+
+// serverGroup is the help group of serve, worker and migrate.
+const serverGroup = "server"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -46,9 +53,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	var usage usageError
+	var usage cli.UsageError
 	if errors.As(err, &usage) {
-		fmt.Fprintf(stderr, "baton: %v\n\n%s", usage.err, cmd.UsageString())
+		fmt.Fprintf(stderr, "baton: %v\n\n%s", usage.Err, cmd.UsageString())
 		return exitUsage
 	}
 	code := exitError
@@ -56,9 +63,8 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &coder) {
 		code = coder.ExitCode()
 	}
-	var silent silentError
-	if !errors.As(err, &silent) {
-		fmt.Fprintf(stderr, "baton: %v\n", err)
+	if msg := err.Error(); msg != "" { // "": already reported
+		fmt.Fprintf(stderr, "baton: %s\n", msg)
 	}
 	return code
 }
@@ -79,20 +85,24 @@ Configuration comes from environment variables; see README.md.`,
 		// Runnable so that unknownCommand runs (cobra prints help for a
 		// command that cannot run) and "no command" is a usage error.
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("a command is required")}
+			return cli.UsageError{Err: errors.New("a command is required")}
 		},
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
 	// The root runs only to reject what is not a command: its usage shows
 	// "baton [command]" alone, not "baton [flags]".
 	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	log := newLogger(logOut)
-	root.AddCommand(
-		serveCmd(log),
-		workerCmd(log),
-		migrateCmd(log),
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.UsageError{Err: err} })
+	root.AddGroup(
+		&cobra.Group{ID: serverGroup, Title: "Server commands (configured by environment variables):"},
+		&cobra.Group{ID: cli.GroupID, Title: "Client commands (talk to a Baton server at --url or $BATON_URL):"},
 	)
+	log := newLogger(logOut)
+	for _, c := range []*cobra.Command{serveCmd(log), workerCmd(log), migrateCmd(log)} {
+		c.GroupID = serverGroup
+		root.AddCommand(c)
+	}
+	root.AddCommand(cli.Commands()...)
 	return root
 }
 
@@ -111,35 +121,11 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	return usageError{errors.New(msg)}
+	return cli.UsageError{Err: errors.New(msg)}
 }
-
-// noArgs is cobra.NoArgs as a usage error.
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
-	}
-	return nil
-}
-
-// usageError is a command line the program cannot act on: it exits 2
-// with the command's usage.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
 
 // exitCoder is an error that chooses the process's exit code.
 type exitCoder interface {
 	error
 	ExitCode() int
 }
-
-// silentError is an error already reported (logged) by the command; execute
-// only exits with its code.
-type silentError struct{ code int }
-
-func (e silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-// ExitCode is the process's exit code.
-func (e silentError) ExitCode() int { return e.code }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/cli"
 	"github.com/baton-ci/baton/api/config"
 	"github.com/baton-ci/baton/api/httpapi"
 	"github.com/baton-ci/baton/api/jobs"
@@ -26,7 +27,7 @@ func serveCmd(log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "run the HTTP API on $BATON_ADDR (and a worker unless BATON_EMBEDDED_WORKER=false)",
-		Args:  noArgs,
+		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return logged(log, run(cmd.Context(), log, true))
 		},
@@ -37,7 +38,7 @@ func workerCmd(log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "worker",
 		Short: "run a worker only (add one per extra host)",
-		Args:  noArgs,
+		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return logged(log, run(cmd.Context(), log, false))
 		},
@@ -48,7 +49,7 @@ func migrateCmd(log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
 		Short: "apply database migrations to $DATABASE_URL and exit",
-		Args:  noArgs,
+		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return logged(log, migrate(cmd.Context(), log))
 		},
@@ -62,7 +63,7 @@ func logged(log *slog.Logger, err error) error {
 		return nil
 	}
 	log.Error("baton: " + err.Error())
-	return silentError{code: exitError}
+	return &cli.Exit{Code: exitError} // reported
 }
 
 func openDB(ctx context.Context, cfg *config.Config) (*postgres.DB, error) {

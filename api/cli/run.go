@@ -1,0 +1,330 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/baton-ci/baton/api/client"
+)
+
+// waitFlags are the flags of the commands that can wait for a run.
+type waitFlags struct {
+	wait     bool
+	noCancel bool
+}
+
+func (w *waitFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVarP(&w.wait, "wait", "w", false,
+		"follow the run's log on stdout until it ends, and exit with its outcome: 0 success, 1 failed, 2 error, 3 cancelled, 4 Baton unreachable or refused")
+	cmd.Flags().BoolVar(&w.noCancel, "no-cancel-on-interrupt", false,
+		"with --wait, leave the run going when baton is interrupted (by default Ctrl-C or SIGTERM, as a CI job being cancelled sends, cancels it)")
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var (
+		env     int
+		pool    string
+		user    string
+		timeout int
+		w       waitFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "run (--env N | --pool NAME) [--user NAME] FILE...",
+		Short: "start a run of test files from the catalog (see `baton upload`)",
+		Long: `Queue a run of one or more test files, as catalog paths such as
+sample-tests/test_success.py, in an environment. Without --wait it prints the
+run's id (or, with --json, the run) and exits 0 once the run is queued.`,
+		Example: `  baton run --env 7 --user alice sample-tests/test_success.py
+  baton run --env 7 --wait sample-tests/test_success.py sample-tests/test_failure.py`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("name at least one test file")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, files []string) error {
+			envSet, poolSet := cmd.Flags().Changed("env"), pool != ""
+			switch {
+			case envSet == poolSet:
+				return usagef("give exactly one of --env N and --pool NAME")
+			case envSet && (env < 1 || env > 100):
+				return usagef("--env %d: environments are 1 to 100", env)
+			case user == "":
+				return usagef("--user is required (or set BATON_USER)")
+			}
+			api, err := a.api()
+			if err != nil {
+				return err
+			}
+			req := client.CreateRunRequest{RequestedBy: user, EnvironmentId: env, TestFiles: files}
+			if cmd.Flags().Changed("timeout") {
+				req.TimeoutSeconds = &timeout
+			}
+			body, err := createRunBody(req, pool)
+			if err != nil {
+				return err
+			}
+			res, err := api.CreateRunWithBodyWithResponse(cmd.Context(), "application/json", bytes.NewReader(body))
+			if err := a.check(res, err, 201); err != nil {
+				return poolRefused(err, pool)
+			}
+			return a.started(cmd, api, res.JSON201, w)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&env, "env", "e", 0, "the environment to run in, 1–100")
+	f.StringVar(&pool, "pool", "", "run in the first free environment of this pool (needs a server with pools)")
+	f.StringVarP(&user, "user", "u", envOr("BATON_USER", os.Getenv("USER")), "who asks for the run (env BATON_USER, else USER)")
+	f.IntVar(&timeout, "timeout", 0, "kill the run after this many seconds (the server's default otherwise)")
+	w.add(cmd)
+	return cmd
+}
+
+// createRunBody is the JSON of req, plus "pool" when asked for: the
+// contract has no pools yet, so the generated type cannot carry it, and
+// without it the server would not be asked at all.
+func createRunBody(req client.CreateRunRequest, pool string) ([]byte, error) {
+	if pool == "" {
+		return json.Marshal(req)
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "environment_id")
+	m["pool"] = pool
+	return json.Marshal(m)
+}
+
+// poolRefused explains a server that does not know pools.
+func poolRefused(err error, pool string) error {
+	var ae *apiError
+	if pool != "" && errors.As(err, &ae) && ae.status == 400 && ae.fields["pool"] != "" {
+		return &Exit{Code: ExitUnreachable, Msg: fmt.Sprintf(
+			"this Baton server does not support pools (it answered: pool %s); run in an environment with --env N instead of --pool %s",
+			ae.fields["pool"], pool)}
+	}
+	return err
+}
+
+func (a *app) rerunCmd() *cobra.Command {
+	var (
+		user   string
+		failed bool
+		w      waitFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "rerun [--failed] RUN_ID",
+		Short: "queue a run again: same environment and test files",
+		Args:  oneID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			if failed {
+				// Waits for the rerun-failed API of issue 11.
+				return &Exit{Code: ExitUnreachable, Msg: "rerun --failed needs the server's rerun-failed API, which this Baton does not offer yet; use `baton rerun " + args[0] + "` to run every test again"}
+			}
+			api, err := a.api()
+			if err != nil {
+				return err
+			}
+			var body client.RerunRequest
+			if user != "" {
+				body.RequestedBy = &user
+			}
+			res, err := api.RerunRunWithResponse(cmd.Context(), id, body)
+			if err := a.check(res, err, 201); err != nil {
+				return err
+			}
+			return a.started(cmd, api, res.JSON201, w)
+		},
+	}
+	cmd.Flags().StringVarP(&user, "user", "u", os.Getenv("BATON_USER"), "who asks for the rerun (default: the original run's user; env BATON_USER)")
+	cmd.Flags().BoolVar(&failed, "failed", false, "rerun only the tests that failed")
+	w.add(cmd)
+	return cmd
+}
+
+// started reports a queued run and, with --wait, follows it to its end.
+func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *client.Run, w waitFlags) error {
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if !w.wait {
+		if a.json {
+			return printJSON(out, run)
+		}
+		fmt.Fprintln(out, run.Id)
+		return nil
+	}
+	where := fmt.Sprintf("env%d", run.EnvironmentId)
+	queued := ""
+	if run.QueuePosition != nil {
+		queued = fmt.Sprintf(", position %d in its queue", *run.QueuePosition)
+	}
+	fmt.Fprintf(errOut, "baton: run %d queued in %s%s: %s\n", run.Id, where, queued, a.runURL(run.Id))
+	logOut := out
+	if a.json {
+		logOut = errOut // stdout carries the final run only
+	}
+	ctx := cmd.Context()
+	if err := a.follow(ctx, api, run.Id, logOut); err != nil {
+		switch {
+		case ctx.Err() != nil && !w.noCancel:
+			return a.cancelOnInterrupt(api, run.Id, errOut)
+		case ctx.Err() != nil:
+			return &Exit{Code: ExitInterrupted, Msg: fmt.Sprintf("interrupted; run %d goes on: %s", run.Id, a.runURL(run.Id))}
+		}
+		return err
+	}
+	final, err := a.getRun(context.WithoutCancel(ctx), api, run.Id)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		if err := printJSON(out, final); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(errOut, "baton: "+describe(final, a.runURL(final.Id)))
+	return &Exit{Code: outcomeCode(final.Status)}
+}
+
+// cancelOnInterrupt cancels a followed run whose follower was interrupted,
+// so a cancelled CI job frees its environment.
+func (a *app) cancelOnInterrupt(api *client.ClientWithResponses, id int64, errOut io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := api.CancelRunWithResponse(ctx, id)
+	if err := a.check(res, err, 200); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.status == 409 {
+			fmt.Fprintf(errOut, "baton: interrupted; run %d had already ended\n", id)
+			return &Exit{Code: ExitCancelled}
+		}
+		return &Exit{Code: ExitUnreachable, Msg: fmt.Sprintf("interrupted, and could not cancel run %d: %v", id, err)}
+	}
+	fmt.Fprintf(errOut, "baton: interrupted; cancelled run %d\n", id)
+	return &Exit{Code: ExitCancelled}
+}
+
+// outcomeCode maps a final status to the documented exit code.
+func outcomeCode(s client.RunStatus) int {
+	switch s {
+	case client.RunStatusSuccess:
+		return ExitSuccess
+	case client.RunStatusFailed:
+		return ExitFailed
+	case client.RunStatusCancelled:
+		return ExitCancelled
+	default:
+		return ExitError
+	}
+}
+
+// describe is one line about an ended run.
+func describe(r *client.Run, url string) string {
+	s := fmt.Sprintf("run %d %s", r.Id, r.Status)
+	if r.Reason != nil {
+		s += " (" + strings.ReplaceAll(string(*r.Reason), "_", " ") + ")"
+	}
+	if r.Summary != nil {
+		s += fmt.Sprintf(": %d passed, %d failed, %d errors, %d skipped", r.Summary.Passed, r.Summary.Failed, r.Summary.Errors, r.Summary.Skipped)
+	}
+	if r.DurationMs != nil {
+		s += fmt.Sprintf(" in %s", (time.Duration(*r.DurationMs) * time.Millisecond).Round(100*time.Millisecond))
+	}
+	return s + " — " + url
+}
+
+// runURL is the run's page in the web UI.
+func (a *app) runURL(id int64) string {
+	return fmt.Sprintf("%s/runs/%d", strings.TrimRight(a.url, "/"), id)
+}
+
+func (a *app) getRun(ctx context.Context, api *client.ClientWithResponses, id int64) (*client.Run, error) {
+	res, err := api.GetRunWithResponse(ctx, id)
+	if err := a.check(res, err, 200); err != nil {
+		return nil, err
+	}
+	return res.JSON200, nil
+}
+
+// follow copies run id's log to w as it grows, until the run has ended and
+// all of it was written. An unreachable server is retried for a.patience,
+// so a server restart does not fail a pipeline.
+func (a *app) follow(ctx context.Context, api *client.ClientWithResponses, id int64, w io.Writer) error {
+	return a.readLog(ctx, api, id, w, true, true)
+}
+
+// readLog writes run id's log to w: what there is now, or (follow) all of
+// it as the run writes it. A follower retries a server that stops
+// answering once reached (here, or before: reached).
+func (a *app) readLog(ctx context.Context, api *client.ClientWithResponses, id int64, w io.Writer, follow, reached bool) error {
+	var offset int64
+	var failingSince time.Time
+	for {
+		res, err := api.GetRunLogWithResponse(ctx, id, &client.GetRunLogParams{Offset: &offset})
+		if err := a.check(res, err, 200); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ee *Exit
+			transient := errors.As(err, &ee) || (res != nil && res.StatusCode() == 503)
+			if !follow || !transient || !reached {
+				return err
+			}
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			} else if time.Since(failingSince) > a.patience {
+				return err
+			}
+			if !sleep(ctx, a.pollInterval) {
+				return ctx.Err()
+			}
+			continue
+		}
+		failingSince, reached = time.Time{}, true
+		page := res.JSON200
+		if _, err := io.WriteString(w, page.Text); err != nil {
+			return err
+		}
+		offset = page.NextOffset
+		switch {
+		case page.Complete:
+			return nil
+		case page.Text != "":
+			continue // more may be there already
+		case !follow:
+			return nil
+		}
+		if !sleep(ctx, a.pollInterval) {
+			return ctx.Err()
+		}
+	}
+}
+
+// sleep waits for d, or reports false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
