@@ -31,18 +31,20 @@ func (w *waitFlags) add(cmd *cobra.Command) {
 
 func (a *app) runCmd() *cobra.Command {
 	var (
-		env     int
-		pool    string
-		user    string
-		timeout int
-		w       waitFlags
+		env              int
+		pool, user       string
+		keyword, markers string
+		timeout          int
+		w                waitFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "run (--env N | --pool NAME) [--user NAME] FILE...",
+		Use:   "run (--env N | --pool NAME) [--user NAME] FILE|NODE_ID...",
 		Short: "start a run of test files from the catalog (see `baton upload`)",
-		Long: `Queue a run of one or more test files, as catalog paths such as
-sample-tests/test_success.py, in an environment. Without --wait it prints the
-run's id (or, with --json, the run) and exits 0 once the run is queued.`,
+		Long: `Queue a run of test files, as catalog paths such as
+sample-tests/test_success.py, or single tests, as node ids such as
+sample-tests/test_success.py::test_addition, in an environment; -k and -m
+select tests as pytest's own options do. Without --wait it prints the run's id
+(or, with --json, the run) and exits 0 once the run is queued.`,
 		Example: `  baton run --env 7 --user alice sample-tests/test_success.py
   baton run --env 7 --wait sample-tests/test_success.py sample-tests/test_failure.py`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -65,7 +67,28 @@ run's id (or, with --json, the run) and exits 0 once the run is queued.`,
 			if err != nil {
 				return err
 			}
-			req := client.CreateRunRequest{RequestedBy: user, EnvironmentId: env, TestFiles: files}
+			req := client.CreateRunRequest{RequestedBy: user, EnvironmentId: env}
+			// FILE::test names one test (a node id); anything else a file.
+			var whole, tests []string
+			for _, f := range files {
+				if strings.Contains(f, "::") {
+					tests = append(tests, f)
+				} else {
+					whole = append(whole, f)
+				}
+			}
+			if len(whole) > 0 {
+				req.TestFiles = &whole
+			}
+			if len(tests) > 0 {
+				req.Tests = &tests
+			}
+			if keyword != "" {
+				req.Keyword = &keyword
+			}
+			if markers != "" {
+				req.Markers = &markers
+			}
 			if cmd.Flags().Changed("timeout") {
 				req.TimeoutSeconds = &timeout
 			}
@@ -85,6 +108,8 @@ run's id (or, with --json, the run) and exits 0 once the run is queued.`,
 	f.StringVar(&pool, "pool", "", "run in the first free environment of this pool (needs a server with pools)")
 	f.StringVarP(&user, "user", "u", envOr("BATON_USER", os.Getenv("USER")), "who asks for the run (env BATON_USER, else USER)")
 	f.IntVar(&timeout, "timeout", 0, "kill the run after this many seconds (the server's default otherwise)")
+	f.StringVarP(&keyword, "keyword", "k", "", "only tests matching this pytest -k expression")
+	f.StringVarP(&markers, "markers", "m", "", "only tests matching this pytest -m expression")
 	w.add(cmd)
 	return cmd
 }
@@ -135,10 +160,6 @@ func (a *app) rerunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if failed {
-				// Waits for the rerun-failed API of issue 11.
-				return &Exit{Code: ExitUnreachable, Msg: "rerun --failed needs the server's rerun-failed API, which this Baton does not offer yet; use `baton rerun " + args[0] + "` to run every test again"}
-			}
 			api, err := a.api()
 			if err != nil {
 				return err
@@ -146,6 +167,13 @@ func (a *app) rerunCmd() *cobra.Command {
 			var body client.RerunRequest
 			if user != "" {
 				body.RequestedBy = &user
+			}
+			if failed {
+				res, err := api.RerunFailedTestsWithResponse(cmd.Context(), id, body)
+				if err := a.check(res, err, 201); err != nil {
+					return err
+				}
+				return a.started(cmd, api, res.JSON201, w)
 			}
 			res, err := api.RerunRunWithResponse(cmd.Context(), id, body)
 			if err := a.check(res, err, 201); err != nil {
@@ -155,7 +183,7 @@ func (a *app) rerunCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&user, "user", "u", os.Getenv("BATON_USER"), "who asks for the rerun (default: the original run's user; env BATON_USER)")
-	cmd.Flags().BoolVar(&failed, "failed", false, "rerun only the tests that failed")
+	cmd.Flags().BoolVar(&failed, "failed", false, "rerun only the tests that failed or errored (409 when there are none)")
 	w.add(cmd)
 	return cmd
 }

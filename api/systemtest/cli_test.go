@@ -77,6 +77,7 @@ func TestCLIRunWaitExitCodes(t *testing.T) {
 	require.Equal(t, 0, up.code, "%s", up)
 	require.Equal(t, "uploads/cli/test_cli_fails.py\n", up.stdout)
 
+	ids := map[string]int64{}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -93,6 +94,7 @@ func TestCLIRunWaitExitCodes(t *testing.T) {
 			runs := listRuns(t, url, c.args[1])
 			require.Len(t, runs, 1)
 			id := runs[0]
+			ids[c.name] = id
 			require.Contains(t, res.stderr, fmt.Sprintf(c.want, id), "%s", res)
 			require.Equal(t, srv.log(id), res.stdout, "--wait printed something else than the stored log")
 			require.NotEmpty(t, res.stdout)
@@ -118,9 +120,18 @@ func TestCLIRunWaitExitCodes(t *testing.T) {
 	res = cli(t, url, "run", "--pool", "staging", "sample-tests/test_quick.py")
 	require.Equal(t, 4, res.code, "%s", res)
 	require.Contains(t, res.stderr, "does not support pools", "%s", res)
-	res = cli(t, url, "rerun", "--failed", strconv.FormatInt(queued.ID, 10))
+	// rerun --failed runs the failing test again (and fails again); a run
+	// without failures has nothing to rerun.
+	res = cli(t, url, "rerun", "--failed", "--wait", strconv.FormatInt(ids["failed"], 10))
+	require.Equal(t, 1, res.code, "%s", res)
+	require.Contains(t, res.stdout, "test_fails FAILED", "%s", res)
+	res = cli(t, url, "rerun", "--failed", strconv.FormatInt(ids["success"], 10))
 	require.Equal(t, 4, res.code, "%s", res)
-	require.Contains(t, res.stderr, "rerun-failed", "%s", res)
+	require.Contains(t, res.stderr, "409", "%s", res)
+	// A single test by node id, selected by -k too.
+	res = cli(t, url, "run", "--env", "15", "--wait", "-k", "quick", "sample-tests/test_quick.py::test_quick")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Contains(t, res.stdout, "1 passed", "%s", res)
 	// Usage errors are 2, before anything is sent.
 	res = cli(t, url, "run", "--env", "14", "--pool", "p", "sample-tests/test_quick.py")
 	require.Equal(t, 2, res.code, "%s", res)
