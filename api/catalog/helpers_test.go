@@ -1,9 +1,7 @@
 package catalog
 
 import (
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -11,20 +9,6 @@ import (
 
 	"github.com/baton-ci/baton/api/domain"
 )
-
-// python returns a Python 3 interpreter for syntax checks, skipping the test
-// when none is installed.
-func python(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3 available for syntax checks")
-	}
-	return p
-}
 
 // fixture is a temporary tree with two writable roots (sample-tests,
 // uploads), a read-only root (vendor) and a directory outside every root.
@@ -68,47 +52,6 @@ func symlink(t *testing.T, target, link string) {
 	t.Helper()
 	mkdir(t, filepath.Dir(link))
 	require.NoError(t, os.Symlink(target, link))
-}
-
-// snapshot records every entry below dir, hidden ones included, with its
-// type, permissions and content or link target, without following symlinks.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	snap := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			snap[rel] = "symlink -> " + target
-		case d.IsDir():
-			snap[rel] = "dir " + fi.Mode().String()
-		case d.Type().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			snap[rel] = "file " + fi.Mode().String() + " " + string(b)
-		default:
-			snap[rel] = "other " + fi.Mode().String()
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	return snap
 }
 
 // requireDomainError asserts err is a *domain.Error with code and, when field

@@ -11,6 +11,7 @@ import (
 
 	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/internal/pgtest"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // TestSyncerMirrorsDiskWithinTwoSeconds: files added or removed by hand show
@@ -43,16 +44,16 @@ func TestSyncerMirrorsDiskWithinTwoSeconds(t *testing.T) {
 
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "nested"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "nested", "two_test.py"), []byte("def test_b(): pass\n"), 0o644))
-	require.Eventually(t, func() bool {
+	testkit.Eventually(t, 2*time.Second, "an added file must be listed within 2 s", func() bool {
 		p := paths()
 		return len(p) == 2 && p[0] == "sample-tests/nested/two_test.py"
-	}, 2*time.Second, 50*time.Millisecond, "an added file must be listed within 2 s")
+	})
 
 	require.NoError(t, os.Remove(filepath.Join(dir, "test_one.py")))
-	require.Eventually(t, func() bool {
+	testkit.Eventually(t, 2*time.Second, "a removed file must disappear within 2 s", func() bool {
 		p := paths()
 		return len(p) == 1 && p[0] == "sample-tests/nested/two_test.py"
-	}, 2*time.Second, 50*time.Millisecond, "a removed file must disappear within 2 s")
+	})
 
 	dirs, err := store.ListTestDirectories(ctx)
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 const validPython = "def test_ok():\n    assert 1 + 1 == 2\n"
@@ -38,7 +39,7 @@ func populate(t *testing.T, f *fixture) {
 
 func TestUploadRejectsBadInputWithoutWriting(t *testing.T) {
 	t.Parallel()
-	py := python(t)
+	py := testkit.Python(t)
 	long := func(n int) string { return strings.Repeat("a", n) }
 	tests := []struct {
 		name      string
@@ -135,19 +136,19 @@ func TestUploadRejectsBadInputWithoutWriting(t *testing.T) {
 			if tt.content != "" {
 				u.Content = strings.NewReader(tt.content)
 			}
-			before := snapshot(t, f.base)
+			before := testkit.Tree(t, f.base)
 
 			_, err := f.cat.Upload(context.Background(), u)
 
 			requireDomainError(t, err, tt.code, tt.field, tt.want)
-			require.Equal(t, before, snapshot(t, f.base), "a rejected upload must not change the tree")
+			require.Equal(t, before, testkit.Tree(t, f.base), "a rejected upload must not change the tree")
 		})
 	}
 }
 
 func TestUploadReportsEveryInvalidField(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	_, err := f.cat.Upload(context.Background(), Upload{Directory: "../x", FileName: "x.py", Content: strings.NewReader("")})
 	var de *domain.Error
 	require.ErrorAs(t, err, &de)
@@ -159,7 +160,7 @@ func TestUploadReportsEveryInvalidField(t *testing.T) {
 
 func TestUploadWithoutContentIsInvalid(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	_, err := f.cat.Upload(context.Background(), Upload{Directory: "uploads/x", FileName: "test_x.py"})
 	requireDomainError(t, err, domain.EINVALID, "file", "content is missing")
 }
@@ -177,28 +178,28 @@ func TestUploadPythonFailuresAreInternal(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, Options{Python: py})
 			populate(t, f)
-			before := snapshot(t, f.base)
+			before := testkit.Tree(t, f.base)
 
 			_, err := f.cat.Upload(context.Background(), Upload{Directory: "uploads/new", FileName: "test_new.py", Content: strings.NewReader(validPython)})
 
 			require.Error(t, err)
 			require.Equal(t, domain.EINTERNAL, domain.ErrorCodeOf(err), "a server fault must not look like a client error: %v", err)
-			require.Equal(t, before, snapshot(t, f.base))
+			require.Equal(t, before, testkit.Tree(t, f.base))
 		})
 	}
 }
 
 func TestUploadCancelledWritesNothing(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
-	before := snapshot(t, f.base)
+	f := newFixture(t, Options{Python: testkit.Python(t)})
+	before := testkit.Tree(t, f.base)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 
 	_, err := f.cat.Upload(ctx, Upload{Directory: "uploads/new", FileName: "test_new.py", Content: strings.NewReader(validPython)})
 
 	require.ErrorIs(t, err, context.Canceled)
-	require.Equal(t, before, snapshot(t, f.base))
+	require.Equal(t, before, testkit.Tree(t, f.base))
 }
 
 // countingReader yields an endless stream of '#' and counts what it yields.
@@ -215,14 +216,14 @@ func (r *countingReader) Read(p []byte) (int, error) {
 func TestUploadSizeLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 1000
-	f := newFixture(t, Options{Python: python(t), MaxUploadBytes: limit})
-	before := snapshot(t, f.base)
+	f := newFixture(t, Options{Python: testkit.Python(t), MaxUploadBytes: limit})
+	before := testkit.Tree(t, f.base)
 
 	r := &countingReader{}
 	_, err := f.cat.Upload(context.Background(), Upload{Directory: "uploads/big", FileName: "test_big.py", Content: r})
 	requireDomainError(t, err, domain.ETOOLARGE, "file", "at most 1000 bytes")
 	require.Equal(t, int64(limit+1), r.n, "must read exactly one byte past the limit")
-	require.Equal(t, before, snapshot(t, f.base))
+	require.Equal(t, before, testkit.Tree(t, f.base))
 
 	got, err := f.cat.Upload(context.Background(), Upload{Directory: "uploads/big", FileName: "test_big.py", Content: io.LimitReader(&countingReader{}, limit)})
 	require.NoError(t, err, "a file of exactly the limit is fine")
@@ -231,7 +232,7 @@ func TestUploadSizeLimit(t *testing.T) {
 
 func TestUploadIntoExistingDirectory(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	populate(t, f)
 
 	got, err := f.cat.Upload(context.Background(), Upload{Directory: "sample-tests", FileName: "checkout_test.py", Content: strings.NewReader(validPython)})
@@ -258,7 +259,7 @@ func TestUploadIntoExistingDirectory(t *testing.T) {
 
 func TestUploadIntoNewNestedDirectory(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 
 	got, err := f.cat.Upload(context.Background(), Upload{Directory: "uploads/payments/smoke-v2", FileName: "test_api.py", Content: strings.NewReader(validPython)})
 	require.NoError(t, err)
@@ -275,7 +276,7 @@ func TestUploadIntoNewNestedDirectory(t *testing.T) {
 
 func TestUploadAcceptsEdgeContent(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	for name, content := range map[string]string{
 		"test_empty.py":   "",
 		"test_bom.py":     "\ufeffimport os\n",
@@ -290,7 +291,7 @@ func TestUploadAcceptsEdgeContent(t *testing.T) {
 
 func TestUploadOverwrite(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	populate(t, f)
 	target := f.path("uploads/existing/test_old.py")
 
@@ -316,7 +317,7 @@ func TestUploadOverwrite(t *testing.T) {
 
 func TestUploadConcurrentSameNewNameHasOneWinner(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	const n = 50
 	contents := make([]string, n)
 	for i := range contents {
@@ -356,7 +357,7 @@ func TestUploadConcurrentSameNewNameHasOneWinner(t *testing.T) {
 
 func TestUploadConcurrentOverwritesNeverExposePartialFiles(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	const n = 20
 	valid := map[string]bool{}
 	contents := make([]string, n)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,14 +23,19 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/httpapi"
 	"github.com/baton-ci/baton/api/internal/pgtest"
+	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runs"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // specPath is the REST contract every request and response is checked against.
@@ -76,16 +79,6 @@ func loadSpec() error {
 	return nil
 }
 
-// python returns the interpreter used for upload syntax checks.
-func python(t *testing.T) string {
-	t.Helper()
-	const p = "/usr/bin/python3"
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s is needed for upload syntax checks: %v", p, err)
-	}
-	return p
-}
-
 // sampleTests are the files every harness starts with, below sample-tests.
 var sampleTests = map[string]string{
 	"test_success.py":        "def test_ok():\n    assert True\n",
@@ -109,6 +102,8 @@ type harnessOptions struct {
 	corsOrigins []string
 	// listCacheTTL is passed to httpapi.Options.ListCacheTTL (0: no cache).
 	listCacheTTL time.Duration
+	// clock, when set, is the list cache's clock (httpapi.Options.Now).
+	clock *testkit.Clock
 }
 
 // harness is one API server over its own database and catalog tree.
@@ -122,7 +117,7 @@ type harness struct {
 	ts     *httptest.Server
 	// base holds the catalog roots sample-tests and uploads.
 	base string
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -139,14 +134,14 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	opts := o.catalog
 	if opts.Python == "" && !o.noPython {
-		opts.Python = python(t)
+		opts.Python = testkit.Python(t)
 	}
 	cat, err := catalog.New([]catalog.Root{
 		{Dir: filepath.Join(base, "sample-tests"), Writable: true},
 		{Dir: filepath.Join(base, "uploads"), Writable: true},
 	}, opts)
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	syncer := catalog.NewSyncer(cat, store, log)
 	require.NoError(t, syncer.Sync(ctx))
@@ -154,34 +149,23 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	srv := httpapi.New(httpapi.Services{
 		Runs: stack.Runs, Environments: store, Catalog: store, Uploader: syncer, Health: store,
 	}, httpapi.Options{WebDir: o.webDir, Logger: log,
-		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL})
+		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL, Now: clockFunc(o.clock)})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &harness{db: db, store: store, runs: stack.Runs, cat: cat, syncer: syncer, srv: srv, ts: ts, base: base, logs: logs}
+}
+
+func clockFunc(c *testkit.Clock) func() time.Time {
+	if c == nil {
+		return nil
+	}
+	return c.Now
 }
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-}
-
-// syncBuffer is a log sink that handlers may write to concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // specCheck says what the contract must think of a request.
@@ -451,41 +435,13 @@ func (r *response) requireError(t *testing.T, status int, code domain.ErrorCode,
 	return e
 }
 
-// Run is the Run schema of openapi.yaml.
-type Run struct {
-	ID            int64      `json:"id"`
-	RequestedBy   string     `json:"requested_by"`
-	EnvironmentID int        `json:"environment_id"`
-	TestFiles     []string   `json:"test_files"`
-	Tests         []string   `json:"tests"`
-	Keyword       *string    `json:"keyword"`
-	Markers       *string    `json:"markers"`
-	Status        string     `json:"status"`
-	QueuePosition *int       `json:"queue_position"`
-	ExitCode      *int       `json:"exit_code"`
-	Reason        *string    `json:"reason"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	DurationMS    *int64     `json:"duration_ms"`
-	Progress      *Progress  `json:"progress"`
-	Summary       *Summary   `json:"summary"`
-}
-
-// Progress is the Progress schema.
-type Progress struct {
-	Completed int `json:"completed"`
-	Total     int `json:"total"`
-}
-
-// Summary is the TestSummary schema.
-type Summary struct {
-	Passed  int `json:"passed"`
-	Failed  int `json:"failed"`
-	Errors  int `json:"errors"`
-	Skipped int `json:"skipped"`
-	Total   int `json:"total"`
-}
+// Run, Progress and Summary are the schemas of openapi.yaml, shared with
+// the system tests.
+type (
+	Run      = testkit.Run
+	Progress = testkit.Progress
+	Summary  = testkit.Summary
+)
 
 // TestResult is the TestResult schema.
 type TestResult struct {
@@ -576,10 +532,15 @@ func (h *harness) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-// startJobs counts the River jobs that start runs.
-func (h *harness) startJobs(t *testing.T) int {
+// requireStartJobs checks, with rivertest, that exactly n start jobs were
+// inserted so far, and returns them in insertion order.
+func (h *harness) requireStartJobs(t *testing.T, n int) []*rivertype.JobRow {
 	t.Helper()
-	return h.count(t, `SELECT count(*) FROM river_job WHERE kind = 'baton_start_next'`)
+	expected := make([]rivertest.ExpectedJob, n)
+	for i := range expected {
+		expected[i] = rivertest.ExpectedJob{Args: jobs.StartArgs{}, Opts: &rivertest.RequireInsertedOpts{Queue: jobs.QueueRuns}}
+	}
+	return rivertest.RequireManyInserted(context.Background(), t, riverpgxv5.New(h.db.Pool), expected)
 }
 
 // state is everything a rejected request must leave alone.
@@ -595,7 +556,7 @@ func (h *harness) state(t *testing.T) state {
 		Jobs:    h.count(t, `SELECT count(*) FROM river_job`),
 		Chunks:  h.count(t, `SELECT count(*) FROM run_log_chunks`),
 		Cancels: h.count(t, `SELECT count(*) FROM runs WHERE cancel_requested OR status = 'cancelled'`),
-		Files:   tree(t, h.base),
+		Files:   testkit.Tree(t, h.base),
 	}
 }
 
@@ -608,35 +569,6 @@ func (h *harness) unchanged(t *testing.T) func() {
 		t.Helper()
 		require.Equal(t, before, h.state(t), "a rejected request must change nothing")
 	}
-}
-
-// tree records every entry below dir, hidden ones included, with its type,
-// mode and content.
-func tree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			out[rel] = "dir " + fi.Mode().String()
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out[rel] = fi.Mode().String() + " " + string(b)
-		return nil
-	})
-	require.NoError(t, err)
-	return out
 }
 
 // formPart is one part of a multipart body.

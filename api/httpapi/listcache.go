@@ -21,6 +21,7 @@ import (
 // (create, cancel, rerun) clear it at once.
 type listCache struct {
 	ttl   time.Duration
+	now   func() time.Time
 	group singleflight.Group
 
 	mu      sync.Mutex
@@ -39,11 +40,14 @@ const loadTimeout = 30 * time.Second
 // maxListEntries bounds the cache; filtered pages are many but rarely shared.
 const maxListEntries = 256
 
-func newListCache(ttl time.Duration) *listCache {
+func newListCache(ttl time.Duration, now func() time.Time) *listCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &listCache{ttl: ttl, entries: map[listKey]listEntry{}}
+	if now == nil {
+		now = time.Now
+	}
+	return &listCache{ttl: ttl, now: now, entries: map[listKey]listEntry{}}
 }
 
 // listKey names one shared answer. It is a comparable value, so a cache hit
@@ -75,7 +79,7 @@ func (c *listCache) get(ctx context.Context, key listKey, load func(context.Cont
 		}
 		return json.Marshal(v)
 	}
-	now := time.Now()
+	now := c.now()
 	c.mu.Lock()
 	if e, ok := c.entries[key]; ok && now.Before(e.expires) {
 		c.mu.Unlock()
@@ -106,7 +110,7 @@ func (c *listCache) get(ctx context.Context, key listKey, load func(context.Cont
 			if len(c.entries) >= maxListEntries {
 				clear(c.entries)
 			}
-			c.entries[key] = listEntry{body: body, expires: time.Now().Add(c.ttl)}
+			c.entries[key] = listEntry{body: body, expires: c.now().Add(c.ttl)}
 		}
 		return body, nil
 	})

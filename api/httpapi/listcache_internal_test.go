@@ -14,7 +14,7 @@ import (
 // the answer.
 func TestListCacheLoadOutlivesItsCaller(t *testing.T) {
 	t.Parallel()
-	c := newListCache(time.Minute)
+	c := newListCache(time.Minute, nil)
 	started, release := make(chan struct{}), make(chan struct{})
 	load := func(ctx context.Context) (any, error) {
 		close(started)

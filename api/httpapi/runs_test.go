@@ -12,66 +12,78 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/jobs"
 )
 
-// TestCreateRun covers the happy path of POST /api/runs and its allowed boundaries.
+// TestCreateRun covers the happy path of POST /api/runs and its allowed
+// boundaries. The subtests share one harness and run in order.
 func TestCreateRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
-	runs, jobs := h.count(t, `SELECT count(*) FROM runs`), h.startJobs(t)
-	before := time.Now().Add(-time.Hour)
-
 	files := []string{"sample-tests/test_success.py", "sample-tests/api/users_test.py"}
-	var run Run
-	h.postJSON(t, "/api/runs", map[string]any{
-		"requested_by": "  alice ", "environment_id": 7, "test_files": files, "timeout_seconds": 60,
-	}, specValid).decode(t, http.StatusCreated, &run)
 
-	require.Positive(t, run.ID)
-	require.Equal(t, "alice", run.RequestedBy, "the name is trimmed")
-	require.Equal(t, 7, run.EnvironmentID)
-	require.Equal(t, files, run.TestFiles, "files keep their order")
-	require.Equal(t, "queued", run.Status)
-	require.NotNil(t, run.QueuePosition)
-	require.Equal(t, 1, *run.QueuePosition)
-	require.Nil(t, run.ExitCode)
-	require.Nil(t, run.Reason)
-	require.Nil(t, run.StartedAt)
-	require.Nil(t, run.FinishedAt)
-	require.Nil(t, run.DurationMS)
-	require.True(t, run.CreatedAt.After(before) && run.CreatedAt.Before(time.Now().Add(time.Hour)), "created_at %v", run.CreatedAt)
-	require.Equal(t, run, h.getRun(t, run.ID))
+	t.Run("queued with its start job", func(t *testing.T) {
+		before := time.Now().Add(-time.Hour)
+		var run Run
+		h.postJSON(t, "/api/runs", map[string]any{
+			"requested_by": "  alice ", "environment_id": 7, "test_files": files, "timeout_seconds": 60,
+		}, specValid).decode(t, http.StatusCreated, &run)
 
-	require.Equal(t, runs+1, h.count(t, `SELECT count(*) FROM runs`))
-	require.Equal(t, jobs+1, h.startJobs(t), "a start job is enqueued")
-	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM river_job WHERE kind = 'baton_start_next' AND (args->>'environment_id')::int = 7`))
-	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs r JOIN river_job j ON j.xmin::text = r.xmin::text
-		WHERE r.id = $1 AND j.kind = 'baton_start_next'`, run.ID), "the run and its job are written by one transaction")
-	require.Equal(t, 60, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, run.ID))
+		require.Positive(t, run.ID)
+		require.Equal(t, "alice", run.RequestedBy, "the name is trimmed")
+		require.Equal(t, 7, run.EnvironmentID)
+		require.Equal(t, files, run.TestFiles, "files keep their order")
+		require.Equal(t, "queued", run.Status)
+		require.NotNil(t, run.QueuePosition)
+		require.Equal(t, 1, *run.QueuePosition)
+		require.Nil(t, run.ExitCode)
+		require.Nil(t, run.Reason)
+		require.Nil(t, run.StartedAt)
+		require.Nil(t, run.FinishedAt)
+		require.Nil(t, run.DurationMS)
+		require.True(t, run.CreatedAt.After(before) && run.CreatedAt.Before(time.Now().Add(time.Hour)), "created_at %v", run.CreatedAt)
+		require.Equal(t, run, h.getRun(t, run.ID))
 
-	// The server's default timeout, and a name of exactly 150 characters
-	// (300 bytes): the limit counts characters.
-	long := strings.Repeat("é", 150)
-	second := h.createRun(t, 7, long)
-	require.Equal(t, long, second.RequestedBy)
-	require.Equal(t, 2, *second.QueuePosition)
-	require.Equal(t, 1800, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, second.ID))
+		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs`))
+		job := rivertest.RequireInserted(context.Background(), t, riverpgxv5.New(h.db.Pool), &jobs.StartArgs{},
+			&rivertest.RequireInsertedOpts{Queue: jobs.QueueRuns})
+		require.Equal(t, 7, job.Args.EnvironmentID)
+		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs r JOIN river_job j ON j.xmin::text = r.xmin::text
+			WHERE r.id = $1 AND j.id = $2`, run.ID, job.ID), "the run and its job are written by one transaction")
+		require.Equal(t, 60, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, run.ID))
+	})
 
-	// A body of exactly 1 MiB is allowed (whitespace is valid JSON).
-	var padded Run
-	h.postJSON(t, "/api/runs", paddedJSON(t, 1<<20), specValid).decode(t, http.StatusCreated, &padded)
-	require.Equal(t, "padded", padded.RequestedBy)
+	t.Run("default timeout and a 150-character name", func(t *testing.T) {
+		// 300 bytes: the limit counts characters.
+		long := strings.Repeat("é", 150)
+		second := h.createRun(t, 7, long)
+		require.Equal(t, long, second.RequestedBy)
+		require.Equal(t, 2, *second.QueuePosition)
+		require.Equal(t, 1800, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, second.ID))
+	})
 
-	// Boundaries that are allowed.
-	for _, body := range []map[string]any{
-		{"requested_by": "a", "environment_id": 1, "test_files": []string{"sample-tests/test_success.py"}, "timeout_seconds": 1},
-		{"requested_by": "b", "environment_id": 100, "test_files": []string{"sample-tests/test_success.py"}, "timeout_seconds": 86400},
-		{"requested_by": "c", "environment_id": 3, "test_files": catalogPaths(t, h, 4)},
+	t.Run("a body of exactly 1 MiB", func(t *testing.T) {
+		// Whitespace is valid JSON.
+		var padded Run
+		h.postJSON(t, "/api/runs", paddedJSON(t, 1<<20), specValid).decode(t, http.StatusCreated, &padded)
+		require.Equal(t, "padded", padded.RequestedBy)
+	})
+
+	for name, body := range map[string]map[string]any{
+		"environment 1, timeout 1 s":       {"requested_by": "a", "environment_id": 1, "test_files": []string{"sample-tests/test_success.py"}, "timeout_seconds": 1},
+		"environment 100, timeout 86400 s": {"requested_by": "b", "environment_id": 100, "test_files": []string{"sample-tests/test_success.py"}, "timeout_seconds": 86400},
+		"every file of the sample catalog": {"requested_by": "c", "environment_id": 3, "test_files": catalogPaths(t, h, 4)},
 	} {
-		h.postJSON(t, "/api/runs", body, specValid).decode(t, http.StatusCreated, &run)
+		t.Run(name, func(t *testing.T) {
+			var run Run
+			h.postJSON(t, "/api/runs", body, specValid).decode(t, http.StatusCreated, &run)
+			require.Equal(t, body["requested_by"], run.RequestedBy)
+		})
 	}
 }
 
@@ -681,7 +693,8 @@ func TestRerun(t *testing.T) {
 		return h.postJSON(t, path, body, spec)
 	}
 
-	jobs := h.startJobs(t)
+	// orig's start job; its end handed nothing on (nothing was queued).
+	h.requireStartJobs(t, 1)
 	var again Run
 	rerun(nil, specValid).decode(t, http.StatusCreated, &again)
 	require.NotEqual(t, orig.ID, again.ID)
@@ -692,7 +705,7 @@ func TestRerun(t *testing.T) {
 	require.Equal(t, 1, *again.QueuePosition)
 	require.Nil(t, again.ExitCode)
 	require.Nil(t, again.Reason)
-	require.Equal(t, jobs+1, h.startJobs(t))
+	h.requireStartJobs(t, 2) // the rerun's
 	require.Equal(t, again, h.getRun(t, again.ID))
 	require.Equal(t, "failed", h.getRun(t, orig.ID).Status, "the original is untouched")
 

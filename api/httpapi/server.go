@@ -41,7 +41,10 @@ type Options struct {
 	// ListCacheTTL lets clients polling the same page of GET /api/runs, or
 	// GET /api/environments, share one answer for this long; 0 disables it.
 	ListCacheTTL time.Duration
-	Logger       *slog.Logger
+	// Now is the clock of the list cache's TTL; nil means time.Now. Tests
+	// set it, so a TTL check holds on a slow machine too.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -62,7 +65,7 @@ func New(svc Services, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{echo: echo.New(), svc: svc, opts: opts, log: opts.Logger,
-		lists: newListCache(opts.ListCacheTTL)}
+		lists: newListCache(opts.ListCacheTTL, opts.Now)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(s.log)

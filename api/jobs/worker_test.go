@@ -18,6 +18,7 @@ import (
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runner"
 	"github.com/baton-ci/baton/api/runs"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 const testFile = "sample-tests/test_fake.py"
@@ -88,6 +89,7 @@ type cluster struct {
 	db      *postgres.DB
 	store   *postgres.Store
 	runs    *runs.Service
+	maxRuns int
 	rec     *recorder
 	workers []*jobs.Worker
 }
@@ -98,36 +100,45 @@ func newCluster(t *testing.T, n, maxRuns int, opts ...func(*jobs.Config)) *clust
 	t.Helper()
 	ctx := context.Background()
 	url := pgtest.NewURL(t)
-	c := &cluster{url: url, rec: newRecorder()}
+	c := &cluster{url: url, rec: newRecorder(), maxRuns: maxRuns}
 	c.db, c.store, c.runs = openStore(t, url)
 	require.NoError(t, c.store.ReplaceCatalog(ctx, []domain.TestFile{{Path: testFile, Directory: "sample-tests", ModifiedAt: time.Now()}},
 		[]domain.TestDirectory{{Path: "sample-tests", Writable: true, FileCount: 1}}))
 	for i := range n {
-		db, _, svc := openStore(t, url)
-		cfg := jobs.Config{
-			ID:                fmt.Sprintf("worker-%d", i),
-			MaxRuns:           maxRuns,
-			HeartbeatInterval: 100 * time.Millisecond,
-			StaleAfter:        2 * time.Second,
-			ReapInterval:      200 * time.Millisecond,
-			ReconcileInterval: time.Second,
-			FetchPollInterval: 100 * time.Millisecond,
-			LogOptions:        runner.LogOptions{FlushInterval: 20 * time.Millisecond},
-		}
-		for _, o := range opts {
-			o(&cfg)
-		}
-		w, err := jobs.NewWorker(db.Pool, svc, c.rec, identity{}, cfg)
-		require.NoError(t, err)
-		require.NoError(t, w.Start(ctx))
-		c.workers = append(c.workers, w)
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = w.Stop(sctx)
-		})
+		c.addWorker(t, i, opts...)
 	}
 	return c
+}
+
+// addWorker starts worker-i, with its own connection pool and River
+// client, as a separate host would have.
+func (c *cluster) addWorker(t *testing.T, i int, opts ...func(*jobs.Config)) {
+	t.Helper()
+	ctx := context.Background()
+	url := c.url
+	db, _, svc := openStore(t, url)
+	cfg := jobs.Config{
+		ID:                fmt.Sprintf("worker-%d", i),
+		MaxRuns:           c.maxRuns,
+		HeartbeatInterval: 100 * time.Millisecond,
+		StaleAfter:        2 * time.Second,
+		ReapInterval:      200 * time.Millisecond,
+		ReconcileInterval: time.Second,
+		FetchPollInterval: 100 * time.Millisecond,
+		LogOptions:        runner.LogOptions{FlushInterval: 20 * time.Millisecond},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w, err := jobs.NewWorker(db.Pool, svc, c.rec, identity{}, cfg)
+	require.NoError(t, err)
+	require.NoError(t, w.Start(ctx))
+	c.workers = append(c.workers, w)
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = w.Stop(sctx)
+	})
 }
 
 func openStore(t *testing.T, url string) (*postgres.DB, *postgres.Store, *runs.Service) {
@@ -149,11 +160,11 @@ func (c *cluster) create(t *testing.T, env int) *domain.Run {
 
 func (c *cluster) waitFinal(t *testing.T, want int, timeout time.Duration) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	testkit.Eventually(t, timeout, "runs did not all reach a final state", func() bool {
 		var n int64
 		require.NoError(t, c.db.Gorm.Raw(`SELECT count(*) FROM runs WHERE status NOT IN ('queued', 'running')`).Scan(&n).Error)
 		return int(n) == want
-	}, timeout, 50*time.Millisecond, "runs did not all reach a final state")
+	})
 }
 
 // TestOneRunPerEnvironmentFIFO is the race fix's proof: three workers with
@@ -237,11 +248,11 @@ func TestWaitingRunsHoldNoWorkerSlot(t *testing.T) {
 		c.create(t, 1)
 	}
 	other := c.create(t, 2)
-	require.Eventually(t, func() bool {
+	testkit.Eventually(t, 30*time.Second, "env 2's run starved behind env 1's queue", func() bool {
 		r, err := c.runs.Find(context.Background(), other.ID)
 		require.NoError(t, err)
 		return r.Status == domain.StatusSuccess
-	}, 30*time.Second, 20*time.Millisecond, "env 2's run starved behind env 1's queue")
+	})
 
 	env, err := c.store.FindEnvironment(context.Background(), 1)
 	require.NoError(t, err)
@@ -256,31 +267,24 @@ func TestWaitingRunsHoldNoWorkerSlot(t *testing.T) {
 // was killed) ends as worker_lost and the next queued run starts.
 func TestLostWorkerFreesEnvironment(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, 1, 2)
+	// No live worker yet: a worker claims a run and dies, so nothing ever
+	// heartbeats it; then a live worker comes up.
+	c := newCluster(t, 0, 2)
 	ctx := context.Background()
-	// A worker that claims a run and dies: nothing ever heartbeats it.
-	c.rec.mu.Lock()
-	c.rec.hold[3] = make(chan struct{}) // never released: any run the live worker started here would hang
-	c.rec.mu.Unlock()
 	env := 3
 	dead := c.create(t, env)
-	// Claim before the live worker does, by racing it under the same lock.
 	claimed, err := c.runs.Claim(ctx, env, "dead-worker")
 	require.NoError(t, err)
-	if claimed == nil {
-		t.Skip("the live worker claimed the run first; nothing to test in this interleaving")
-	}
+	require.NotNil(t, claimed)
 	require.Equal(t, dead.ID, claimed.ID)
-	c.rec.mu.Lock()
-	delete(c.rec.hold, 3)
-	c.rec.mu.Unlock()
 	next := c.create(t, env)
+	c.addWorker(t, 0)
 
-	require.Eventually(t, func() bool {
+	testkit.Eventually(t, 30*time.Second, "the run to end", func() bool {
 		r, err := c.runs.Find(ctx, next.ID)
 		require.NoError(t, err)
 		return r.Status == domain.StatusSuccess
-	}, 30*time.Second, 50*time.Millisecond)
+	})
 	lost, err := c.runs.Find(ctx, dead.ID)
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusError, lost.Status)
@@ -309,11 +313,11 @@ func TestCancelRunningRun(t *testing.T) {
 
 	_, err := c.runs.Cancel(ctx, run.ID)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testkit.Eventually(t, 10*time.Second, "the run to end", func() bool {
 		r, err := c.runs.Find(ctx, run.ID)
 		require.NoError(t, err)
 		return r.Status == domain.StatusCancelled
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	c.waitFinal(t, 2, 30*time.Second)
 	r, err := c.runs.Find(ctx, next.ID)
 	require.NoError(t, err)

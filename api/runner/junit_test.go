@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // TestRunReportsPerTestResultsByCatalogPath runs a real pytest session over
@@ -46,7 +47,7 @@ class TestGroup:
     def test_param(self, n):
         assert n
 `), 0o644))
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	r := &Runner{Python: py}
 	o := r.Run(context.Background(), Spec{RunID: 1, EnvironmentID: 1, EnvironmentName: "env1",
 		Files: []string{"suite/pay/test_mix.py"}, Roots: map[string]string{"suite": root}}, &out)

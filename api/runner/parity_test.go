@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // These tests prove a run behaves like `python -m pytest FILES` started by
@@ -100,7 +101,7 @@ func TestRunMatchesBarePytestInProjectRoot(t *testing.T) {
 	root := copyProjects(t)
 	before := snapshot(t, root)
 
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(context.Background(), catalogSpec(root,
 		"uploads/shop/tests/test_cart.py", "uploads/shop/tests/unit/test_override.py"), &out)
 	log := out.String()
@@ -121,7 +122,7 @@ func TestRunSpanningProjectsMatchesBarePytestInEachRoot(t *testing.T) {
 	r := newRunner(t)
 	root := copyProjects(t)
 	before := snapshot(t, root)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	progress := &ProgressCounter{}
 	got := r.Run(context.Background(), catalogSpec(root,
 		"uploads/tools/mylib/tests/check_core.py", "uploads/shop/tests/test_cart.py", "uploads/billing/tests/test_invoice.py"),
@@ -176,7 +177,7 @@ func TestRunSelectsNodeIDsKeywordsAndMarkers(t *testing.T) {
 			t.Parallel()
 			s := catalogSpec(root, "uploads/shop/tests/test_cart.py")
 			tc.mod(&s)
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			got := r.Run(context.Background(), s, &out)
 			require.Equal(t, domain.StatusSuccess, got.Status, out.String())
 			var ids []string

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // guard bounds waits that only end early when something is broken; it is
@@ -86,24 +86,6 @@ func spec(files ...string) Spec {
 	}
 }
 
-// syncBuffer is an io.Writer the test can read while Run writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func lastLine(t *testing.T, out string) string {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
@@ -138,7 +120,7 @@ func TestRunExitCodes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRunner(t)
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			got := r.Run(context.Background(), spec(tc.file(t)), &out)
 			log := out.String()
 			summary, tests := got.Summary, got.Tests
@@ -162,7 +144,7 @@ func TestRunFraming(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t)
 	file := fixture(t, "pass")
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	s := spec(file)
 	s.Timeout = 10 * time.Minute
 	r.Run(context.Background(), s, &out)
@@ -184,7 +166,7 @@ func TestRunCapturesLikePytest(t *testing.T) {
 	r := newRunner(t)
 	file := fixture(t, "pass")
 	require.NoError(t, os.Remove(filepath.Join(filepath.Dir(file), "pytest.ini")))
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(context.Background(), spec(file), &out)
 	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
 	require.NotContains(t, out.String(), "PASS-PRINT")
@@ -194,7 +176,7 @@ func TestRunCapturesLikePytest(t *testing.T) {
 func TestRunEnvironment(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	file := fixture(t, "env")
 	got := r.Run(context.Background(), spec(file), &out)
 	log := out.String()
@@ -225,7 +207,7 @@ func TestRunLeavesTestFolderClean(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "test_"+name+".py"), src, 0o644))
 	}
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(context.Background(), spec(filepath.Join(dir, "test_pass.py"), filepath.Join(dir, "test_fail.py")), &out)
 	require.Equal(t, domain.StatusFailed, got.Status, out.String())
 
@@ -266,7 +248,7 @@ func TestRunSameBasenameInTwoFolders(t *testing.T) {
 		require.NoError(t, os.WriteFile(f, []byte("def test_"+sub+"():\n    pass\n"), 0o644))
 		files = append(files, f)
 	}
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(context.Background(), spec(files...), &out)
 	log := out.String()
 	require.Equal(t, domain.StatusSuccess, got.Status, log)
@@ -318,7 +300,7 @@ func TestRunLargeOutputDoesNotDeadlock(t *testing.T) {
 	// The context only turns a deadlock into a failure instead of a hang.
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(ctx, spec(fixture(t, "big")), &out)
 	log := out.String()
 	require.Equal(t, domain.StatusSuccess, got.Status, lastLine(t, log))
@@ -330,7 +312,7 @@ func TestRunLargeOutputDoesNotDeadlock(t *testing.T) {
 func TestRunCapturesStderr(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(context.Background(), spec(fixture(t, "streams")), &out)
 	log := out.String()
 	require.Equal(t, domain.StatusSuccess, got.Status, log)
@@ -410,7 +392,7 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 		file := fixture(t, "hang")
 		s := spec(file)
 		s.Timeout = timeout
-		var out syncBuffer
+		var out testkit.SyncBuffer
 		got := r.Run(context.Background(), s, &out)
 		log := out.String()
 		require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}, got, log)
@@ -439,7 +421,7 @@ func TestRunCancelEscalatesToKill(t *testing.T) {
 	file := fixture(t, "hang", "test_hang_ignore_term.py")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	done := make(chan domain.Outcome, 1)
 	go func() { done <- r.Run(ctx, spec(file), &out) }()
 
@@ -474,7 +456,7 @@ func TestRunStopCauses(t *testing.T) {
 			file := fixture(t, "hang")
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			done := make(chan domain.Outcome, 1)
 			go func() { done <- r.Run(ctx, spec(file), &out) }()
 
@@ -493,7 +475,7 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	r := newRunner(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown})
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(ctx, spec(fixture(t, "pass")), &out)
 	require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown}, got)
 	require.Equal(t, "=== stopped (worker_shutdown) before start ===", lastLine(t, out.String()))
@@ -515,7 +497,7 @@ func TestRunDaemonHoldingOutput(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(ctx, spec(file), &out)
 	log := out.String()
 	require.Equal(t, domain.StatusSuccess, got.Status, log)
@@ -532,7 +514,7 @@ func TestRunKillsLeftoverChildren(t *testing.T) {
 	file := fixture(t, "orphan")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*guard)
 	defer cancel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	got := r.Run(ctx, spec(file), &out)
 	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
 	require.NotContains(t, out.String(), "still holds the output open")
@@ -560,7 +542,7 @@ func TestRunStartFailure(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := &Runner{Python: tc.python, TempDir: t.TempDir()}
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			got := r.Run(context.Background(), spec(tc.files...), &out)
 			require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}, got)
 			require.Contains(t, lastLine(t, out.String()), "=== failed to start pytest: ")

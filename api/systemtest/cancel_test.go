@@ -33,7 +33,7 @@ func TestCancel(t *testing.T) {
 		took := time.Since(asked)
 		t.Logf("run %d ended %s after the cancel request", long.ID, took.Round(time.Millisecond))
 		require.Equal(t, "cancelled", got.Status, "%s", got)
-		require.Equal(t, "cancelled_by_user", got.reason(), "%s", got)
+		require.Equal(t, "cancelled_by_user", got.ReasonText(), "%s", got)
 		// The requirement is two seconds; the slack covers polling and a
 		// loaded machine.
 		require.LessOrEqual(t, took, 3*time.Second, "cancel took too long")

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/internal/pgtest"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // python runs the tests; it must be able to import pytest.
@@ -99,32 +99,6 @@ func systemTest(t *testing.T) {
 		t.Skip("system test: starts real processes (skipped with -short)")
 	}
 	t.Parallel()
-}
-
-// eventually polls cond every 50ms until it holds, and fails t with what
-// was awaited when timeout passes first. Unlike require.Eventually, cond
-// runs on the test goroutine and may use t.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	return port
 }
 
 // ---------------------------------------------------------------------------
@@ -317,10 +291,10 @@ type server struct {
 // serve starts `baton serve` and waits until its API answers.
 func (r *rig) serve(name string, extra ...string) *server {
 	r.t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(r.t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(r.t))
 	p := startProc(r.t, name, r.env(name, append([]string{"BATON_ADDR=" + addr}, extra...)...), "serve")
 	s := &server{proc: p, client: newClient(r.t, "http://"+addr)}
-	eventually(r.t, 60*time.Second, name+" to answer GET /api/health", func() bool {
+	testkit.Eventually(r.t, 60*time.Second, name+" to answer GET /api/health", func() bool {
 		if p.exited() {
 			r.t.Fatalf("%s exited while starting: %s", name, p.exitState())
 		}
@@ -335,7 +309,7 @@ func (r *rig) worker(name, apiURL string, extra ...string) *proc {
 	r.t.Helper()
 	env := r.env(name, append([]string{"BATON_ADDR=127.0.0.1:1", "BATON_API_URL=" + apiURL}, extra...)...)
 	p := startProc(r.t, name, env, "worker")
-	eventually(r.t, 60*time.Second, name+" to start", func() bool {
+	testkit.Eventually(r.t, 60*time.Second, name+" to start", func() bool {
 		if p.exited() {
 			r.t.Fatalf("%s exited while starting: %s", name, p.exitState())
 		}
@@ -404,29 +378,8 @@ func (c *client) expect(want int, method, path string, body, out any) {
 	}
 }
 
-// run is the part of the API's Run the tests look at.
-type run struct {
-	ID            int64      `json:"id"`
-	EnvironmentID int        `json:"environment_id"`
-	Status        string     `json:"status"`
-	ExitCode      *int       `json:"exit_code"`
-	Reason        *string    `json:"reason"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-}
-
-func (r run) reason() string {
-	if r.Reason == nil {
-		return ""
-	}
-	return *r.Reason
-}
-
-func (r run) final() bool { return r.Status != "queued" && r.Status != "running" }
-
-func (r run) String() string {
-	return fmt.Sprintf("run %d (env %d): %s/%s", r.ID, r.EnvironmentID, r.Status, r.reason())
-}
+// run is the API's Run, as every API test decodes it.
+type run = testkit.Run
 
 // createRun queues a run of one catalog file; timeoutSeconds 0 means the
 // server's default.
@@ -452,7 +405,7 @@ func (c *client) getRun(id int64) run {
 func (c *client) waitRun(id int64, timeout time.Duration, what string, cond func(run) bool) run {
 	c.t.Helper()
 	var r run
-	eventually(c.t, timeout, fmt.Sprintf("run %d to be %s", id, what), func() bool {
+	testkit.Eventually(c.t, timeout, fmt.Sprintf("run %d to be %s", id, what), func() bool {
 		r = c.getRun(id)
 		return cond(r)
 	})
@@ -461,7 +414,7 @@ func (c *client) waitRun(id int64, timeout time.Duration, what string, cond func
 
 func (c *client) waitFinal(id int64, timeout time.Duration) run {
 	c.t.Helper()
-	return c.waitRun(id, timeout, "final", run.final)
+	return c.waitRun(id, timeout, "final", run.Final)
 }
 
 // log returns a run's whole log through GET /api/runs/{id}/log.
@@ -588,7 +541,7 @@ func (r *rig) pids(id int64) []pyProc {
 func (r *rig) waitPytest(id int64, timeout time.Duration) pyProc {
 	r.t.Helper()
 	var ps []pyProc
-	eventually(r.t, timeout, fmt.Sprintf("run %d's test to start", id), func() bool {
+	testkit.Eventually(r.t, timeout, fmt.Sprintf("run %d's test to start", id), func() bool {
 		ps = r.pids(id)
 		return len(ps) > 0
 	})
@@ -601,7 +554,7 @@ func (r *rig) waitPytest(id int64, timeout time.Duration) pyProc {
 func waitChild(t *testing.T, parent int, timeout time.Duration) pyProc {
 	t.Helper()
 	var found pyProc
-	eventually(t, timeout, fmt.Sprintf("a child process of pid %d", parent), func() bool {
+	testkit.Eventually(t, timeout, fmt.Sprintf("a child process of pid %d", parent), func() bool {
 		dirs, _ := filepath.Glob("/proc/[0-9]*")
 		for _, d := range dirs {
 			b, err := os.ReadFile(d + "/stat")
@@ -645,5 +598,5 @@ func (p pyProc) alive() bool {
 // waitGone waits until the pytest process has ended.
 func waitGone(t *testing.T, p pyProc, timeout time.Duration) {
 	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("pytest pid %d to be gone", p.pid), func() bool { return !p.alive() })
+	testkit.Eventually(t, timeout, fmt.Sprintf("pytest pid %d to be gone", p.pid), func() bool { return !p.alive() })
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // pgCluster is a private PostgreSQL cluster started by deploy/dev/pg-cluster.sh.
@@ -37,7 +39,7 @@ func newPGCluster(t *testing.T) *pgCluster {
 	base, err := os.MkdirTemp("", "baton-systemtest-pg-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(base, 0o755))
-	c := &pgCluster{t: t, data: filepath.Join(base, "pg"), port: freePort(t), bindir: bindirs[len(bindirs)-1]}
+	c := &pgCluster{t: t, data: filepath.Join(base, "pg"), port: testkit.FreePort(t), bindir: bindirs[len(bindirs)-1]}
 	t.Cleanup(func() {
 		_ = c.pgCtl("-m", "immediate", "-w", "stop")
 		_ = os.RemoveAll(base)
@@ -91,7 +93,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		ids = append(ids, srv.createRun(envs[i%len(envs)], "sample-tests/test_sleep1.py", 0).ID)
 	}
 	// Some are running (their test function reached), the rest wait.
-	eventually(t, 60*time.Second, "a run's test to be running", func() bool {
+	testkit.Eventually(t, 60*time.Second, "a run's test to be running", func() bool {
 		for _, id := range ids {
 			if len(r.pids(id)) > 0 && srv.getRun(id).Status == "running" {
 				return true
@@ -105,7 +107,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	t.Log("PostgreSQL stopped")
 
 	// The API says the database is unavailable: 503, never 500.
-	eventually(t, 15*time.Second, "GET /api/health to answer 503", func() bool {
+	testkit.Eventually(t, 15*time.Second, "GET /api/health to answer 503", func() bool {
 		code, _, err := srv.try(http.MethodGet, "/api/health", nil)
 		return err == nil && code == http.StatusServiceUnavailable
 	})
@@ -134,7 +136,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	up := time.Now()
 	t.Logf("PostgreSQL started again after %s down", up.Sub(down).Round(time.Millisecond))
 
-	eventually(t, 30*time.Second, "GET /api/health to recover", func() bool {
+	testkit.Eventually(t, 30*time.Second, "GET /api/health to recover", func() bool {
 		code, _, err := srv.try(http.MethodGet, "/api/health", nil)
 		return err == nil && code == http.StatusOK
 	})
@@ -143,7 +145,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	statuses := map[string]int{}
 	for _, id := range ids {
 		got := srv.waitFinal(id, time.Until(up.Add(90*time.Second)))
-		statuses[got.Status+"/"+got.reason()]++
+		statuses[got.Status+"/"+got.ReasonText()]++
 	}
 	t.Logf("all %d runs final %s after the restart: %v", len(ids), time.Since(up).Round(time.Millisecond), statuses)
 	// A run that ended while the database was away kept its whole log, up

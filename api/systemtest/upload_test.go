@@ -108,7 +108,7 @@ func TestUploadedTestCallingAnHTTPAPI(t *testing.T) {
 	got = srv.waitFinal(failing.ID, 60*time.Second)
 	log = srv.log(failing.ID)
 	require.Equal(t, "failed", got.Status, "%s\n%s", got, log)
-	require.Equal(t, "tests_failed", got.reason())
+	require.Equal(t, "tests_failed", got.ReasonText())
 	require.Contains(t, log, "assert 21 == 35")
 	require.EqualValues(t, 2, calls.Load())
 

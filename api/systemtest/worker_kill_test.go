@@ -49,7 +49,7 @@ func testWorkerKilledMidRun(t *testing.T, notBefore, within time.Duration, worke
 	lost := api.waitFinal(first.ID, time.Until(killed.Add(within)))
 	reapedAfter := time.Since(killed)
 	require.Equal(t, "error", lost.Status, "%s", lost)
-	require.Equal(t, "worker_lost", lost.reason(), "%s", lost)
+	require.Equal(t, "worker_lost", lost.ReasonText(), "%s", lost)
 	require.GreaterOrEqual(t, reapedAfter, notBefore, "a run was reaped before its lease ran out")
 	t.Logf("run %d reaped %s after the kill", first.ID, reapedAfter.Round(time.Millisecond))
 

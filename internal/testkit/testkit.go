@@ -1,0 +1,199 @@
+// Package testkit holds the helpers Baton's tests share: a writer safe for
+// concurrent use, the Python for syntax checks, a free port, tree
+// snapshots, waiting on the test goroutine, a clock a test moves by hand,
+// and the API's Run as JSON. It imports nothing of Baton's, so any test
+// package may use it, internal tests included.
+package testkit
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// SyncBuffer is an io.Writer that may be written to concurrently (a logger,
+// a run's output) while the test reads it.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Python returns a Python 3 interpreter for upload syntax checks: Debian's
+// /usr/bin/python3, else python3 on PATH; it skips the test without one.
+func Python(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 available for syntax checks")
+	}
+	return p
+}
+
+// FreePort returns a loopback port nobody listened on a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	return port
+}
+
+// Tree records every entry below dir, hidden ones included, with its type,
+// permissions and content or link target, without following symlinks: two
+// snapshots are equal exactly when nothing in the tree changed.
+func Tree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			snap[rel] = "symlink -> " + target
+		case d.IsDir():
+			snap[rel] = "dir " + fi.Mode().String()
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			snap[rel] = "file " + fi.Mode().String() + " " + string(b)
+		default:
+			snap[rel] = "other " + fi.Mode().String()
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return snap
+}
+
+// Eventually polls cond every 20ms until it holds, and fails t with what
+// was awaited when timeout passes first. Unlike require.Eventually, cond
+// runs on the test goroutine, so it may call require itself.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Clock is a clock that moves only when the test says so, for code that
+// takes a func() time.Time: a test of a TTL then checks the same thing on
+// a slow machine as on a fast one.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock that reads start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Run is the Run schema of openapi.yaml as a client decodes it.
+type Run struct {
+	ID            int64      `json:"id"`
+	RequestedBy   string     `json:"requested_by"`
+	EnvironmentID int        `json:"environment_id"`
+	TestFiles     []string   `json:"test_files"`
+	Tests         []string   `json:"tests"`
+	Keyword       *string    `json:"keyword"`
+	Markers       *string    `json:"markers"`
+	Status        string     `json:"status"`
+	QueuePosition *int       `json:"queue_position"`
+	ExitCode      *int       `json:"exit_code"`
+	Reason        *string    `json:"reason"`
+	CreatedAt     time.Time  `json:"created_at"`
+	StartedAt     *time.Time `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	DurationMS    *int64     `json:"duration_ms"`
+	Progress      *Progress  `json:"progress"`
+	Summary       *Summary   `json:"summary"`
+}
+
+// Progress is the Progress schema.
+type Progress struct {
+	Completed int `json:"completed"`
+	Total     int `json:"total"`
+}
+
+// Summary is the TestSummary schema.
+type Summary struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Errors  int `json:"errors"`
+	Skipped int `json:"skipped"`
+	Total   int `json:"total"`
+}
+
+// ReasonText is the run's reason, "" when it has none.
+func (r Run) ReasonText() string {
+	if r.Reason == nil {
+		return ""
+	}
+	return *r.Reason
+}
+
+// Final reports whether the run has ended.
+func (r Run) Final() bool { return r.Status != "queued" && r.Status != "running" }
+
+// String describes the run for failure messages.
+func (r Run) String() string {
+	return fmt.Sprintf("run %d (env %d): %s/%s", r.ID, r.EnvironmentID, r.Status, r.ReasonText())
+}
