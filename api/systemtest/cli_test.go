@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // cliResult is what one `baton` client command did.
@@ -184,7 +186,7 @@ func TestCLILogsFollow(t *testing.T) {
 	id := strconv.FormatInt(started.ID, 10)
 	follow := cli(t, url, "logs", "-f", id)
 	require.Equal(t, 0, follow.code, "%s", follow)
-	require.True(t, srv.getRun(started.ID).final(), "logs -f returned before the run ended")
+	require.True(t, srv.getRun(started.ID).Final(), "logs -f returned before the run ended")
 	stored := srv.log(started.ID)
 	require.Equal(t, stored, follow.stdout)
 	require.Contains(t, stored, "passed")
@@ -211,7 +213,7 @@ func TestCLILogsFollow(t *testing.T) {
 // be reached, and exits 4.
 func TestCLIUnreachable(t *testing.T) {
 	systemTest(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)) // nothing listens
+	url := fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t)) // nothing listens
 	for _, args := range [][]string{
 		{"run", "--wait", "--env", "1", "sample-tests/test_quick.py"},
 		{"runs"}, {"envs"}, {"logs", "1"}, {"logs", "-f", "1"}, {"cancel", "1"}, {"rerun", "1"},
@@ -245,7 +247,7 @@ func listRuns(t *testing.T, url, env string) []int64 {
 func awaitRunning(t *testing.T, srv *server, url, env string) int64 {
 	t.Helper()
 	var id int64
-	eventually(t, 30*time.Second, "a run in env "+env, func() bool {
+	testkit.Eventually(t, 30*time.Second, "a run in env "+env, func() bool {
 		ids := listRuns(t, url, env)
 		if len(ids) == 0 {
 			return false
