@@ -45,7 +45,7 @@ vet: ## gofmt and go vet
 	$(GO) vet $(GO_PKGS)
 
 lint: $(GOLANGCI_LINT) ## golangci-lint over the Go code (.golangci.yml; the pinned version is installed into bin/)
-	$(GOLANGCI_LINT) run $$($(GO) list -f '{{.Dir}}' ./... | grep -v /node_modules/)
+	$(GOLANGCI_LINT) run --allow-serial-runners $$($(GO) list -f '{{.Dir}}' ./... | grep -v /node_modules/)
 
 # Built from source through the Go module proxy (no binary download); the
 # version in the file name makes a version bump rebuild it.
