@@ -67,7 +67,7 @@ test-e2e: deps-browser deps-python build frontend ## browser tests against a rea
 lint-api: deps-frontend ## lint openapi.yaml with Redocly CLI (recommended) and Spectral (spectral:oas), pinned in frontend/
 	@cd frontend && npm run --silent lint:api
 
-test: vet lint lint-api test-go test-frontend test-e2e test-cluster ## everything CI runs
+test: vet lint lint-api test-go test-frontend test-e2e ## everything CI runs (test-go includes the cluster test)
 
 bench: deps-python ## run the benchmarks in bench/ (all, or BENCH="handoff memory")
 	bench/run.sh $(BENCH)
@@ -81,5 +81,5 @@ clean: ## remove build output and local data
 cluster: deps-python build ## API + 2 workers as separate processes on DATABASE_URL or a fresh database (CLUSTER_ARGS="--workers 4 --port 8081")
 	@deploy/dev/cluster.sh $(CLUSTER_ARGS)
 
-test-cluster: deps-python build ## end-to-end test of that topology: upload, FIFO per environment, both workers used
+test-cluster: deps-python ## just the cluster test (TestCluster, also part of test-go): upload, FIFO per environment, both workers, nginx
 	@deploy/dev/cluster-e2e.sh

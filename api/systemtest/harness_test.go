@@ -325,6 +325,22 @@ type client struct {
 	t    *testing.T
 	base string
 	http *http.Client
+	// token, when set, is sent as the API's bearer token.
+	token string
+}
+
+// on returns the client for use in subtest t.
+func (c *client) on(t *testing.T) *client {
+	cp := *c
+	cp.t = t
+	return &cp
+}
+
+// withToken returns a client that sends token with every request.
+func (c *client) withToken(token string) *client {
+	cp := *c
+	cp.token = token
+	return &cp
 }
 
 func newClient(t *testing.T, base string) *client {
@@ -350,6 +366,9 @@ func (c *client) try(method, path string, body any) (int, []byte, error) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

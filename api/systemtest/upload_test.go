@@ -26,7 +26,13 @@ func (c *client) upload(dir, name, content string) (int, []byte) {
 	_, err = fw.Write([]byte(content))
 	require.NoError(c.t, err)
 	require.NoError(c.t, mw.Close())
-	res, err := c.http.Post(c.base+"/api/test-files", mw.FormDataContentType(), &body)
+	req, err := http.NewRequest(http.MethodPost, c.base+"/api/test-files", &body)
+	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := c.http.Do(req)
 	require.NoError(c.t, err)
 	defer res.Body.Close()
 	var out bytes.Buffer
