@@ -40,6 +40,12 @@ type Options struct {
 	Python string
 	// MaxUploadBytes caps the size of an uploaded file; 0 means DefaultMaxUploadBytes.
 	MaxUploadBytes int64
+	// MaxProjectBytes caps the total (uncompressed) size of an uploaded
+	// project; 0 means DefaultMaxProjectBytes.
+	MaxProjectBytes int64
+	// MaxProjectFiles caps the number of files of an uploaded project; 0
+	// means DefaultMaxProjectFiles.
+	MaxProjectFiles int
 }
 
 // Catalog gives access to the test files under a fixed set of roots. It is
@@ -49,6 +55,9 @@ type Catalog struct {
 	byName    map[string]*root
 	python    string
 	maxUpload int64
+	// maxProjectBytes and maxProjectFiles bound a project upload.
+	maxProjectBytes int64
+	maxProjectFiles int
 	// checks bounds how many Python syntax checks run at once, so a burst of
 	// uploads cannot fork an unbounded number of interpreters.
 	checks chan struct{}
@@ -81,6 +90,13 @@ func New(roots []Root, opts Options) (*Catalog, error) {
 	}
 	if c.maxUpload == 0 {
 		c.maxUpload = DefaultMaxUploadBytes
+	}
+	c.maxProjectBytes, c.maxProjectFiles = opts.MaxProjectBytes, opts.MaxProjectFiles
+	if c.maxProjectBytes <= 0 {
+		c.maxProjectBytes = DefaultMaxProjectBytes
+	}
+	if c.maxProjectFiles <= 0 {
+		c.maxProjectFiles = DefaultMaxProjectFiles
 	}
 	for _, r := range roots {
 		if !filepath.IsAbs(r.Dir) {

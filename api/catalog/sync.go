@@ -86,5 +86,26 @@ func (s *Syncer) Upload(ctx context.Context, u Upload) (domain.TestFile, error) 
 	return f, nil
 }
 
+// UploadProject stores an uploaded project and syncs the catalog, so its
+// tests can be run as soon as the upload is answered.
+func (s *Syncer) UploadProject(ctx context.Context, u domain.ProjectUpload) (domain.ProjectStored, error) {
+	p, err := s.cat.UploadProject(ctx, u)
+	if err != nil {
+		return p, err
+	}
+	if err := s.Sync(ctx); err != nil {
+		s.log.Warn("project stored but catalog sync failed; it will be retried", "directory", p.Directory, "err", err)
+	}
+	return p, nil
+}
+
+// ReadArchive unpacks an uploaded project archive (see Catalog.ReadArchive).
+func (s *Syncer) ReadArchive(data []byte) ([]domain.ProjectFile, error) {
+	return s.cat.ReadArchive(data)
+}
+
+// ProjectLimits returns the project upload limits.
+func (s *Syncer) ProjectLimits() domain.ProjectLimits { return s.cat.ProjectLimits() }
+
 // MaxUploadBytes returns the upload size limit.
 func (s *Syncer) MaxUploadBytes() int64 { return s.cat.MaxUploadBytes() }

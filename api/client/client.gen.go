@@ -203,6 +203,24 @@ func (e UploadOverwrite) Valid() bool {
 	}
 }
 
+// Defines values for UploadTestProjectMultipartBodyOverwrite.
+const (
+	False UploadTestProjectMultipartBodyOverwrite = "false"
+	True  UploadTestProjectMultipartBodyOverwrite = "true"
+)
+
+// Valid indicates whether the value is a known member of the UploadTestProjectMultipartBodyOverwrite enum.
+func (e UploadTestProjectMultipartBodyOverwrite) Valid() bool {
+	switch e {
+	case False:
+		return true
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
 // CreateRunRequest At least one of `test_files` and `tests` is needed.
 type CreateRunRequest struct {
 	// EnvironmentId Example: 7
@@ -414,6 +432,17 @@ type TestFileList struct {
 // TestOutcome defines model for TestOutcome.
 type TestOutcome string
 
+// TestProject defines model for TestProject.
+type TestProject struct {
+	// Directory Example: uploads/shop
+	Directory string `json:"directory"`
+	FileCount int    `json:"file_count"`
+	SizeBytes int64  `json:"size_bytes"`
+
+	// TestFiles The project's files that pytest would collect (its python_files), as the catalog lists them.
+	TestFiles []TestFile `json:"test_files"`
+}
+
 // TestResult defines model for TestResult.
 type TestResult struct {
 	DurationMs int64 `json:"duration_ms"`
@@ -520,6 +549,26 @@ type GetRunLogParams struct {
 	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// UploadTestProjectMultipartBody defines parameters for UploadTestProject.
+type UploadTestProjectMultipartBody struct {
+	// Archive The whole project as one .zip or .tar.gz, instead of file parts.
+	Archive *openapi_types.File `json:"archive,omitempty"`
+
+	// Directory The new project folder, e.g. `uploads/shop`.
+	//
+	// Example: uploads/shop
+	Directory string `json:"directory"`
+
+	// File One part per file, its file name the path inside the project.
+	File *[]openapi_types.File `json:"file,omitempty"`
+
+	// Overwrite Replace an existing folder at `directory`, atomically.
+	Overwrite *UploadTestProjectMultipartBodyOverwrite `json:"overwrite,omitempty"`
+}
+
+// UploadTestProjectMultipartBodyOverwrite defines parameters for UploadTestProject.
+type UploadTestProjectMultipartBodyOverwrite string
+
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
 
@@ -531,6 +580,9 @@ type RerunFailedTestsJSONRequestBody = RerunRequest
 
 // UploadTestFileMultipartRequestBody defines body for UploadTestFile for multipart/form-data ContentType.
 type UploadTestFileMultipartRequestBody = UploadTestFileRequest
+
+// UploadTestProjectMultipartRequestBody defines body for UploadTestProject for multipart/form-data ContentType.
+type UploadTestProjectMultipartRequestBody UploadTestProjectMultipartBody
 
 // AsCreateRunRequest0 returns the union data inside the CreateRunRequest as a CreateRunRequest0
 func (t CreateRunRequest) AsCreateRunRequest0() (CreateRunRequest0, error) {
@@ -940,6 +992,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/test-files (the `UploadTestFile` operationId).
 	UploadTestFileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadTestProjectWithBody Uploads a whole test project (a folder of files, or one .zip / .tar.gz).
+	//
+	// The project becomes the new folder `directory` (e.g. `uploads/shop`) below a
+	// writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
+	// helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
+	// Send either one `file` part per file, whose file name is its path inside the project
+	// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+	// `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
+	// The project is staged and renamed into place: it appears whole or not at all, and a
+	// refused upload writes nothing. Refused with 400: paths that are absolute, contain
+	// `..`, `\`, control characters or `__pycache__`/`.pyc`; duplicate paths; a path both
+	// file and folder; archive entries that are links, devices or FIFOs, encrypted or
+	// damaged. Refused with 413: more files than the server's limit (2000 by default),
+	// more bytes unpacked than its limit (32 MiB by default; a zip bomb stops there), or a
+	// file above the single-file limit. 409 when `directory` exists and `overwrite` is not
+	// `true`; with it, the old folder is swapped for the new one atomically.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
+	UploadTestProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListEnvironments Lists the 100 environments with what runs and waits in each.
@@ -1271,6 +1345,38 @@ func (c *Client) ListTestFiles(ctx context.Context, reqEditors ...RequestEditorF
 // Corresponds with POST /api/test-files (the `UploadTestFile` operationId).
 func (c *Client) UploadTestFileWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUploadTestFileRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadTestProjectWithBody Uploads a whole test project (a folder of files, or one .zip / .tar.gz).
+//
+// The project becomes the new folder `directory` (e.g. `uploads/shop`) below a
+// writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
+// helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
+// Send either one `file` part per file, whose file name is its path inside the project
+// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+// `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
+// The project is staged and renamed into place: it appears whole or not at all, and a
+// refused upload writes nothing. Refused with 400: paths that are absolute, contain
+// `..`, `\`, control characters or `__pycache__`/`.pyc`; duplicate paths; a path both
+// file and folder; archive entries that are links, devices or FIFOs, encrypted or
+// damaged. Refused with 413: more files than the server's limit (2000 by default),
+// more bytes unpacked than its limit (32 MiB by default; a zip bomb stops there), or a
+// file above the single-file limit. 409 when `directory` exists and `overwrite` is not
+// `true`; with it, the old folder is swapped for the new one atomically.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
+func (c *Client) UploadTestProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadTestProjectRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1878,6 +1984,35 @@ func NewUploadTestFileRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewUploadTestProjectRequestWithBody constructs an http.Request for the UploadTestProject method, with any body, and a specified content type
+func NewUploadTestProjectRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/test-projects")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2102,6 +2237,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/test-files (the `UploadTestFile` operationId).
 	UploadTestFileWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTestFileResponse, error)
+
+	// UploadTestProjectWithBodyWithResponse Uploads a whole test project (a folder of files, or one .zip / .tar.gz).
+	//
+	// The project becomes the new folder `directory` (e.g. `uploads/shop`) below a
+	// writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
+	// helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
+	// Send either one `file` part per file, whose file name is its path inside the project
+	// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+	// `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
+	// The project is staged and renamed into place: it appears whole or not at all, and a
+	// refused upload writes nothing. Refused with 400: paths that are absolute, contain
+	// `..`, `\`, control characters or `__pycache__`/`.pyc`; duplicate paths; a path both
+	// file and folder; archive entries that are links, devices or FIFOs, encrypted or
+	// damaged. Refused with 413: more files than the server's limit (2000 by default),
+	// more bytes unpacked than its limit (32 MiB by default; a zip bomb stops there), or a
+	// file above the single-file limit. 409 when `directory` exists and `overwrite` is not
+	// `true`; with it, the old folder is swapped for the new one atomically.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
+	UploadTestProjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTestProjectResponse, error)
 }
 
 // ListEnvironmentsResponse405Headers the declared response headers of an HTTP 405 response for ListEnvironments
@@ -3559,6 +3716,124 @@ func (r UploadTestFileResponse) ContentType() string {
 	return ""
 }
 
+// UploadTestProjectResponse401Headers the declared response headers of an HTTP 401 response for UploadTestProject
+type UploadTestProjectResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UploadTestProjectResponse405Headers the declared response headers of an HTTP 405 response for UploadTestProject
+type UploadTestProjectResponse405Headers struct {
+	Allow string
+}
+
+type UploadTestProjectResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TestProject
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NoEndpoint
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UploadTestProjectResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UploadTestProjectResponse405Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadTestProjectResponse) GetJSON201() *TestProject {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UploadTestProjectResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UploadTestProjectResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UploadTestProjectResponse) GetJSON404() *NoEndpoint {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r UploadTestProjectResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UploadTestProjectResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UploadTestProjectResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UploadTestProjectResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UploadTestProjectResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UploadTestProjectResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadTestProjectResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadTestProjectResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadTestProjectResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadTestProjectResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListEnvironmentsWithResponse Lists the 100 environments with what runs and waits in each.
 //
 // Always all 100, by id; an environment is `busy` while a run executes in it.
@@ -3846,6 +4121,34 @@ func (c *ClientWithResponses) UploadTestFileWithBodyWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseUploadTestFileResponse(rsp)
+}
+
+// UploadTestProjectWithBodyWithResponse Uploads a whole test project (a folder of files, or one .zip / .tar.gz).
+//
+// The project becomes the new folder `directory` (e.g. `uploads/shop`) below a
+// writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
+// helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
+// Send either one `file` part per file, whose file name is its path inside the project
+// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+// `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
+// The project is staged and renamed into place: it appears whole or not at all, and a
+// refused upload writes nothing. Refused with 400: paths that are absolute, contain
+// `..`, `\`, control characters or `__pycache__`/`.pyc`; duplicate paths; a path both
+// file and folder; archive entries that are links, devices or FIFOs, encrypted or
+// damaged. Refused with 413: more files than the server's limit (2000 by default),
+// more bytes unpacked than its limit (32 MiB by default; a zip bomb stops there), or a
+// file above the single-file limit. 409 when `directory` exists and `overwrite` is not
+// `true`; with it, the old folder is swapped for the new one atomically.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
+func (c *ClientWithResponses) UploadTestProjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTestProjectResponse, error) {
+	rsp, err := c.UploadTestProjectWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadTestProjectResponse(rsp)
 }
 
 // ParseListEnvironmentsResponse parses an HTTP response from a ListEnvironmentsWithResponse call
@@ -5170,6 +5473,118 @@ func ParseUploadTestFileResponse(rsp *http.Response) (*UploadTestFileResponse, e
 		response.Headers401 = &headers
 	case rsp.StatusCode == 405:
 		var headers UploadTestFileResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadTestProjectResponse parses an HTTP response from a UploadTestProjectWithResponse call
+func ParseUploadTestProjectResponse(rsp *http.Response) (*UploadTestProjectResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadTestProjectResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TestProject
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NoEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UploadTestProjectResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers UploadTestProjectResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -71,6 +71,10 @@ type Config struct {
 	ListCacheTTL time.Duration
 	// DBMaxConns bounds this process's connection pool (BATON_DB_MAX_CONNS).
 	DBMaxConns int
+	// MaxProjectBytes bounds an uploaded project, unpacked (BATON_MAX_PROJECT_BYTES).
+	MaxProjectBytes int64
+	// MaxProjectFiles bounds the files of an uploaded project (BATON_MAX_PROJECT_FILES).
+	MaxProjectFiles int
 	// TestRoots are extra catalog roots, e.g. a team's own test checkout
 	// (BATON_TEST_ROOTS, "qa=/srv/qa-tests,smoke=/srv/smoke:rw").
 	TestRoots []TestRoot
@@ -120,6 +124,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		}
 	}
 	c.TestRoots = p.testRoots("BATON_TEST_ROOTS")
+	c.MaxProjectBytes = int64(p.integer("BATON_MAX_PROJECT_BYTES", 32<<20, 1, 1<<31-1))
+	c.MaxProjectFiles = p.integer("BATON_MAX_PROJECT_FILES", 2000, 1, 100000)
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}

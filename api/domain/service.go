@@ -97,6 +97,15 @@ type Uploader interface {
 	Upload(ctx context.Context, u Upload) (TestFile, error)
 	// MaxUploadBytes is the largest file Upload accepts.
 	MaxUploadBytes() int64
+	// UploadProject validates and stores a whole project, which appears
+	// whole or not at all; bad input is EINVALID (Fields keyed by
+	// FieldUpload*), ECONFLICT or ETOOLARGE, and writes nothing.
+	UploadProject(ctx context.Context, u ProjectUpload) (ProjectStored, error)
+	// ReadArchive unpacks a project sent as one .zip or .tar.gz, refusing
+	// archive attacks (links, devices, escaping paths, bombs) with a 4xx.
+	ReadArchive(data []byte) ([]ProjectFile, error)
+	// ProjectLimits are the bounds of a project upload.
+	ProjectLimits() ProjectLimits
 }
 
 // HealthChecker tells whether the service's dependencies answer.

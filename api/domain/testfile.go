@@ -54,3 +54,52 @@ const (
 	// FieldUploadOverwrite is the flag that allows replacing a file.
 	FieldUploadOverwrite = "overwrite"
 )
+
+// ProjectFile is one file of an uploaded test project.
+type ProjectFile struct {
+	// Path is relative to the project directory, "/"-separated, e.g.
+	// "tests/conftest.py".
+	Path    string
+	Content []byte
+}
+
+// ProjectUpload is a whole test project to store in the catalog.
+type ProjectUpload struct {
+	// Directory is the catalog path the project becomes, e.g. "uploads/shop";
+	// it must not exist unless Overwrite is set.
+	Directory string
+	Files     []ProjectFile
+	// Overwrite replaces an existing folder there, atomically: readers see
+	// the old project or the new one, never a mix.
+	Overwrite bool
+}
+
+// ProjectStored is what a project upload stored.
+type ProjectStored struct {
+	Directory string
+	// Files counts the files stored, Bytes their total size.
+	Files int
+	Bytes int64
+	// TestFiles are the project's files that pytest would collect, as the
+	// catalog lists them.
+	TestFiles []TestFile
+}
+
+// ProjectLimits bound a project upload.
+type ProjectLimits struct {
+	// MaxFiles is the most files (archive entries) a project may hold.
+	MaxFiles int
+	// MaxBytes bounds the project's total size, unpacked.
+	MaxBytes int64
+	// MaxFileBytes bounds one file.
+	MaxFileBytes int64
+}
+
+// The names of a project upload's fields besides FieldUploadDirectory and
+// FieldUploadOverwrite.
+const (
+	// FieldUploadFiles are the project's files (several "file" parts).
+	FieldUploadFiles = "files"
+	// FieldUploadArchive is the project as one .zip or .tar.gz.
+	FieldUploadArchive = "archive"
+)

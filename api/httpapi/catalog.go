@@ -164,3 +164,130 @@ func rawFileName(part *multipart.Part) string {
 	}
 	return params["filename"]
 }
+
+// uploadTestProject binds POST /api/test-projects: a whole project as
+// several "file" parts (each named by its path inside the project) or as
+// one "archive" part (.zip or .tar.gz), plus directory and overwrite. The
+// body is bounded by the project limits, so nothing larger is buffered;
+// the catalog checks the rest and stores the project whole or not at all.
+func (s *Server) uploadTestProject(c echo.Context) error {
+	req := c.Request()
+	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return domain.Errorf(domain.EINVALID, "The body must be multipart/form-data with fields directory, overwrite and either file parts or one archive.")
+	}
+	lim := s.svc.Uploader.ProjectLimits()
+	tooLarge := domain.Errorf(domain.ETOOLARGE, "The project is larger than the limit of %d bytes.", lim.MaxBytes)
+	// Every part costs headers; a part per file is allowed for.
+	body := http.MaxBytesReader(c.Response(), req.Body, lim.MaxBytes+multipartOverhead+int64(lim.MaxFiles)*512)
+	mr := multipart.NewReader(body, params["boundary"])
+	malformed := func(err error) error {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge
+		}
+		return domain.Errorf(domain.EINVALID, "The multipart body is malformed.")
+	}
+
+	var (
+		u            domain.ProjectUpload
+		archive      []byte
+		haveArchive  bool
+		haveDir      bool
+		overwriteRaw string
+		total        int64
+		fe           = domain.FieldErrors{}
+	)
+	for {
+		part, err := mr.NextPart()
+		// A bare io.EOF is the closing boundary, see uploadTestFile.
+		if err == io.EOF { //nolint:errorlint // see above
+			break
+		}
+		if err != nil {
+			return malformed(err)
+		}
+		switch part.FormName() {
+		case domain.FieldUploadFile:
+			name := rawFileName(part)
+			if domain.CheckText(name) != "" {
+				fe.Add(domain.FieldUploadFiles, "have a file name that "+domain.RuleText)
+				continue
+			}
+			if len(u.Files) >= lim.MaxFiles {
+				return domain.Errorf(domain.ETOOLARGE, "The project has more than %d files.", lim.MaxFiles)
+			}
+			content, err := io.ReadAll(io.LimitReader(part, lim.MaxFileBytes+1))
+			if err != nil {
+				return malformed(err)
+			}
+			if int64(len(content)) > lim.MaxFileBytes {
+				return domain.Errorf(domain.ETOOLARGE, "%s is larger than the limit of %d bytes per file.", name, lim.MaxFileBytes)
+			}
+			if total += int64(len(content)); total > lim.MaxBytes {
+				return tooLarge
+			}
+			u.Files = append(u.Files, domain.ProjectFile{Path: name, Content: content})
+		case domain.FieldUploadArchive:
+			if haveArchive {
+				fe.Add(domain.FieldUploadArchive, "must be given once")
+				continue
+			}
+			haveArchive = true
+			archive, err = io.ReadAll(io.LimitReader(part, lim.MaxBytes+1))
+			if err != nil {
+				return malformed(err)
+			}
+			if int64(len(archive)) > lim.MaxBytes {
+				return tooLarge
+			}
+		case domain.FieldUploadDirectory:
+			v, err := readSmallField(part)
+			if err != nil {
+				return err
+			}
+			u.Directory, haveDir = v, true
+		case domain.FieldUploadOverwrite:
+			v, err := readSmallField(part)
+			if err != nil {
+				return err
+			}
+			overwriteRaw = v
+		default:
+			fe.Add(fieldName(part.FormName()), "is not a known field")
+		}
+	}
+	switch {
+	case haveArchive && len(u.Files) > 0:
+		fe.Add(domain.FieldUploadArchive, "cannot be combined with file parts: send one or the other")
+	case !haveArchive && len(u.Files) == 0:
+		fe.Add(domain.FieldUploadFiles, "are required: send file parts (one per file, named by its path) or one archive")
+	}
+	if !haveDir {
+		fe.Add(domain.FieldUploadDirectory, "is required")
+	}
+	if overwriteRaw != "" {
+		b, err := strconv.ParseBool(overwriteRaw)
+		if err != nil || (overwriteRaw != "true" && overwriteRaw != "false") {
+			fe.Add(domain.FieldUploadOverwrite, "must be true or false")
+		}
+		u.Overwrite = b
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	if haveArchive {
+		if u.Files, err = s.svc.Uploader.ReadArchive(archive); err != nil {
+			return err
+		}
+	}
+	p, err := s.svc.Uploader.UploadProject(req.Context(), u)
+	if err != nil {
+		return err
+	}
+	out := testProjectJSON{Directory: p.Directory, FileCount: p.Files, SizeBytes: p.Bytes, TestFiles: make([]testFileJSON, len(p.TestFiles))}
+	for i, f := range p.TestFiles {
+		out.TestFiles[i] = toTestFileJSON(f)
+	}
+	return c.JSON(http.StatusCreated, out)
+}

@@ -146,3 +146,10 @@ type logPageJSON struct {
 type itemsJSON[T any] struct {
 	Items []T `json:"items"`
 }
+
+type testProjectJSON struct {
+	Directory string         `json:"directory"`
+	FileCount int            `json:"file_count"`
+	SizeBytes int64          `json:"size_bytes"`
+	TestFiles []testFileJSON `json:"test_files"`
+}

@@ -99,6 +99,7 @@ func New(svc Services, opts Options) *Server {
 	api.GET("/test-directories", s.listTestDirectories)
 	api.GET("/test-files", s.listTestFiles)
 	api.POST("/test-files", s.uploadTestFile, write...)
+	api.POST("/test-projects", s.uploadTestProject, write...)
 	api.GET("/runs", s.listRuns)
 	api.POST("/runs", s.createRun, write...)
 	api.GET("/runs/:id", s.getRun)

@@ -1,7 +1,11 @@
 package systemtest
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -136,6 +140,47 @@ func TestTeamRepoRunsLikePytestByHand(t *testing.T) {
 	})
 	require.GreaterOrEqual(t, i, 0)
 	require.False(t, dirs.Items[i].Writable)
+}
+
+// A whole project uploaded as one .zip through the API runs like bare
+// pytest in its root: its conftest files, helper package, pytest.ini and
+// data file all work.
+func TestUploadedProjectRunsLikePytestByHand(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	srv := r.serve("serve")
+	src := filepath.Join("..", "runner", "testdata", "projects", "shop")
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	require.NoError(t, zw.AddFS(os.DirFS(src)))
+	require.NoError(t, zw.Close())
+
+	body := &bytes.Buffer{}
+	mw := multipart.NewWriter(body)
+	require.NoError(t, mw.WriteField("directory", "uploads/teams/shop"))
+	fw, err := mw.CreateFormFile("archive", "shop.zip")
+	require.NoError(t, err)
+	_, err = fw.Write(buf.Bytes())
+	require.NoError(t, err)
+	require.NoError(t, mw.Close())
+	req, err := http.NewRequest(http.MethodPost, srv.url()+"/api/test-projects", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusCreated, res.StatusCode, "%s", out)
+
+	var created run
+	srv.expect(http.StatusCreated, http.MethodPost, "/api/runs", map[string]any{
+		"requested_by": "systemtest", "environment_id": 4,
+		"test_files": []string{"uploads/teams/shop/tests/test_cart.py", "uploads/teams/shop/tests/unit/test_override.py"},
+	}, &created)
+	got := srv.waitFinal(created.ID, 90*time.Second)
+	require.Equal(t, "failed", got.Status, "%s\n%s", got, srv.log(created.ID))
+	want := bare(t, filepath.Join(copyProjects(t), "shop"), "uploads/teams/shop/", "tests/test_cart.py", "tests/unit/test_override.py")
+	require.Equal(t, want, srv.results(created.ID), srv.log(created.ID))
 }
 
 // A bad BATON_TEST_ROOTS stops the server at once with a message naming it.

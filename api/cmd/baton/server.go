@@ -132,7 +132,8 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 	for _, r := range cfg.TestRoots {
 		roots = append(roots, catalog.Root{Name: r.Name, Dir: r.Dir, Writable: r.Writable})
 	}
-	cat, err := catalog.New(roots, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes})
+	cat, err := catalog.New(roots, catalog.Options{Python: python, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxProjectBytes: cfg.MaxProjectBytes, MaxProjectFiles: cfg.MaxProjectFiles})
 	if err != nil && len(cfg.TestRoots) > 0 {
 		err = fmt.Errorf("%w (check BATON_TEST_ROOTS)", err)
 	}

@@ -130,6 +130,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/test-projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uploads a whole test project (a folder of files, or one .zip / .tar.gz).
+         * @description The project becomes the new folder `directory` (e.g. `uploads/shop`) below a
+         *     writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
+         *     helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
+         *     Send either one `file` part per file, whose file name is its path inside the project
+         *     (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+         *     `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
+         *     The project is staged and renamed into place: it appears whole or not at all, and a
+         *     refused upload writes nothing. Refused with 400: paths that are absolute, contain
+         *     `..`, `\`, control characters or `__pycache__`/`.pyc`; duplicate paths; a path both
+         *     file and folder; archive entries that are links, devices or FIFOs, encrypted or
+         *     damaged. Refused with 413: more files than the server's limit (2000 by default),
+         *     more bytes unpacked than its limit (32 MiB by default; a zip bomb stops there), or a
+         *     file above the single-file limit. 409 when `directory` exists and `overwrite` is not
+         *     `true`; with it, the old folder is swapped for the new one atomically.
+         */
+        post: operations["uploadTestProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs": {
         parameters: {
             query?: never;
@@ -418,6 +451,15 @@ export interface components {
             test_files: string[];
         } | {
             tests: string[];
+        };
+        TestProject: {
+            /** @example uploads/shop */
+            directory: string;
+            file_count: number;
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description The project's files that pytest would collect (its python_files), as the catalog lists them. */
+            test_files: components["schemas"]["TestFile"][];
         };
         RerunRequest: {
             /** @description Who asks for the rerun; defaults to the original run's user. */
@@ -948,6 +990,58 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["TestFile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NoEndpoint"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    uploadTestProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * @description The new project folder, e.g. `uploads/shop`.
+                     * @example uploads/shop
+                     */
+                    directory: string;
+                    /** @description One part per file, its file name the path inside the project. */
+                    file?: Blob[];
+                    /**
+                     * Format: binary
+                     * @description The whole project as one .zip or .tar.gz, instead of file parts.
+                     */
+                    archive?: Blob;
+                    /**
+                     * @description Replace an existing folder at `directory`, atomically.
+                     * @default false
+                     * @enum {string}
+                     */
+                    overwrite?: "true" | "false";
+                };
+            };
+        };
+        responses: {
+            /** @description The stored project and the test files pytest would collect in it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestProject"];
                 };
             };
             400: components["responses"]["BadRequest"];
