@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // zipEntry and tarEntry describe archive members for the corpus.
@@ -85,14 +86,14 @@ var goodProject = []domain.ProjectFile{
 
 func TestUploadProjectStoresItWhole(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	got, err := f.cat.UploadProject(context.Background(), domain.ProjectUpload{Directory: "uploads/teams/shop", Files: goodProject})
 	require.NoError(t, err)
 	require.Equal(t, "uploads/teams/shop", got.Directory)
 	require.Equal(t, 5, got.Files)
 	require.Len(t, got.TestFiles, 1)
 	require.Equal(t, "uploads/teams/shop/tests/test_cart.py", got.TestFiles[0].Path)
-	snap := snapshot(t, f.path("uploads"))
+	snap := testkit.Tree(t, f.path("uploads"))
 	require.Equal(t, "file -rw-r--r-- "+validPython, snap["teams/shop/tests/test_cart.py"])
 	require.Equal(t, "file -rw-r--r-- {\"a\": 1}\x00binary ok", snap["teams/shop/tests/data/prices.json"])
 	for p := range snap {
@@ -100,17 +101,17 @@ func TestUploadProjectStoresItWhole(t *testing.T) {
 	}
 
 	// Again: 409, unchanged. With overwrite: swapped whole.
-	before := snapshot(t, f.base)
+	before := testkit.Tree(t, f.base)
 	_, err = f.cat.UploadProject(context.Background(), domain.ProjectUpload{Directory: "uploads/teams/shop", Files: goodProject})
 	requireDomainError(t, err, domain.ECONFLICT, "", "already exists")
-	require.Equal(t, before, snapshot(t, f.base))
+	require.Equal(t, before, testkit.Tree(t, f.base))
 	_, err = f.cat.UploadProject(context.Background(), domain.ProjectUpload{Directory: "uploads/teams/shop", Overwrite: true,
 		Files: []domain.ProjectFile{{Path: "tests/test_new.py", Content: []byte(validPython)}}})
 	require.NoError(t, err)
-	snap = snapshot(t, f.path("uploads/teams/shop"))
+	snap = testkit.Tree(t, f.path("uploads/teams/shop"))
 	require.Equal(t, map[string]string{".": "dir drwxr-xr-x", "tests": "dir drwxr-xr-x",
 		"tests/test_new.py": "file -rw-r--r-- " + validPython}, snap, "the old project is gone, the new one whole")
-	for p := range snapshot(t, f.path("uploads/teams")) {
+	for p := range testkit.Tree(t, f.path("uploads/teams")) {
 		require.NotContains(t, p, ".upload-")
 	}
 }
@@ -119,7 +120,7 @@ func TestUploadProjectStoresItWhole(t *testing.T) {
 // gets a clear 4xx naming the field, and the file system is unchanged.
 func TestUploadProjectAttackCorpus(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t), MaxProjectFiles: 10, MaxProjectBytes: 4096, MaxUploadBytes: 2048})
+	f := newFixture(t, Options{Python: testkit.Python(t), MaxProjectFiles: 10, MaxProjectBytes: 4096, MaxUploadBytes: 2048})
 	populate(t, f)
 	ok := zipEntry{name: "tests/test_ok.py", content: validPython}
 	big := strings.Repeat("a", 3000)
@@ -203,7 +204,7 @@ func TestUploadProjectAttackCorpus(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := snapshot(t, f.base)
+			before := testkit.Tree(t, f.base)
 			dir := tc.dir
 			if dir == "" {
 				dir = "uploads/new-project"
@@ -217,14 +218,14 @@ func TestUploadProjectAttackCorpus(t *testing.T) {
 				_, err = f.cat.UploadProject(context.Background(), domain.ProjectUpload{Directory: dir, Files: fs})
 			}
 			requireDomainError(t, err, tc.code, tc.field, tc.want)
-			require.Equal(t, before, snapshot(t, f.base), "a refused upload must change nothing")
+			require.Equal(t, before, testkit.Tree(t, f.base), "a refused upload must change nothing")
 		})
 	}
 }
 
 func TestReadArchiveAcceptsCommonLayouts(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Options{Python: python(t)})
+	f := newFixture(t, Options{Python: testkit.Python(t)})
 	z := makeZip(t, zipEntry{name: "tests/", mode: fs.ModeDir | 0o755}, zipEntry{name: "tests/test_a.py", content: validPython, method: zip.Deflate},
 		zipEntry{name: "pytest.ini", content: "[pytest]\n"})
 	got, err := f.cat.ReadArchive(z)
