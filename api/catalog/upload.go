@@ -187,11 +187,7 @@ func (c *Catalog) readContent(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("catalog: read upload: %w", err)
 	}
 	if int64(len(content)) > c.maxUpload {
-		return nil, &domain.Error{
-			Code:    domain.ETOOLARGE,
-			Message: fmt.Sprintf("file must be at most %d bytes.", c.maxUpload),
-			Fields:  map[string]string{domain.FieldUploadFile: fmt.Sprintf("must be at most %d bytes", c.maxUpload)},
-		}
+		return nil, domain.TooLarge(domain.FieldUploadFile, c.maxUpload)
 	}
 	if i := bytes.IndexByte(content, 0); i >= 0 {
 		return nil, domain.Invalid(domain.FieldUploadFile, fmt.Sprintf("contains a NUL byte at offset %d", i))

@@ -112,3 +112,13 @@ func (f FieldErrors) Err() error {
 // Invalid returns the EINVALID error for one field, e.g.
 // Invalid("offset", "must be a non-negative integer").
 func Invalid(field, why string) error { return FieldErrors{field: why}.Err() }
+
+// TooLarge is the ETOOLARGE error of a value over its limit of limit bytes:
+// field names the value, or is "" for a whole request body.
+func TooLarge(field string, limit int64) error {
+	if field == "" {
+		return Errorf(ETOOLARGE, "The request body is larger than %d bytes.", limit)
+	}
+	why := fmt.Sprintf("must be at most %d bytes", limit)
+	return &Error{Code: ETOOLARGE, Message: field + " " + why + ".", Fields: map[string]string{field: why}}
+}

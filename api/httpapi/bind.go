@@ -27,7 +27,7 @@ func readJSONObject(c echo.Context, limit int64, known ...string) (map[string]js
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, domain.Errorf(domain.ETOOLARGE, "The body is larger than %d bytes.", limit)
+			return nil, domain.TooLarge("", limit)
 		}
 		return nil, domain.Errorf(domain.EINVALID, "The body could not be read.")
 	}

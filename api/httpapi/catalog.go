@@ -52,7 +52,7 @@ func (s *Server) uploadTestFile(c echo.Context) error {
 		return domain.Errorf(domain.EINVALID, "The body must be multipart/form-data with fields file, directory and overwrite.")
 	}
 	maxFile := s.svc.Uploader.MaxUploadBytes()
-	tooLarge := domain.Errorf(domain.ETOOLARGE, "The file is larger than the limit of %d bytes.", maxFile)
+	tooLarge := domain.TooLarge(domain.FieldUploadFile, maxFile)
 	body := http.MaxBytesReader(c.Response(), req.Body, maxFile+multipartOverhead)
 	mr := multipart.NewReader(body, params["boundary"])
 

@@ -251,7 +251,7 @@ func TestUploadTestFileTooLarge(t *testing.T) {
 		e := h.upload(t, specValid,
 			formPart{Name: "directory", Content: []byte("uploads/big")},
 			formPart{Name: "file", FileName: "test_big.py", Content: content(size)},
-		).requireError(t, http.StatusRequestEntityTooLarge, domain.ETOOLARGE)
+		).requireError(t, http.StatusRequestEntityTooLarge, domain.ETOOLARGE, "file")
 		require.Contains(t, e.Message, "1024")
 	}
 	unchanged()

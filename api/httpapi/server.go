@@ -127,7 +127,7 @@ func (s *Server) health(c echo.Context) error {
 	defer cancel()
 	if err := s.svc.Health.Ping(ctx); err != nil {
 		s.log.Warn("health check: database unreachable", "err", err)
-		return &domain.Error{Code: domain.EUNAVAILABLE, Message: "The database is unreachable."}
+		return domain.Errorf(domain.EUNAVAILABLE, "The database is unreachable.")
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
