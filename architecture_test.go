@@ -28,7 +28,7 @@ var layers = map[string]struct {
 	"api/config":    {nil, false},
 	"api/runs":      {[]string{"api/domain"}, false},
 	"api/postgres":  {[]string{"api/domain"}, true},
-	"api/catalog":   {[]string{"api/domain", "api/project"}, false},
+	"api/catalog":   {[]string{"api/domain", "api/project"}, true}, // x/sys for renameat2
 	"api/runner":    {[]string{"api/domain", "api/project"}, true},
 	"api/jobs":      {[]string{"api/domain", "api/runner"}, true},
 	"api/httpapi":   {[]string{"", "api/domain"}, true},
