@@ -38,6 +38,7 @@ var layers = map[string]struct {
 	// Test support and tests: anything.
 	"api/internal/pgtest": {[]string{"*"}, true},
 	"api/systemtest":      {[]string{"*"}, true},
+	"api/onboarding":      {[]string{"*"}, true},
 	"internal/testkit":    {nil, true},
 }
 
