@@ -1,5 +1,5 @@
-// Package cli is `baton`'s client commands — run, runs, logs, cancel,
-// rerun, upload, envs — for people and CI pipelines. They talk to a Baton
+// Package cli is `baton`'s client commands — run, runs, logs, junit,
+// cancel, rerun, upload, envs — for people and CI pipelines. They talk to a Baton
 // server only through the client generated from openapi.yaml (package
 // client); they never build HTTP requests themselves.
 package cli
@@ -82,7 +82,7 @@ type app struct {
 func Commands() []*cobra.Command {
 	a := &app{pollInterval: 500 * time.Millisecond, patience: 60 * time.Second}
 	cmds := []*cobra.Command{
-		a.runCmd(), a.runsCmd(), a.logsCmd(), a.cancelCmd(), a.rerunCmd(), a.uploadCmd(), a.envsCmd(),
+		a.runCmd(), a.runsCmd(), a.logsCmd(), a.junitCmd(), a.cancelCmd(), a.rerunCmd(), a.uploadCmd(), a.envsCmd(),
 	}
 	for _, c := range cmds {
 		c.GroupID = GroupID

@@ -49,6 +49,36 @@ func (a *app) logsCmd() *cobra.Command {
 	return cmd
 }
 
+func (a *app) junitCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "junit [-o FILE] RUN_ID",
+		Short: "print (or save) pytest's JUnit XML report of an ended run",
+		Args:  oneID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			api, err := a.api()
+			if err != nil {
+				return err
+			}
+			if output != "" {
+				return a.saveJUnit(cmd.Context(), api, id, output)
+			}
+			res, err := api.DownloadRunJUnitWithResponse(cmd.Context(), id)
+			if err := a.check(res, err, 200); err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(res.Body)
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
+	return cmd
+}
+
 func (a *app) cancelCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel RUN_ID",

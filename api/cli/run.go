@@ -20,6 +20,7 @@ import (
 type waitFlags struct {
 	wait     bool
 	noCancel bool
+	junit    string
 }
 
 func (w *waitFlags) add(cmd *cobra.Command) {
@@ -27,6 +28,8 @@ func (w *waitFlags) add(cmd *cobra.Command) {
 		"follow the run's log on stdout until it ends, and exit with its outcome: 0 success, 1 failed, 2 error, 3 cancelled, 4 Baton unreachable or refused")
 	cmd.Flags().BoolVar(&w.noCancel, "no-cancel-on-interrupt", false,
 		"with --wait, leave the run going when baton is interrupted (by default Ctrl-C or SIGTERM, as a CI job being cancelled sends, cancels it)")
+	cmd.Flags().StringVar(&w.junit, "junit", "",
+		"with --wait, save pytest's JUnit XML report of the run to this file once it ends (for CI test reports)")
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -191,6 +194,9 @@ func (a *app) rerunCmd() *cobra.Command {
 // started reports a queued run and, with --wait, follows it to its end.
 func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *client.Run, w waitFlags) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if w.junit != "" && !w.wait {
+		return usagef("--junit needs --wait (or use `baton junit RUN_ID`)")
+	}
 	if !w.wait {
 		if a.json {
 			return printJSON(out, run)
@@ -228,6 +234,15 @@ func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *
 		}
 	}
 	fmt.Fprintln(errOut, "baton: "+describe(final, a.runURL(final.Id)))
+	if w.junit != "" {
+		// A run pytest wrote no report for (a timeout, say) keeps its own
+		// exit code; CI then has no report to publish, as it would by hand.
+		if err := a.saveJUnit(context.WithoutCancel(ctx), api, final.Id, w.junit); err != nil {
+			fmt.Fprintf(errOut, "baton: no JUnit report saved: %v\n", err)
+		} else {
+			fmt.Fprintf(errOut, "baton: JUnit report saved to %s\n", w.junit)
+		}
+	}
 	return &Exit{Code: outcomeCode(final.Status)}
 }
 
@@ -247,6 +262,15 @@ func (a *app) cancelOnInterrupt(api *client.ClientWithResponses, id int64, errOu
 	}
 	fmt.Fprintf(errOut, "baton: interrupted; cancelled run %d\n", id)
 	return &Exit{Code: ExitCancelled}
+}
+
+// saveJUnit writes run id's JUnit report to path.
+func (a *app) saveJUnit(ctx context.Context, api *client.ClientWithResponses, id int64, path string) error {
+	res, err := api.DownloadRunJUnitWithResponse(ctx, id)
+	if err := a.check(res, err, 200); err != nil {
+		return err
+	}
+	return os.WriteFile(path, res.Body, 0o644)
 }
 
 // outcomeCode maps a final status to the documented exit code.

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -911,6 +912,16 @@ type ClientInterface interface {
 	// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
 	CancelRun(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DownloadRunJUnit Downloads pytest's JUnit XML report of an ended run.
+	//
+	// The report pytest wrote (`--junitxml`), stored when the run ended, for CI
+	// systems' test reports; a run of several test projects gets one `<testsuites>`
+	// with each session's `<testsuite>`. 404 while the run has not ended, and for a
+	// run pytest wrote no report for (killed, timed out, or never started).
+	//
+	// Corresponds with GET /api/runs/{id}/junit.xml (the `DownloadRunJUnit` operationId).
+	DownloadRunJUnit(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRunLog Returns the run's log from a byte offset, for tailing.
 	//
 	// Call again with `offset` set to the returned `next_offset` to get only new
@@ -918,6 +929,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/runs/{id}/log (the `GetRunLog` operationId).
 	GetRunLog(ctx context.Context, id RunID, params *GetRunLogParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadRunLog Downloads the run's whole log as a text file.
+	//
+	// Everything the run has written so far (all of it once the run has ended),
+	// as the raw text of `GET /api/runs/{id}/log`, for saving or piping into tools.
+	//
+	// Corresponds with GET /api/runs/{id}/log.txt (the `DownloadRunLog` operationId).
+	DownloadRunLog(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RerunRunWithBody Queues a new run with the same environment and test files.
 	//
@@ -1183,6 +1202,26 @@ func (c *Client) CancelRun(ctx context.Context, id RunID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// DownloadRunJUnit Downloads pytest's JUnit XML report of an ended run.
+//
+// The report pytest wrote (`--junitxml`), stored when the run ended, for CI
+// systems' test reports; a run of several test projects gets one `<testsuites>`
+// with each session's `<testsuite>`. 404 while the run has not ended, and for a
+// run pytest wrote no report for (killed, timed out, or never started).
+//
+// Corresponds with GET /api/runs/{id}/junit.xml (the `DownloadRunJUnit` operationId).
+func (c *Client) DownloadRunJUnit(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadRunJUnitRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetRunLog Returns the run's log from a byte offset, for tailing.
 //
 // Call again with `offset` set to the returned `next_offset` to get only new
@@ -1191,6 +1230,24 @@ func (c *Client) CancelRun(ctx context.Context, id RunID, reqEditors ...RequestE
 // Corresponds with GET /api/runs/{id}/log (the `GetRunLog` operationId).
 func (c *Client) GetRunLog(ctx context.Context, id RunID, params *GetRunLogParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRunLogRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadRunLog Downloads the run's whole log as a text file.
+//
+// Everything the run has written so far (all of it once the run has ended),
+// as the raw text of `GET /api/runs/{id}/log`, for saving or piping into tools.
+//
+// Corresponds with GET /api/runs/{id}/log.txt (the `DownloadRunLog` operationId).
+func (c *Client) DownloadRunLog(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadRunLogRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1712,6 +1769,40 @@ func NewCancelRunRequest(server string, id RunID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewDownloadRunJUnitRequest constructs an http.Request for the DownloadRunJUnit method
+func NewDownloadRunJUnitRequest(server string, id RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/runs/%s/junit.xml", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetRunLogRequest constructs an http.Request for the GetRunLog method
 func NewGetRunLogRequest(server string, id RunID, params *GetRunLogParams) (*http.Request, error) {
 	var err error
@@ -1763,6 +1854,40 @@ func NewGetRunLogRequest(server string, id RunID, params *GetRunLogParams) (*htt
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDownloadRunLogRequest constructs an http.Request for the DownloadRunLog method
+func NewDownloadRunLogRequest(server string, id RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/runs/%s/log.txt", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2148,6 +2273,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
 	CancelRunWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*CancelRunResponse, error)
 
+	// DownloadRunJUnitWithResponse Downloads pytest's JUnit XML report of an ended run.
+	//
+	// The report pytest wrote (`--junitxml`), stored when the run ended, for CI
+	// systems' test reports; a run of several test projects gets one `<testsuites>`
+	// with each session's `<testsuite>`. 404 while the run has not ended, and for a
+	// run pytest wrote no report for (killed, timed out, or never started).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/runs/{id}/junit.xml (the `DownloadRunJUnit` operationId).
+	DownloadRunJUnitWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*DownloadRunJUnitResponse, error)
+
 	// GetRunLogWithResponse Returns the run's log from a byte offset, for tailing.
 	//
 	// Call again with `offset` set to the returned `next_offset` to get only new
@@ -2157,6 +2294,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/runs/{id}/log (the `GetRunLog` operationId).
 	GetRunLogWithResponse(ctx context.Context, id RunID, params *GetRunLogParams, reqEditors ...RequestEditorFn) (*GetRunLogResponse, error)
+
+	// DownloadRunLogWithResponse Downloads the run's whole log as a text file.
+	//
+	// Everything the run has written so far (all of it once the run has ended),
+	// as the raw text of `GET /api/runs/{id}/log`, for saving or piping into tools.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/runs/{id}/log.txt (the `DownloadRunLog` operationId).
+	DownloadRunLogWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*DownloadRunLogResponse, error)
 
 	// RerunRunWithBodyWithResponse Queues a new run with the same environment and test files.
 	//
@@ -3009,6 +3156,103 @@ func (r CancelRunResponse) ContentType() string {
 	return ""
 }
 
+// DownloadRunJUnitResponse200Headers the declared response headers of an HTTP 200 response for DownloadRunJUnit
+type DownloadRunJUnitResponse200Headers struct {
+	ContentDisposition string
+}
+
+// DownloadRunJUnitResponse405Headers the declared response headers of an HTTP 405 response for DownloadRunJUnit
+type DownloadRunJUnitResponse405Headers struct {
+	Allow string
+}
+
+type DownloadRunJUnitResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// XML200 the response for an HTTP 200 `application/xml` response
+	XML200 *openapi_types.File
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadRunJUnitResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *DownloadRunJUnitResponse405Headers
+}
+
+// GetXML200 returns the response for an HTTP 200 `application/xml` response
+func (r DownloadRunJUnitResponse) GetXML200() *openapi_types.File {
+	return r.XML200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DownloadRunJUnitResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadRunJUnitResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r DownloadRunJUnitResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DownloadRunJUnitResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DownloadRunJUnitResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DownloadRunJUnitResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadRunJUnitResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadRunJUnitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadRunJUnitResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadRunJUnitResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRunLogResponse405Headers the declared response headers of an HTTP 405 response for GetRunLog
 type GetRunLogResponse405Headers struct {
 	Allow string
@@ -3093,6 +3337,96 @@ func (r GetRunLogResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRunLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadRunLogResponse200Headers the declared response headers of an HTTP 200 response for DownloadRunLog
+type DownloadRunLogResponse200Headers struct {
+	ContentDisposition string
+}
+
+// DownloadRunLogResponse405Headers the declared response headers of an HTTP 405 response for DownloadRunLog
+type DownloadRunLogResponse405Headers struct {
+	Allow string
+}
+
+type DownloadRunLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadRunLogResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *DownloadRunLogResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DownloadRunLogResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadRunLogResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r DownloadRunLogResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DownloadRunLogResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DownloadRunLogResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DownloadRunLogResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadRunLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadRunLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadRunLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadRunLogResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3979,6 +4313,24 @@ func (c *ClientWithResponses) CancelRunWithResponse(ctx context.Context, id RunI
 	return ParseCancelRunResponse(rsp)
 }
 
+// DownloadRunJUnitWithResponse Downloads pytest's JUnit XML report of an ended run.
+//
+// The report pytest wrote (`--junitxml`), stored when the run ended, for CI
+// systems' test reports; a run of several test projects gets one `<testsuites>`
+// with each session's `<testsuite>`. 404 while the run has not ended, and for a
+// run pytest wrote no report for (killed, timed out, or never started).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/runs/{id}/junit.xml (the `DownloadRunJUnit` operationId).
+func (c *ClientWithResponses) DownloadRunJUnitWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*DownloadRunJUnitResponse, error) {
+	rsp, err := c.DownloadRunJUnit(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadRunJUnitResponse(rsp)
+}
+
 // GetRunLogWithResponse Returns the run's log from a byte offset, for tailing.
 //
 // Call again with `offset` set to the returned `next_offset` to get only new
@@ -3993,6 +4345,22 @@ func (c *ClientWithResponses) GetRunLogWithResponse(ctx context.Context, id RunI
 		return nil, err
 	}
 	return ParseGetRunLogResponse(rsp)
+}
+
+// DownloadRunLogWithResponse Downloads the run's whole log as a text file.
+//
+// Everything the run has written so far (all of it once the run has ended),
+// as the raw text of `GET /api/runs/{id}/log`, for saving or piping into tools.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/runs/{id}/log.txt (the `DownloadRunLog` operationId).
+func (c *ClientWithResponses) DownloadRunLogWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*DownloadRunLogResponse, error) {
+	rsp, err := c.DownloadRunLog(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadRunLogResponse(rsp)
 }
 
 // RerunRunWithBodyWithResponse Queues a new run with the same environment and test files.
@@ -4833,6 +5201,97 @@ func ParseCancelRunResponse(rsp *http.Response) (*CancelRunResponse, error) {
 	return response, nil
 }
 
+// ParseDownloadRunJUnitResponse parses an HTTP response from a DownloadRunJUnitWithResponse call
+func ParseDownloadRunJUnitResponse(rsp *http.Response) (*DownloadRunJUnitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadRunJUnitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "xml") && rsp.StatusCode == 200:
+		var dest openapi_types.File
+		if err := xml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.XML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadRunJUnitResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers DownloadRunJUnitResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetRunLogResponse parses an HTTP response from a GetRunLogWithResponse call
 func ParseGetRunLogResponse(rsp *http.Response) (*GetRunLogResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4901,6 +5360,90 @@ func ParseGetRunLogResponse(rsp *http.Response) (*GetRunLogResponse, error) {
 	switch {
 	case rsp.StatusCode == 405:
 		var headers GetRunLogResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadRunLogResponse parses an HTTP response from a DownloadRunLogWithResponse call
+func ParseDownloadRunLogResponse(rsp *http.Response) (*DownloadRunLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadRunLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadRunLogResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers DownloadRunLogResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

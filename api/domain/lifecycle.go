@@ -25,6 +25,9 @@ type RunStore interface {
 	ReadLog(ctx context.Context, runID int64, offset int64) (*LogPage, error)
 	// ListTestResults returns a run's per-test results in report order.
 	ListTestResults(ctx context.Context, runID int64) ([]TestResult, error)
+	// JUnitReport returns the JUnit XML stored when the run ended; nil when
+	// there is none.
+	JUnitReport(ctx context.Context, runID int64) ([]byte, error)
 	// Heartbeat is RunScheduler.Heartbeat, in one statement for all runs.
 	Heartbeat(ctx context.Context, workerID string, runs map[int64]*Progress) (map[int64]bool, error)
 	// StaleRuns lists the running runs without a heartbeat for staleAfter.

@@ -427,6 +427,9 @@ type Outcome struct {
 	// Summary and Tests come from pytest's JUnit report, when it wrote one.
 	Summary *TestSummary
 	Tests   []TestResult
+	// JUnitXML is that report as pytest wrote it (one <testsuites> of every
+	// session's suites when the run had several), kept for download.
+	JUnitXML []byte
 }
 
 // OutcomeForExit maps a pytest exit code to a run outcome: 0 passes, 1 and 5

@@ -36,6 +36,9 @@ type RunService interface {
 	ReadLog(ctx context.Context, id int64, offset int64) (*LogPage, error)
 	// TestResults returns a run and its per-test results in report order.
 	TestResults(ctx context.Context, id int64) (*Run, []TestResult, error)
+	// JUnitReport returns pytest's JUnit XML report of an ended run;
+	// ENOTFOUND for an unknown run or one that has no report (yet).
+	JUnitReport(ctx context.Context, id int64) ([]byte, error)
 }
 
 // RunScheduler is the life cycle of runs as workers drive it. Claim, Finish

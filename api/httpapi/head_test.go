@@ -38,7 +38,9 @@ func TestHeadWhereverGet(t *testing.T) {
 			require.NotEqual(t, http.StatusMethodNotAllowed, head.Status)
 			require.Empty(t, head.Body)
 			require.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"))
-			if p != "/api/nope" { // whose message names the method
+			// /api/nope's message names the method; for an empty body
+			// net/http sends no Content-Length with HEAD.
+			if p != "/api/nope" && len(get.Body) > 0 {
 				require.Equal(t, get.Header.Get("Content-Length"), head.Header.Get("Content-Length"))
 			}
 		})

@@ -104,6 +104,8 @@ func New(svc Services, opts Options) *Server {
 	api.POST("/runs", s.createRun, write...)
 	api.GET("/runs/:id", s.getRun)
 	api.GET("/runs/:id/log", s.getRunLog)
+	api.GET("/runs/:id/log.txt", s.getRunLogText)
+	api.GET("/runs/:id/junit.xml", s.getRunJUnit)
 	api.GET("/runs/:id/tests", s.getRunTests)
 	api.POST("/runs/:id/cancel", s.cancelRun, write...)
 	api.POST("/runs/:id/rerun", s.rerun, write...)

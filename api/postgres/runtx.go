@@ -166,6 +166,11 @@ func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, 
 	if err := t.insertTestResults(ctx, e.RunID, o.Tests); err != nil {
 		return nil, err
 	}
+	if len(o.JUnitXML) > 0 {
+		if _, err := t.tx.Exec(ctx, insertReportSQL, pgx.NamedArgs{"run_id": e.RunID, "junit_xml": o.JUnitXML}); err != nil {
+			return nil, fmt.Errorf("store JUnit report of run %d: %w", e.RunID, err)
+		}
+	}
 	if e.LogLine != "" {
 		if err := t.appendTail(ctx, e.RunID, e.LogLine); err != nil {
 			return nil, err
@@ -173,6 +178,10 @@ func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, 
 	}
 	return &ended, nil
 }
+
+// insertReportSQL keeps pytest's JUnit report of an ended run, as bytes:
+// it is served as pytest wrote it.
+const insertReportSQL = `INSERT INTO run_reports (run_id, junit_xml) VALUES (@run_id, @junit_xml)`
 
 // insertTestResultsSQL stores a run's test results in report order, from
 // one array per column.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -126,6 +127,19 @@ type testResultRow struct {
 
 // TableName tells GORM the table.
 func (testResultRow) TableName() string { return "run_test_results" }
+
+// JUnitReport implements domain.RunStore.
+func (s *Store) JUnitReport(ctx context.Context, runID int64) ([]byte, error) {
+	var xml []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT junit_xml FROM run_reports WHERE run_id = @run_id`, pgx.NamedArgs{"run_id": runID}).Scan(&xml)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrapDBError(err)
+	}
+	return xml, nil
+}
 
 // ListTestResults implements domain.RunStore.
 func (s *Store) ListTestResults(ctx context.Context, runID int64) ([]domain.TestResult, error) {

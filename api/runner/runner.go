@@ -307,6 +307,7 @@ func (r *Runner) runOne(ctx context.Context, inv Invocation, env []string, out i
 	if o.ExitCode != nil && (*o.ExitCode == 0 || *o.ExitCode == 1 || *o.ExitCode == 5) {
 		if summary, tests, ok := readReport(inv); ok {
 			o.Summary, o.Tests = summary, tests
+			o.JUnitXML, _ = os.ReadFile(inv.Report)
 		}
 	}
 	fmt.Fprintf(out, "=== pytest %s after %s ===\n", how, roundDuration(time.Since(started)))
@@ -366,7 +367,8 @@ func combine(sessions []domain.Outcome) domain.Outcome {
 			}
 		}
 	}
-	out := domain.Outcome{Status: worst.Status, ExitCode: worst.ExitCode, Reason: worst.Reason, Summary: summary, Tests: tests}
+	out := domain.Outcome{Status: worst.Status, ExitCode: worst.ExitCode, Reason: worst.Reason, Summary: summary, Tests: tests,
+		JUnitXML: mergeJUnit(sessions)}
 	return out
 }
 

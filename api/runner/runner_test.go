@@ -123,16 +123,18 @@ func TestRunExitCodes(t *testing.T) {
 			var out testkit.SyncBuffer
 			got := r.Run(context.Background(), spec(tc.file(t)), &out)
 			log := out.String()
-			summary, tests := got.Summary, got.Tests
-			got.Summary, got.Tests = nil, nil
+			summary, tests, report := got.Summary, got.Tests, got.JUnitXML
+			got.Summary, got.Tests, got.JUnitXML = nil, nil, nil
 			require.Equal(t, tc.want, got, log)
 			switch tc.want.Status {
 			case domain.StatusSuccess, domain.StatusFailed:
 				require.NotNil(t, summary, "a completed session has a JUnit summary")
 				require.Equal(t, len(tests), summary.Total)
 				require.Equal(t, summary.Total, summary.Passed+summary.Failed+summary.Errors+summary.Skipped)
+				require.Equal(t, len(tests), strings.Count(string(report), "<testcase "), "pytest's own report is kept: %s", report)
 			default:
 				require.Nil(t, summary, "an interrupted session's partial report is not shown")
+				require.Nil(t, report)
 			}
 			require.Contains(t, log, tc.inLog)
 			require.Contains(t, lastLine(t, log), tc.lastLog)

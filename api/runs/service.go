@@ -232,6 +232,32 @@ func (s *Service) TestResults(ctx context.Context, id int64) (*domain.Run, []dom
 	return run, results, nil
 }
 
+// JUnitReport implements domain.RunService.
+func (s *Service) JUnitReport(ctx context.Context, id int64) ([]byte, error) {
+	run, err := s.Find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	xml, err := s.store.JUnitReport(ctx, id)
+	switch {
+	case err != nil:
+		return nil, err
+	case xml != nil:
+		return xml, nil
+	case !run.Status.Final():
+		return nil, domain.Errorf(domain.ENOTFOUND, "Run %d has no JUnit report yet: it is %s.", id, run.Status)
+	}
+	return nil, domain.Errorf(domain.ENOTFOUND, "Run %d has no JUnit report: pytest wrote none (the run ended as %s).", id, describeEnd(run))
+}
+
+// describeEnd is "error/timeout" or "success".
+func describeEnd(r *domain.Run) string {
+	if r.Reason == "" {
+		return string(r.Status)
+	}
+	return string(r.Status) + "/" + r.Reason
+}
+
 // Claim implements domain.RunScheduler. Under the environment's lock the
 // check and the claim are one step; the partial unique index on running
 // runs would reject a second one even if they were not.

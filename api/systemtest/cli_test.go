@@ -3,8 +3,10 @@ package systemtest
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,4 +273,91 @@ func waitCmd(t *testing.T, cmd *exec.Cmd, timeout time.Duration) error {
 		t.Fatalf("%v did not exit within %s", cmd.Args, timeout)
 		return nil
 	}
+}
+
+// TestDownloads: a real pytest run's JUnit report, saved by `baton run
+// --wait --junit` and served at junit.xml, parses and has as many test
+// cases as /tests lists; log.txt is the stored log.
+func TestDownloads(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	srv := r.serve("serve")
+	url := srv.url()
+	mixed := filepath.Join(t.TempDir(), "test_mixed.py")
+	require.NoError(t, os.WriteFile(mixed, []byte(`import pytest
+
+def test_ok():
+    pass
+
+def test_bad():
+    assert "x" == "y"
+
+@pytest.mark.skip(reason="later")
+def test_later():
+    pass
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_param(n):
+    assert n < 3
+`), 0o644))
+	up := cli(t, url, "upload", "--dir", "uploads/dl", mixed)
+	require.Equal(t, 0, up.code, "%s", up)
+
+	report := filepath.Join(t.TempDir(), "junit.xml")
+	res := cli(t, url, "run", "--env", "41", "--wait", "--junit", report, "uploads/dl/test_mixed.py", "sample-tests/test_quick.py")
+	require.Equal(t, 1, res.code, "%s", res)
+	require.Contains(t, res.stderr, "JUnit report saved to "+report)
+	id := listRuns(t, url, "41")[0]
+
+	saved, err := os.ReadFile(report)
+	require.NoError(t, err)
+	code, served := srv.do(http.MethodGet, fmt.Sprintf("/api/runs/%d/junit.xml", id), nil)
+	require.Equal(t, http.StatusOK, code, "%s", served)
+	require.Equal(t, saved, served)
+	var doc struct {
+		Suites []struct {
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+				Skipped *struct{} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(saved, &doc), "%s", saved)
+	var cases, failures, skipped int
+	for _, s := range doc.Suites {
+		for _, c := range s.Cases {
+			cases++
+			if c.Failure != nil {
+				failures++
+			}
+			if c.Skipped != nil {
+				skipped++
+			}
+		}
+	}
+	var tests struct {
+		Items []struct {
+			Outcome string `json:"outcome"`
+		} `json:"items"`
+	}
+	srv.expect(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/runs/%d/tests", id), nil, &tests)
+	require.Len(t, tests.Items, 7)
+	require.Equal(t, len(tests.Items), cases, "junit.xml and /tests disagree")
+	require.Equal(t, 2, failures)
+	require.Equal(t, 1, skipped)
+
+	code, logText := srv.do(http.MethodGet, fmt.Sprintf("/api/runs/%d/log.txt", id), nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, srv.log(id), string(logText))
+	require.Equal(t, res.stdout, string(logText))
+	res = cli(t, url, "junit", strconv.FormatInt(id, 10))
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Equal(t, string(saved), res.stdout)
+
+	// A run pytest wrote no report for keeps its exit code; nothing is saved.
+	res = cli(t, url, "run", "--env", "42", "--wait", "--timeout", "1", "--junit", report+".none", "sample-tests/test_sleep30.py")
+	require.Equal(t, 2, res.code, "%s", res)
+	require.Contains(t, res.stderr, "no JUnit report saved")
+	require.NoFileExists(t, report+".none")
 }

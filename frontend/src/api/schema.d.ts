@@ -296,6 +296,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{id}/log.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Downloads the run's whole log as a text file.
+         * @description Everything the run has written so far (all of it once the run has ended),
+         *     as the raw text of `GET /api/runs/{id}/log`, for saving or piping into tools.
+         */
+        get: operations["downloadRunLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{id}/junit.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Downloads pytest's JUnit XML report of an ended run.
+         * @description The report pytest wrote (`--junitxml`), stored when the run ended, for CI
+         *     systems' test reports; a run of several test projects gets one `<testsuites>`
+         *     with each session's `<testsuite>`. 404 while the run has not ended, and for a
+         *     run pytest wrote no report for (killed, timed out, or never started).
+         */
+        get: operations["downloadRunJUnit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{id}/log": {
         parameters: {
             query?: never;
@@ -742,6 +786,8 @@ export interface components {
     headers: {
         /** @description The methods the path accepts. */
         Allow: string;
+        /** @description Saves the body as a file of this name. */
+        ContentDisposition: string;
         /** @description The authentication scheme the server wants. */
         WWWAuthenticate: string;
     };
@@ -1355,6 +1401,70 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["TestResultList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    downloadRunLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                id: components["parameters"]["RunID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log, named `baton-run-{id}.log` for download. */
+            200: {
+                headers: {
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example === run 42 in env7 (environment 7) requested by alice ===
+                     *     ============================= test session starts ==============================
+                     */
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    downloadRunJUnit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                id: components["parameters"]["RunID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report, named `baton-run-{id}-junit.xml` for download. */
+            200: {
+                headers: {
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": Blob;
                 };
             };
             400: components["responses"]["BadRequest"];
