@@ -620,59 +620,63 @@ func TestCancelRun(t *testing.T) {
 	b := h.createRun(t, 5, "bob")
 	c := h.createRun(t, 5, "carol")
 	require.Equal(t, 3, *c.QueuePosition)
-	cancel := func(id int64) *response {
+	cancel := func(t *testing.T, id int64) *response {
 		t.Helper()
 		return h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", id), Spec: specValid})
 	}
 
-	// A queued run is cancelled at once and leaves its queue.
 	var got Run
-	cancel(b.ID).decode(t, http.StatusOK, &got)
-	require.Equal(t, "cancelled", got.Status)
-	require.Nil(t, got.QueuePosition)
-	require.Equal(t, domain.ReasonCancelled, *got.Reason)
-	require.NotNil(t, got.FinishedAt)
-	require.Nil(t, got.StartedAt)
-	require.Nil(t, got.ExitCode)
-	require.Nil(t, got.DurationMS)
-	require.Equal(t, got, h.getRun(t, b.ID))
-	require.Equal(t, 2, *h.getRun(t, c.ID).QueuePosition, "the runs behind move up")
-	require.Equal(t, 1, *h.getRun(t, a.ID).QueuePosition)
-	var env Environment
-	h.get(t, "/api/environments/5", specValid).decode(t, http.StatusOK, &env)
-	require.Equal(t, []int64{a.ID, c.ID}, env.QueuedRunIDs)
-	var log LogPage
-	h.get(t, fmt.Sprintf("/api/runs/%d/log", b.ID), specValid).decode(t, http.StatusOK, &log)
-	require.Contains(t, log.Text, "cancelled")
-	require.True(t, log.Complete)
+	t.Run("a queued run is cancelled at once and leaves its queue", func(t *testing.T) {
+		cancel(t, b.ID).decode(t, http.StatusOK, &got)
+		require.Equal(t, "cancelled", got.Status)
+		require.Nil(t, got.QueuePosition)
+		require.Equal(t, domain.ReasonCancelled, *got.Reason)
+		require.NotNil(t, got.FinishedAt)
+		require.Nil(t, got.StartedAt)
+		require.Nil(t, got.ExitCode)
+		require.Nil(t, got.DurationMS)
+		require.Equal(t, got, h.getRun(t, b.ID))
+		require.Equal(t, 2, *h.getRun(t, c.ID).QueuePosition, "the runs behind move up")
+		require.Equal(t, 1, *h.getRun(t, a.ID).QueuePosition)
+		var env Environment
+		h.get(t, "/api/environments/5", specValid).decode(t, http.StatusOK, &env)
+		require.Equal(t, []int64{a.ID, c.ID}, env.QueuedRunIDs)
+		var log LogPage
+		h.get(t, fmt.Sprintf("/api/runs/%d/log", b.ID), specValid).decode(t, http.StatusOK, &log)
+		require.Contains(t, log.Text, "cancelled")
+		require.True(t, log.Complete)
+	})
 
-	// A running run is flagged; its worker kills it.
-	running := h.claim(t, 5)
-	require.Equal(t, a.ID, running.ID)
-	require.Equal(t, 1, *h.getRun(t, c.ID).QueuePosition)
-	cancel(a.ID).decode(t, http.StatusOK, &got)
-	require.Equal(t, "running", got.Status)
-	require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.ID))
-	alive, err := h.runs.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
-	require.NoError(t, err)
-	require.Equal(t, map[int64]bool{a.ID: true}, alive, "the worker learns of the cancel through its heartbeat")
-	cancel(a.ID).decode(t, http.StatusOK, &got) // asking twice is fine
-	require.Equal(t, "running", got.Status)
+	var running *domain.Run
+	t.Run("a running run is flagged; its worker kills it", func(t *testing.T) {
+		running = h.claim(t, 5)
+		require.Equal(t, a.ID, running.ID)
+		require.Equal(t, 1, *h.getRun(t, c.ID).QueuePosition)
+		cancel(t, a.ID).decode(t, http.StatusOK, &got)
+		require.Equal(t, "running", got.Status)
+		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.ID))
+		alive, err := h.runs.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
+		require.NoError(t, err)
+		require.Equal(t, map[int64]bool{a.ID: true}, alive, "the worker learns of the cancel through its heartbeat")
+		cancel(t, a.ID).decode(t, http.StatusOK, &got) // asking twice is fine
+		require.Equal(t, "running", got.Status)
+	})
 
-	// Ended runs cannot be cancelled; nothing changes.
-	h.finish(t, running, 0)
-	unchanged := h.unchanged(t)
-	for _, id := range []int64{a.ID, b.ID} {
-		e := cancel(id).requireError(t, http.StatusConflict, domain.ECONFLICT)
-		require.Contains(t, e.Message, fmt.Sprint(id))
-	}
-	cancel(c.ID+1000).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
-	for _, id := range []string{"abc", "0"} {
-		h.do(t, request{Method: http.MethodPost, Path: "/api/runs/" + id + "/cancel", Spec: specInvalid}).
-			requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
-	}
-	unchanged()
-	require.Equal(t, "queued", h.getRun(t, c.ID).Status)
+	t.Run("an ended run cannot be cancelled; nothing changes", func(t *testing.T) {
+		h.finish(t, running, 0)
+		unchanged := h.unchanged(t)
+		for _, id := range []int64{a.ID, b.ID} {
+			e := cancel(t, id).requireError(t, http.StatusConflict, domain.ECONFLICT)
+			require.Contains(t, e.Message, fmt.Sprint(id))
+		}
+		cancel(t, c.ID+1000).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+		for _, id := range []string{"abc", "0"} {
+			h.do(t, request{Method: http.MethodPost, Path: "/api/runs/" + id + "/cancel", Spec: specInvalid}).
+				requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
+		}
+		unchanged()
+		require.Equal(t, "queued", h.getRun(t, c.ID).Status)
+	})
 }
 
 // TestRerun covers POST /api/runs/{id}/rerun.

@@ -1,10 +1,16 @@
 package systemtest
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/jobs"
 )
 
 // A queued run whose start job was lost is started by the reconciler.
@@ -15,10 +21,13 @@ func TestLostStartJob(t *testing.T) {
 
 	// No worker yet: the run waits, with its start job in river_job.
 	created := api.createRun(9, "sample-tests/test_quick.py", 0)
-	var jobs int64
-	dbQuery(t, r.dbURL, `SELECT count(*) FROM river_job WHERE kind = 'baton_start_next'`, nil, &jobs)
-	require.EqualValues(t, 1, jobs, "creating a run should enqueue one start job")
-	deleted := dbExec(t, r.dbURL, `DELETE FROM river_job WHERE (args->>'environment_id')::int = $1`, created.EnvironmentID)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, r.dbURL)
+	require.NoError(t, err)
+	defer pool.Close()
+	job := rivertest.RequireInserted(ctx, t, riverpgxv5.New(pool), &jobs.StartArgs{}, nil)
+	require.Equal(t, created.EnvironmentID, job.Args.EnvironmentID, "creating a run enqueues its start job")
+	deleted := dbExec(t, r.dbURL, `DELETE FROM river_job WHERE id = $1`, job.ID)
 	require.EqualValues(t, 1, deleted)
 	require.Equal(t, "queued", api.getRun(created.ID).Status)
 
