@@ -38,7 +38,7 @@ frontend: ## build the web UI into frontend/dist, only when its sources changed
 # missing pytest stops make run in a second, not after the build. `baton
 # serve` applies the migrations itself.
 run: ## check the database and Python, build what changed, serve UI + API on http://localhost:8080 (BATON_ADDR)
-	@url=$$(deploy/dev/database-url.sh) && echo "database: $$url" && \
+	@url=$$(deploy/dev/database-url.sh) && echo "database: $$url" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' && \
 	  deploy/dev/python-deps.sh && \
 	  $(MAKE) --no-print-directory frontend build && \
 	  DATABASE_URL="$$url" exec ./$(BIN) serve

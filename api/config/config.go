@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ type Config struct {
 	ListCacheTTL time.Duration
 	// DBMaxConns bounds this process's connection pool (BATON_DB_MAX_CONNS).
 	DBMaxConns int
+	// LogLevel is the least severe level the server processes log
+	// (BATON_LOG_LEVEL: debug, info, warn or error).
+	LogLevel slog.Level
 	// MaxProjectBytes bounds an uploaded project, unpacked (BATON_MAX_PROJECT_BYTES).
 	MaxProjectBytes int64
 	// MaxProjectFiles bounds the files of an uploaded project (BATON_MAX_PROJECT_FILES).
@@ -115,6 +119,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		APIURL:              p.str("BATON_API_URL", ""),
 		WorkerID:            p.str("BATON_WORKER_ID", ""),
 		DBMaxConns:          p.integer("BATON_DB_MAX_CONNS", 0, 0, 10000),
+		LogLevel:            p.logLevel("BATON_LOG_LEVEL", slog.LevelInfo),
 		APIToken:            p.str("BATON_API_TOKEN", ""),
 		ListCacheTTL:        p.duration("BATON_LIST_CACHE_TTL", 200*time.Millisecond, 0, 5*time.Second),
 	}
@@ -208,6 +213,21 @@ func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration 
 		return def
 	}
 	return d
+}
+
+func (p *parser) logLevel(name string, def slog.Level) slog.Level {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	switch l := strings.ToLower(v); l {
+	case "debug", "info", "warn", "error":
+		var level slog.Level
+		_ = level.UnmarshalText([]byte(l))
+		return level
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s=%q: want debug, info, warn or error", name, v))
+	return def
 }
 
 func (p *parser) boolean(name string, def bool) bool {

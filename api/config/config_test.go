@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -25,6 +26,20 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 200*time.Millisecond, c.ListCacheTTL)
 	require.Equal(t, time.Second, c.HeartbeatInterval)
 	require.Equal(t, 12*time.Second, c.WorkerLostAfter)
+	require.Equal(t, slog.LevelInfo, c.LogLevel)
+}
+
+func TestLogLevel(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "Warn": slog.LevelWarn, "error": slog.LevelError} {
+		c, err := FromLookup(lookupMap(map[string]string{"BATON_LOG_LEVEL": v}))
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.LogLevel, v)
+	}
+	for _, v := range []string{"loud", "info+2", "4", "warning"} {
+		_, err := FromLookup(lookupMap(map[string]string{"BATON_LOG_LEVEL": v}))
+		require.ErrorContains(t, err, `BATON_LOG_LEVEL="`+v+`": want debug, info, warn or error`)
+	}
 }
 
 func TestOverrides(t *testing.T) {

@@ -137,7 +137,7 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
-		Logger: cfg.Logger,
+		Logger: riverLogger(cfg.Logger),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create River client: %w", err)

@@ -94,16 +94,23 @@ func cleanEnv(extra ...string) []string {
 
 // server is a child `baton serve` process.
 type server struct {
+	port int
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
 }
 
+// output is what the server has logged so far.
+func (s *server) output() string {
+	b, _ := os.ReadFile(s.log)
+	return string(b)
+}
+
 // startServer starts `baton serve` on a free port with env and waits until
 // /api/health answers 200; t's cleanup stops it.
-func startServer(t *testing.T, env []string) (port int) {
+func startServer(t *testing.T, env []string) *server {
 	t.Helper()
-	port = freePort(t)
+	port := freePort(t)
 	logPath := filepath.Join(t.TempDir(), "server.log")
 	f, err := os.Create(logPath)
 	require.NoError(t, err)
@@ -113,7 +120,7 @@ func startServer(t *testing.T, env []string) (port int) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start())
 	f.Close()
-	s := &server{cmd: cmd, log: logPath, done: make(chan struct{})}
+	s := &server{port: port, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -140,7 +147,7 @@ func startServer(t *testing.T, env []string) (port int) {
 		if resp, err := http.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return port
+				return s
 			}
 		}
 		if time.Now().After(deadline) {

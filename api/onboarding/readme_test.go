@@ -56,7 +56,7 @@ func TestREADMEExamples(t *testing.T) {
 			}
 
 			env := exampleWorkspace(t)
-			port := startServer(t, cleanEnv(
+			srv := startServer(t, cleanEnv(
 				"DATABASE_URL="+pgtest.NewURL(t),
 				"BATON_DATA_DIR="+filepath.Join(env.Dir, ".data"),
 				"BATON_SAMPLE_TESTS_DIR="+filepath.Join(env.Dir, "sample-tests"),
@@ -65,7 +65,7 @@ func TestREADMEExamples(t *testing.T) {
 				"BATON_DB_MAX_CONNS=6",
 				"BATON_MAX_RUNS=4",
 			))
-			env.Port = port
+			env.Port = srv.port
 			results, err := runSteps(context.Background(), all, env)
 			require.NoError(t, err)
 			for _, r := range results {

@@ -97,8 +97,11 @@ Configuration comes from environment variables; see README.md.`,
 		&cobra.Group{ID: serverGroup, Title: "Server commands (configured by environment variables):"},
 		&cobra.Group{ID: cli.GroupID, Title: "Client commands (talk to a Baton server at --url or $BATON_URL):"},
 	)
-	log := newLogger(logOut)
-	for _, c := range []*cobra.Command{serveCmd(log), workerCmd(log), migrateCmd(log)} {
+	// BATON_LOG_LEVEL is known only once a server command has read its
+	// configuration (loadConfig); until then, Info.
+	level := new(slog.LevelVar)
+	log := newLogger(logOut, level)
+	for _, c := range []*cobra.Command{serveCmd(log, level), workerCmd(log, level), migrateCmd(log, level)} {
 		c.GroupID = serverGroup
 		root.AddCommand(c)
 	}
@@ -106,9 +109,9 @@ Configuration comes from environment variables; see README.md.`,
 	return root
 }
 
-// newLogger is the server processes' structured logger.
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// newLogger is the server processes' structured logger, at level.
+func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // unknownCommand rejects positional arguments of the root command: they

@@ -23,35 +23,35 @@ import (
 	"github.com/baton-ci/baton/api/runs"
 )
 
-func serveCmd(log *slog.Logger) *cobra.Command {
+func serveCmd(log *slog.Logger, level *slog.LevelVar) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "run the HTTP API on $BATON_ADDR (and a worker unless BATON_EMBEDDED_WORKER=false)",
 		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return logged(log, run(cmd.Context(), log, true))
+			return logged(log, run(cmd.Context(), log, level, true))
 		},
 	}
 }
 
-func workerCmd(log *slog.Logger) *cobra.Command {
+func workerCmd(log *slog.Logger, level *slog.LevelVar) *cobra.Command {
 	return &cobra.Command{
 		Use:   "worker",
 		Short: "run a worker only (add one per extra host)",
 		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return logged(log, run(cmd.Context(), log, false))
+			return logged(log, run(cmd.Context(), log, level, false))
 		},
 	}
 }
 
-func migrateCmd(log *slog.Logger) *cobra.Command {
+func migrateCmd(log *slog.Logger, level *slog.LevelVar) *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
 		Short: "apply database migrations to $DATABASE_URL and exit",
 		Args:  cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return logged(log, migrate(cmd.Context(), log))
+			return logged(log, migrate(cmd.Context(), log, level))
 		},
 	}
 }
@@ -74,8 +74,18 @@ func openDB(ctx context.Context, cfg *config.Config) (*postgres.DB, error) {
 	return db, nil
 }
 
-func migrate(ctx context.Context, log *slog.Logger) error {
+// loadConfig reads the configuration and sets the log level from it.
+func loadConfig(level *slog.LevelVar) (*config.Config, error) {
 	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	level.Set(cfg.LogLevel)
+	return cfg, nil
+}
+
+func migrate(ctx context.Context, log *slog.Logger, level *slog.LevelVar) error {
+	cfg, err := loadConfig(level)
 	if err != nil {
 		return err
 	}
@@ -94,8 +104,8 @@ func migrate(ctx context.Context, log *slog.Logger) error {
 
 // run starts the API (withAPI) and/or a worker and blocks until ctx ends,
 // then shuts down gracefully.
-func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
-	cfg, err := config.Load()
+func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bool) error {
+	cfg, err := loadConfig(level)
 	if err != nil {
 		return err
 	}
@@ -116,8 +126,12 @@ func run(ctx context.Context, log *slog.Logger, withAPI bool) error {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) }); err != nil {
+	applied, err := db.Migrate(ctx, func(ctx context.Context) error { return jobs.MigrateRiver(ctx, db.Pool) })
+	if err != nil {
 		return err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "new", applied)
 	}
 	enq, err := jobs.NewEnqueuer(db.Pool)
 	if err != nil {
