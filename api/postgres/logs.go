@@ -95,3 +95,30 @@ func (s *Store) ReadLog(ctx context.Context, runID int64, offset int64) (*domain
 	page.Complete = status.Final() && !more
 	return page, nil
 }
+
+const appendLogSQL = `
+INSERT INTO run_log_chunks (run_id, byte_offset, end_offset, data)
+VALUES (@run_id, @offset, @end_offset, @text)
+ON CONFLICT DO NOTHING`
+
+// AppendLog implements domain.RunStore.
+func (s *Store) AppendLog(ctx context.Context, runID int64, offset int64, text string) error {
+	args := pgx.NamedArgs{"run_id": runID, "offset": offset, "end_offset": offset + int64(len(text)), "text": text}
+	tag, err := s.db.Pool.Exec(ctx, appendLogSQL, args)
+	if err != nil {
+		return wrapDBError(err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// A retry of an append whose success report was lost finds its own text.
+	var existing string
+	if err := s.db.Pool.QueryRow(ctx, `SELECT data FROM run_log_chunks WHERE run_id = @run_id AND byte_offset = @offset`,
+		args).Scan(&existing); err != nil {
+		return wrapDBError(err)
+	}
+	if existing == text {
+		return nil
+	}
+	return domain.ErrLogConflict
+}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -87,69 +86,4 @@ func (s *Store) StalledEnvironments(ctx context.Context) ([]int, error) {
 	}
 	envs, err := pgx.CollectRows(rs, pgx.RowTo[int])
 	return envs, wrapDBError(err)
-}
-
-const appendLogSQL = `
-INSERT INTO run_log_chunks (run_id, byte_offset, end_offset, data)
-VALUES (@run_id, @offset, @end_offset, @text)
-ON CONFLICT DO NOTHING`
-
-// AppendLog implements domain.RunStore.
-func (s *Store) AppendLog(ctx context.Context, runID int64, offset int64, text string) error {
-	args := pgx.NamedArgs{"run_id": runID, "offset": offset, "end_offset": offset + int64(len(text)), "text": text}
-	tag, err := s.db.Pool.Exec(ctx, appendLogSQL, args)
-	if err != nil {
-		return wrapDBError(err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	// A retry of an append whose success report was lost finds its own text.
-	var existing string
-	if err := s.db.Pool.QueryRow(ctx, `SELECT data FROM run_log_chunks WHERE run_id = @run_id AND byte_offset = @offset`,
-		args).Scan(&existing); err != nil {
-		return wrapDBError(err)
-	}
-	if existing == text {
-		return nil
-	}
-	return domain.ErrLogConflict
-}
-
-type testResultRow struct {
-	RunID      int64
-	Position   int
-	NodeID     string
-	Outcome    string
-	DurationMS int64
-	Message    string
-}
-
-// TableName tells GORM the table.
-func (testResultRow) TableName() string { return "run_test_results" }
-
-// JUnitReport implements domain.RunStore.
-func (s *Store) JUnitReport(ctx context.Context, runID int64) ([]byte, error) {
-	var xml []byte
-	err := s.db.Pool.QueryRow(ctx, `SELECT junit_xml FROM run_reports WHERE run_id = @run_id`, pgx.NamedArgs{"run_id": runID}).Scan(&xml)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, wrapDBError(err)
-	}
-	return xml, nil
-}
-
-// ListTestResults implements domain.RunStore.
-func (s *Store) ListTestResults(ctx context.Context, runID int64) ([]domain.TestResult, error) {
-	var rows []testResultRow
-	if err := s.db.Gorm.WithContext(ctx).Where("run_id = ?", runID).Order("position").Find(&rows).Error; err != nil {
-		return nil, wrapDBError(err)
-	}
-	out := make([]domain.TestResult, len(rows))
-	for i, r := range rows {
-		out[i] = domain.TestResult{NodeID: r.NodeID, Outcome: r.Outcome, DurationMS: r.DurationMS, Message: r.Message}
-	}
-	return out, nil
 }
