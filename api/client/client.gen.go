@@ -92,9 +92,12 @@ const (
 	RunReasonCancelledByUser     RunReason = "cancelled_by_user"
 	RunReasonInterrupted         RunReason = "interrupted"
 	RunReasonKilledBySignal      RunReason = "killed_by_signal"
+	RunReasonLeaseExpired        RunReason = "lease_expired"
 	RunReasonNoTestsCollected    RunReason = "no_tests_collected"
 	RunReasonPytestInternalError RunReason = "pytest_internal_error"
+	RunReasonReportMissing       RunReason = "report_missing"
 	RunReasonStartFailed         RunReason = "start_failed"
+	RunReasonSupervisorLost      RunReason = "supervisor_lost"
 	RunReasonTestsFailed         RunReason = "tests_failed"
 	RunReasonTimeout             RunReason = "timeout"
 	RunReasonUsageError          RunReason = "usage_error"
@@ -111,11 +114,17 @@ func (e RunReason) Valid() bool {
 		return true
 	case RunReasonKilledBySignal:
 		return true
+	case RunReasonLeaseExpired:
+		return true
 	case RunReasonNoTestsCollected:
 		return true
 	case RunReasonPytestInternalError:
 		return true
+	case RunReasonReportMissing:
+		return true
 	case RunReasonStartFailed:
+		return true
+	case RunReasonSupervisorLost:
 		return true
 	case RunReasonTestsFailed:
 		return true
@@ -367,6 +376,11 @@ type Run struct {
 	QueuePosition *int `json:"queue_position"`
 
 	// Reason Why the run ended as it did; null while it runs and for a plain success.
+	// lease_expired: the worker could not prove in time that it still held the run (no
+	// heartbeat confirmed by the database), so the run's supervisor killed its processes
+	// before any other worker could take the environment over. report_missing: pytest exited
+	// as if its session had finished but wrote no report (a test ended the process), so the
+	// outcome of its tests is unknown. supervisor_lost: the run's supervisor process died.
 	Reason      *RunReason `json:"reason"`
 	RequestedBy string     `json:"requested_by"`
 	StartedAt   *time.Time `json:"started_at"`
@@ -394,6 +408,11 @@ type RunList struct {
 }
 
 // RunReason Why the run ended as it did; null while it runs and for a plain success.
+// lease_expired: the worker could not prove in time that it still held the run (no
+// heartbeat confirmed by the database), so the run's supervisor killed its processes
+// before any other worker could take the environment over. report_missing: pytest exited
+// as if its session had finished but wrote no report (a test ended the process), so the
+// outcome of its tests is unknown. supervisor_lost: the run's supervisor process died.
 type RunReason string
 
 // RunStatus `queued` and `running` are live; `success`, `failed` (tests failed),

@@ -79,6 +79,15 @@ type Config struct {
 	MaxProjectBytes int64
 	// MaxProjectFiles bounds the files of an uploaded project (BATON_MAX_PROJECT_FILES).
 	MaxProjectFiles int
+	// RunUser is who tests run as when the worker runs as root
+	// (BATON_RUN_USER); "" means runner.DefaultRunUser, "root" keeps them
+	// root. Without root tests run as the worker's user, and any other
+	// value is refused.
+	RunUser string
+	// Cgroup is where runs get cgroups of their own (BATON_CGROUP): ""
+	// finds the worker's own cgroup v2 and uses it if it can, "off" never
+	// uses one, a path must be usable.
+	Cgroup string
 	// TestRoots are extra catalog roots, e.g. a team's own test checkout
 	// (BATON_TEST_ROOTS, "qa=/srv/qa-tests,smoke=/srv/smoke:rw").
 	TestRoots []TestRoot
@@ -131,6 +140,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	c.TestRoots = p.testRoots("BATON_TEST_ROOTS")
 	c.MaxProjectBytes = int64(p.integer("BATON_MAX_PROJECT_BYTES", 32<<20, 1, 1<<31-1))
 	c.MaxProjectFiles = p.integer("BATON_MAX_PROJECT_FILES", 2000, 1, 100000)
+	c.RunUser = p.str("BATON_RUN_USER", "")
+	c.Cgroup = p.str("BATON_CGROUP", "")
+	if c.Cgroup != "" && c.Cgroup != "off" && !filepath.IsAbs(c.Cgroup) {
+		p.errs = append(p.errs, fmt.Errorf("BATON_CGROUP=%q: want off or an absolute cgroup v2 directory, e.g. /sys/fs/cgroup/baton", c.Cgroup))
+	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}

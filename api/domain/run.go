@@ -53,6 +53,16 @@ const (
 	ReasonWorkerLost       = "worker_lost"
 	ReasonWorkerShutdown   = "worker_shutdown"
 	ReasonCancelled        = "cancelled_by_user"
+	// ReasonLeaseExpired: the worker could not prove in time that it still
+	// held the run (no heartbeat confirmed by the database), so the run's
+	// supervisor killed it before any other worker could take it over.
+	ReasonLeaseExpired = "lease_expired"
+	// ReasonReportMissing: pytest exited as if its session had finished
+	// but wrote no report (a test ended the process), so the outcome of its
+	// tests is unknown.
+	ReasonReportMissing = "report_missing"
+	// ReasonSupervisorLost: the run's supervisor process died under it.
+	ReasonSupervisorLost = "supervisor_lost"
 )
 
 // Limits on a run request.

@@ -26,6 +26,14 @@ type Executor interface {
 	Run(ctx context.Context, spec runner.Spec, out io.Writer) domain.Outcome
 }
 
+// LeftoverSweeper is an Executor that keeps per-run state on this host (a
+// work directory, a cgroup) and can clear what the runs of dead workers
+// left there; *runner.Runner is one. The worker sweeps at start-up and
+// whenever its reaper ends runs, which may have been this host's.
+type LeftoverSweeper interface {
+	SweepLeftovers() ([]string, error)
+}
+
 // Resolver maps catalog paths to files on this host.
 type Resolver interface {
 	Resolve(path string) (string, error)
@@ -161,6 +169,7 @@ func (w *Worker) ID() string { return w.cfg.ID }
 // its start context as StopAndCancel, which would cancel every running run
 // at once and skip the shutdown grace period that Stop grants.
 func (w *Worker) Start(ctx context.Context) error {
+	w.sweep()
 	ctx = context.WithoutCancel(ctx)
 	loopCtx, cancel := context.WithCancel(ctx)
 	w.stopLoops = cancel
@@ -245,6 +254,25 @@ func (w *Worker) reap(ctx context.Context) {
 	}
 	for _, id := range ids {
 		w.log.Warn("run's worker stopped responding; run ended as worker_lost", "run_id", id)
+	}
+	if len(ids) > 0 {
+		w.sweep()
+	}
+}
+
+// sweep clears what runs of dead workers left on this host; a live run's
+// state is never touched.
+func (w *Worker) sweep() {
+	s, ok := w.exec.(LeftoverSweeper)
+	if !ok {
+		return
+	}
+	removed, err := s.SweepLeftovers()
+	for _, dir := range removed {
+		w.log.Info("removed a dead run's leftovers", "dir", dir)
+	}
+	if err != nil {
+		w.log.Warn("clearing dead runs' leftovers", "err", err)
 	}
 }
 

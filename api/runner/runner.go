@@ -11,13 +11,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/baton-ci/baton/api/domain"
 )
@@ -46,43 +43,71 @@ type Spec struct {
 	Markers string
 	// Roots maps each catalog root name to its directory. Each file runs in
 	// its test project's root (see Plan), and results are named by catalog
-	// path ("sample-tests/test_a.py::test_x").
+	// path ("sample-tests/test_a.py::test_x"). A run user reaches the roots
+	// through bind mounts in the run's workspace (see workspace.go).
 	Roots map[string]string
 	// APIURL is passed to the tests as BATON_API_URL.
 	APIURL string
 	// Timeout bounds the whole run; 0 means none.
 	Timeout time.Duration
+	// Fence is the run's fencing token, passed as TEST_ENV_FENCE: it grows
+	// with every run that starts in the environment, so a test
+	// environment that remembers the highest it has seen can refuse a
+	// stale holder. 0 means none.
+	Fence int64
+	// Lease, when set, bounds how long the run's processes may live: the
+	// supervisor kills them all when its deadline passes, whatever the
+	// worker does. The worker extends it after each confirmed heartbeat.
+	Lease *Lease
+	// Vars are this run's own variables (e.g. an environment's), after
+	// Runner.Vars; secret values are masked in the log and results.
+	Vars []Var
 }
 
-// Runner executes pytest runs. A Runner is stateless and safe for concurrent
-// use by many runs.
+// Runner executes pytest runs, each under a supervisor process of its own
+// (supervisor.go). A Runner is safe for concurrent use by many runs.
 type Runner struct {
 	// Python is the interpreter that runs pytest, e.g. /usr/bin/python3
 	// (see DetectPython).
 	Python string
 	// KillGrace is how long a stopped run gets between SIGTERM and SIGKILL;
-	// 0 means DefaultKillGrace.
+	// 0 means DefaultKillGrace. An expired lease gets none.
 	KillGrace time.Duration
-	// OutputGrace is how long to keep reading output after the process group
-	// is dead; only a daemonised grandchild can hold the pipe that long.
-	// 0 means DefaultOutputGrace.
+	// OutputGrace is how long to keep reading output after every process of
+	// the run is gone; only a descriptor passed to a process outside the
+	// run can hold the pipe open that long. 0 means DefaultOutputGrace.
 	OutputGrace time.Duration
-	// TempDir is the parent of the per-run working directories; "" means
+	// TempDir is the parent of the per-run workspaces; "" means
 	// os.TempDir().
 	TempDir string
 	// Env is the environment pytest inherits, before the run's variables are
 	// added; nil means os.Environ(). Set it to keep the worker's secrets
 	// (e.g. the database URL) away from the tests.
 	Env []string
+	// Vars are variables every run gets, such as BATON_API_TOKEN (secret).
+	Vars []Var
+	// User, when set, is who the tests run as; it needs root. nil runs them
+	// as the worker's own user.
+	User *User
+	// Cgroup is the cgroup v2 directory below which each run gets a cgroup
+	// of its own (see DetectCgroup); "" for none.
+	Cgroup string
+	// Supervisor is the command that starts a run's supervisor; nil means
+	// this binary re-executed with SupervisorCommand (a test binary must
+	// then call SupervisorMain from TestMain when IsSupervisor).
+	Supervisor []string
 }
 
 // Stop is a context cancel cause (see context.WithCancelCause) saying how a
 // stopped run must end, e.g. Stop{Status: domain.StatusCancelled, Reason:
 // domain.ReasonCancelled} or Stop{Status: domain.StatusError, Reason:
-// domain.ReasonWorkerShutdown}.
+// domain.ReasonWorkerShutdown}. Now skips the SIGTERM grace: for a run that
+// is no longer this worker's, every moment it lives is a moment it may
+// overlap with the environment's next run.
 type Stop struct {
 	Status domain.RunStatus
 	Reason string
+	Now    bool
 }
 
 // Error implements the error interface.
@@ -101,18 +126,32 @@ func (s Stop) outcome() domain.Outcome {
 	return o
 }
 
-// stopOutcome is the outcome of a run whose context ended.
-func stopOutcome(ctx context.Context) domain.Outcome {
+// stopOf returns the Stop cause of a stopped run's context, if it has one.
+func stopOf(ctx context.Context) (Stop, bool) {
 	cause := context.Cause(ctx)
 	var s Stop
 	if errors.As(cause, &s) {
-		return s.outcome()
+		return s, true
 	}
 	var sp *Stop
 	if errors.As(cause, &sp) && sp != nil {
-		return sp.outcome()
+		return *sp, true
+	}
+	return Stop{}, false
+}
+
+// stopOutcome is the outcome of a run whose context ended.
+func stopOutcome(ctx context.Context) domain.Outcome {
+	if s, ok := stopOf(ctx); ok {
+		return s.outcome()
 	}
 	return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonInterrupted}
+}
+
+// stopNow reports whether a stopped run must be killed without grace.
+func stopNow(ctx context.Context) bool {
+	s, ok := stopOf(ctx)
+	return ok && s.Now
 }
 
 // stopLabel names a stop in the log; a user cancel reads "cancelled", a
@@ -124,14 +163,22 @@ func stopLabel(o domain.Outcome) string {
 	return "stopped (" + o.Reason + ")"
 }
 
-// environ returns the child's environment; later entries win in os/exec, so
-// the run's variables override anything inherited.
-func (r *Runner) environ(spec Spec) []string {
+// environ returns the tests' environment: the inherited one, the
+// variables of the runner and of the run, then Baton's own, which win.
+// Each name appears once (the supervisor execs with exactly this list; with
+// a duplicate, C's getenv and Python's os.environ would disagree).
+func (r *Runner) environ(spec Spec, ws *workspace) []string {
 	base := r.Env
 	if base == nil {
 		base = os.Environ()
 	}
-	return append(base[:len(base):len(base)],
+	env := append([]string(nil), base...)
+	for _, vs := range [][]Var{r.Vars, spec.Vars} {
+		for _, v := range vs {
+			env = append(env, v.Name+"="+v.Value)
+		}
+	}
+	env = append(env,
 		"TEST_ENV_ID="+strconv.Itoa(spec.EnvironmentID),
 		"TEST_ENV_NAME="+spec.EnvironmentName,
 		"TEST_RUN_ID="+strconv.FormatInt(spec.RunID, 10),
@@ -141,28 +188,75 @@ func (r *Runner) environ(spec Spec) []string {
 		// Keeps __pycache__ (and pytest's rewritten-assert .pyc) out of the
 		// test folders, which may be shared and read-only.
 		"PYTHONDONTWRITEBYTECODE=1",
+		// Temp files (pytest's tmp_path too) go with the run's workspace.
+		"TMPDIR="+ws.tmp,
 	)
+	if spec.Fence > 0 {
+		env = append(env, "TEST_ENV_FENCE="+strconv.FormatInt(spec.Fence, 10))
+	}
+	if u := r.User; u != nil {
+		env = append(env, "HOME="+ws.home, "USER="+u.Name, "LOGNAME="+u.Name)
+	}
+	return dedupEnv(env)
 }
 
-// Run executes the run's pytest sessions, one per test project (see Plan),
-// one after another, and streams their combined stdout and stderr to out as
-// it is produced: a first line naming the run, a banner per project when
-// there are several, each command, and a line per session with how it
-// ended. It returns only after every process group is dead and reaped.
+// dedupEnv keeps the last value of each name, in the order names first
+// appear.
+func dedupEnv(env []string) []string {
+	last := make(map[string]int, len(env))
+	for i, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		last[name] = i
+	}
+	out := make([]string, 0, len(last))
+	for i, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if last[name] == i {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (r *Runner) killGrace() time.Duration {
+	if r.KillGrace <= 0 {
+		return DefaultKillGrace
+	}
+	return r.KillGrace
+}
+
+func (r *Runner) outputGrace() time.Duration {
+	if r.OutputGrace <= 0 {
+		return DefaultOutputGrace
+	}
+	return r.OutputGrace
+}
+
+// Run executes spec's invocations under a supervisor of their own and
+// streams their combined stdout and stderr to out as it is produced,
+// framed by Baton's own lines: the run first, each command, and how it
+// ended. Secret values are masked. It returns only once every process the
+// run started is gone; while some resist SIGKILL it keeps the run (and so
+// its environment) and says so in the log.
 //
-// The run ends with spec.Timeout ({error, timeout}, over all sessions) or
-// when ctx ends (the Stop cause of ctx, else {error, interrupted}); the
-// sessions not yet started are skipped. Otherwise the outcome is the worst
-// of the sessions' (see combine). out should not block for long: pytest
-// stalls while its output is not read. Errors writing to out are ignored so
-// the child is always drained.
+// The run ends with spec.Timeout ({error, timeout}), with spec.Lease
+// ({error, lease_expired}) or when ctx ends (the Stop cause of ctx, else
+// {error, interrupted}); otherwise the outcome follows pytest's exit code
+// and report. out should not block for long: pytest stalls while its output
+// is not read. Errors writing to out are ignored so the child is always
+// drained.
 func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outcome {
 	started := time.Now()
-	fmt.Fprintf(out, "=== run %d in %s (environment %d) requested by %s%s ===\n",
-		spec.RunID, spec.EnvironmentName, spec.EnvironmentID, spec.RequestedBy, timeoutNote(spec.Timeout))
+	log := newRunLog(out, secretValues(r.Vars, spec.Vars))
+	fence := ""
+	if spec.Fence > 0 {
+		fence = fmt.Sprintf(", fence %d", spec.Fence)
+	}
+	log.line("=== run %d in %s (environment %d%s) requested by %s%s ===",
+		spec.RunID, spec.EnvironmentName, spec.EnvironmentID, fence, spec.RequestedBy, timeoutNote(spec.Timeout))
 
 	startFailed := func(err error) domain.Outcome {
-		fmt.Fprintf(out, "=== failed to start pytest: %v ===\n", err)
+		log.line("=== failed to start pytest: %v ===", err)
 		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}
 	}
 	switch {
@@ -173,145 +267,147 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		return startFailed(errors.New("no test files given"))
 	case ctx.Err() != nil:
 		o := stopOutcome(ctx)
-		fmt.Fprintf(out, "=== %s before start ===\n", stopLabel(o))
+		log.line("=== %s before start ===", stopLabel(o))
 		return o
 	}
 
-	// The run's own directory, outside every project: JUnit reports and
-	// pytest's cache go here, never into the tests' folders.
-	workDir, err := os.MkdirTemp(r.TempDir, fmt.Sprintf("baton-run-%d-", spec.RunID))
+	ws, err := newWorkspace(r.TempDir, spec.RunID, spec.Roots, r.User)
 	if err != nil {
 		return startFailed(err)
 	}
-	defer os.RemoveAll(workDir)
-	env := r.environ(spec)
-	invs, err := Plan(r.Python, spec, workDir, env)
+	env := r.environ(spec, ws)
+	// Planned on the real paths (it reads the projects' config files); a
+	// run user then reaches them through its mounts.
+	invs, err := Plan(r.Python, spec, ws.work, env)
 	if err != nil {
+		_ = ws.remove()
 		return startFailed(err)
+	}
+	sess, err := r.startSession(ws, spec)
+	if err != nil {
+		_ = ws.remove()
+		return startFailed(err)
+	}
+	if sess.cgroup != "" {
+		ws.recordCgroup(sess.cgroup)
+	}
+	if sess.note != "" {
+		log.line("=== note: %s ===", sess.note)
 	}
 
-	var timeoutC <-chan time.Time
-	if spec.Timeout > 0 {
-		timer := time.NewTimer(spec.Timeout)
-		defer timer.Stop()
-		timeoutC = timer.C
-	}
 	var sessions []domain.Outcome
+	stopped := false
 	for i, inv := range invs {
 		if len(invs) > 1 {
-			fmt.Fprintf(out, "=== project %d/%d: %s (root: %s) ===\n", i+1, len(invs), inv.Project, inv.Root)
+			log.line("=== project %d/%d: %s (root: %s) ===", i+1, len(invs), inv.Project, inv.Root)
 		}
 		if inv.Note != "" {
-			fmt.Fprintf(out, "=== note: %s ===\n", inv.Note)
+			log.line("=== note: %s ===", inv.Note)
 		}
-		o, stopped := r.runOne(ctx, inv, env, out, timeoutC, spec.Timeout, started)
+		log.line("$ cd %s && %s", shellQuote(inv.Dir), shellJoin(inv.Argv))
+		invStarted := time.Now()
+		res := sess.invoke(ctx, ws.view(inv, env), spec.Lease, log, r.outputGrace())
+		var o domain.Outcome
+		if res.supervisor != nil {
+			o, stopped = r.supervisorLost(ctx, sess, res, log, spec), true
+		} else {
+			o, stopped = conclude(ctx, res, inv, log, started, invStarted, spec)
+		}
 		if stopped {
 			if rest := len(invs) - i - 1; rest > 0 {
-				fmt.Fprintf(out, "=== %d more project(s) not started ===\n", rest)
+				log.line("=== %d more project(s) not started ===", rest)
 			}
-			return o
+			sessions = []domain.Outcome{o}
+			break
 		}
 		sessions = append(sessions, o)
 	}
-	o := combine(sessions)
-	if len(invs) > 1 {
-		fmt.Fprintf(out, "=== %d pytest sessions ended after %s: %s ===\n", len(invs), roundDuration(time.Since(started)), describe(o))
+	sess.close()
+	if err := ws.remove(); err != nil {
+		log.line("=== could not remove the run's directory: %v ===", err)
 	}
+	o := combine(sessions)
+	if len(invs) > 1 && !stopped {
+		log.line("=== %d pytest sessions ended after %s: %s ===", len(invs), roundDuration(time.Since(started)), describeOutcome(o))
+	}
+	for i := range o.Tests {
+		o.Tests[i].NodeID = log.mask.maskString(o.Tests[i].NodeID)
+		o.Tests[i].Message = log.mask.maskString(o.Tests[i].Message)
+	}
+	o.JUnitXML = log.mask.maskXML(o.JUnitXML)
 	return o
 }
 
-// runOne executes one invocation to its end. stopped is true when the run
-// timed out or ctx ended: o is then the run's final outcome.
-func (r *Runner) runOne(ctx context.Context, inv Invocation, env []string, out io.Writer,
-	timeoutC <-chan time.Time, timeout time.Duration, runStarted time.Time) (o domain.Outcome, stopped bool) {
-	started := time.Now()
-	fmt.Fprintf(out, "$ cd %s && %s\n", shellQuote(inv.Dir), shellJoin(inv.Argv))
-	startFailed := func(err error) (domain.Outcome, bool) {
-		fmt.Fprintf(out, "=== failed to start pytest: %v ===\n", err)
-		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}, false
+// conclude writes how an invocation ended and returns its outcome; stopped
+// says the run was stopped (timeout, lease, cancel, shutdown) or could not
+// start, so no further invocation may run and o is the run's outcome.
+func conclude(ctx context.Context, res result, inv Invocation, log *runLog, runStarted, invStarted time.Time, spec Spec) (domain.Outcome, bool) {
+	took, ran := roundDuration(time.Since(runStarted)), roundDuration(time.Since(invStarted))
+	if res.failed != "" {
+		log.line("=== failed to start pytest: %s ===", res.failed)
+		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonStartFailed}, true
 	}
-
-	// One pipe for both streams keeps stdout and stderr in the order pytest
-	// wrote them.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return startFailed(err)
+	if len(res.leftovers) > 0 {
+		log.line("=== killed %d process(es) the tests left running: %s ===", len(res.leftovers), joinProcs(res.leftovers))
 	}
-	cmd := exec.Command(inv.Argv[0], inv.Argv[1:]...)
-	cmd.Dir = inv.Dir
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Own group: one signal reaches pytest and every child it spawned.
-		Setpgid: true,
-		// pytest dies with the worker even if the worker is SIGKILLed.
-		Pdeathsig: syscall.SIGKILL,
+	if len(res.survivors) > 0 {
+		log.line("=== the last surviving process is gone, %s after SIGKILL ===", roundDuration(res.killTook))
 	}
-
-	// Pdeathsig fires when the forking OS thread ends, not the process, and
-	// Go ends a thread whose goroutine exits while locked to it. Holding the
-	// thread until the child is reaped keeps the signal tied to this run.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
-	err = cmd.Start()
-	pw.Close() // only the child may hold the write end, or EOF never comes
-	if err != nil {
-		pr.Close()
-		return startFailed(err)
+	switch res.reason {
+	case "":
+	case killTimeout:
+		log.line("=== timed out after %s: process tree killed ===", spec.Timeout)
+		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}, true
+	case killLeaseExpired:
+		log.line("=== lease expired after %s: this worker could not prove in time that it still holds the run (no heartbeat confirmed by the database); process tree killed ===", took)
+		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonLeaseExpired}, true
+	default:
+		o := stopOutcome(ctx)
+		log.line("=== %s: process tree killed after %s ===", stopLabel(o), took)
+		return o, true
 	}
-	pgid := cmd.Process.Pid
-
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		drain(pr, out)
-	}()
-
-	// exited closes when the main process has ended but is not yet reaped:
-	// while it is a zombie its pid cannot be reused, so signalling the group
-	// cannot hit an unrelated process.
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		waitExitedNoReap(pgid)
-	}()
-
-	var stop *domain.Outcome
-	footer := ""
-	select {
-	case <-exited:
-	case <-timeoutC:
-		r.terminate(pgid, exited)
-		stop = &domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}
-		footer = fmt.Sprintf("=== timed out after %s: process group killed ===", timeout)
-	case <-ctx.Done():
-		r.terminate(pgid, exited)
-		so := stopOutcome(ctx)
-		stop = &so
-		footer = fmt.Sprintf("=== %s: process group killed after %s ===", stopLabel(so), roundDuration(time.Since(runStarted)))
-	}
-	// Whatever the test left running in the group goes too.
-	_ = unix.Kill(-pgid, unix.SIGKILL)
-	waitErr := cmd.Wait()
-
-	r.awaitOutput(pr, drained, out)
-
-	if stop != nil {
-		fmt.Fprintln(out, footer)
-		return *stop, true
-	}
-	o, how := exitOutcome(cmd.ProcessState, waitErr)
-	// Only a session that ran to its end (passed, failed, or found no
-	// tests) leaves a report worth showing; an interrupted one is partial.
-	if o.ExitCode != nil && (*o.ExitCode == 0 || *o.ExitCode == 1 || *o.ExitCode == 5) {
-		if summary, tests, ok := readReport(inv); ok {
-			o.Summary, o.Tests = summary, tests
-			o.JUnitXML, _ = os.ReadFile(inv.Report)
+	o, how := exitOutcome(res.code, res.sig)
+	if code := o.ExitCode; code != nil && (*code == 0 || *code == 1 || *code == 5) {
+		// Only a session that ran to its end (passed, failed, or found
+		// no tests) writes a report; an interrupted one is partial.
+		summary, tests, ok := readReport(inv)
+		if !ok {
+			log.line("=== pytest %s after %s ===", how, ran)
+			log.line("=== pytest wrote no test report: the session did not finish (a test ended the process, e.g. os._exit), so its outcome is unknown ===")
+			return domain.Outcome{Status: domain.StatusError, ExitCode: o.ExitCode, Reason: domain.ReasonReportMissing}, false
 		}
+		o.Summary, o.Tests = summary, tests
+		o.JUnitXML, _ = os.ReadFile(inv.Report)
 	}
-	fmt.Fprintf(out, "=== pytest %s after %s ===\n", how, roundDuration(time.Since(started)))
+	log.line("=== pytest %s after %s ===", how, ran)
 	return o, false
+}
+
+// supervisorLost ends a run whose supervisor died under it. With a cgroup
+// the worker kills what is left itself; without one, nothing can confirm
+// the run's processes are gone, so the run keeps its environment until
+// ctx ends (a cancel or the worker's shutdown), as the log explains.
+func (r *Runner) supervisorLost(ctx context.Context, sess *session, res result, log *runLog, spec Spec) domain.Outcome {
+	lost := domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonSupervisorLost}
+	if sess.cgroup != "" {
+		c := openRunCgroup(sess.cgroup)
+		for reported := false; ; {
+			err := emptyCgroup(c, survivorReportAfter)
+			if err == nil {
+				break
+			}
+			if !reported {
+				reported = true
+				log.line("=== %v; the environment stays occupied by this run until they are gone ===", err)
+			}
+		}
+		log.line("=== %v: the worker killed what was left of the run in its cgroup ===", res.supervisor)
+		return lost
+	}
+	log.line("=== %v, and the run has no cgroup: its processes cannot be confirmed gone. Environment %d stays occupied by this run until it is cancelled or the worker stops ===",
+		res.supervisor, spec.EnvironmentID)
+	<-ctx.Done()
+	return lost
 }
 
 // combine is the outcome of a run from its sessions' outcomes: the worst
@@ -372,7 +468,8 @@ func combine(sessions []domain.Outcome) domain.Outcome {
 	return out
 }
 
-func describe(o domain.Outcome) string {
+// describeOutcome says how a run of several sessions ended.
+func describeOutcome(o domain.Outcome) string {
 	s := string(o.Status)
 	if o.Reason != "" {
 		s += " (" + o.Reason + ")"
@@ -381,44 +478,6 @@ func describe(o domain.Outcome) string {
 		s += fmt.Sprintf(", exit code %d", *o.ExitCode)
 	}
 	return s
-}
-
-// terminate asks the group to stop, then forces it after the grace period;
-// it returns once the main process has exited.
-func (r *Runner) terminate(pgid int, exited <-chan struct{}) {
-	_ = unix.Kill(-pgid, unix.SIGTERM)
-	grace := r.KillGrace
-	if grace <= 0 {
-		grace = DefaultKillGrace
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-exited:
-	case <-t.C:
-		_ = unix.Kill(-pgid, unix.SIGKILL)
-		<-exited
-	}
-}
-
-// awaitOutput waits for the pipe to reach EOF. A grandchild that left the
-// group (e.g. a daemon) may hold the write end forever, so after the grace
-// period the read end is closed, which unblocks the drain.
-func (r *Runner) awaitOutput(pr *os.File, drained <-chan struct{}, out io.Writer) {
-	grace := r.OutputGrace
-	if grace <= 0 {
-		grace = DefaultOutputGrace
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-drained:
-		pr.Close()
-	case <-t.C:
-		pr.Close()
-		<-drained
-		fmt.Fprintln(out, "=== a process outside the run's group still holds the output open; stopped reading ===")
-	}
 }
 
 // drain copies the pipe to out until EOF or until the pipe is closed. It
@@ -438,30 +497,14 @@ func drain(pr *os.File, out io.Writer) {
 	}
 }
 
-// waitExitedNoReap blocks until process pid has exited, leaving it a zombie
-// for cmd.Wait to reap.
-func waitExitedNoReap(pid int) {
-	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			return
-		}
-	}
-}
-
-// exitOutcome maps how the process ended to an outcome and a phrase for the
-// log's last line.
-func exitOutcome(ps *os.ProcessState, waitErr error) (domain.Outcome, string) {
-	if ps == nil {
-		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonInterrupted},
-			fmt.Sprintf("could not be waited for (%v)", waitErr)
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+// exitOutcome maps how pytest ended (its exit code, or the signal that
+// killed it) to an outcome and a phrase for the log.
+func exitOutcome(code, sig int) (domain.Outcome, string) {
+	if sig != 0 {
+		s := syscall.Signal(sig)
 		return domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonSignal},
-			fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+			fmt.Sprintf("killed by signal %d (%s)", sig, s)
 	}
-	code := ps.ExitCode()
 	return domain.OutcomeForExit(code), fmt.Sprintf("exited with code %d", code)
 }
 

@@ -25,20 +25,46 @@ import (
 // not a performance expectation.
 const guard = 2 * time.Minute
 
-var detectPython = sync.OnceValues(DetectPython)
+var (
+	detectPython = sync.OnceValues(DetectPython)
+	detectCgroup = sync.OnceValues(DetectCgroup)
+)
 
-// newRunner returns a Runner on the real Python, or skips the test when this
-// machine has no python3 with pytest.
+// newRunner returns a Runner on the real Python, with a cgroup per run when
+// this machine offers one, or skips the test when this machine has no
+// python3 with pytest.
 func newRunner(t *testing.T) *Runner {
 	t.Helper()
 	py, err := detectPython()
 	if err != nil {
 		t.Skipf("skipping: these tests run real pytest and none was found: %v", err)
 	}
+	cg, _ := detectCgroup()
 	return &Runner{
 		Python: py, TempDir: t.TempDir(), KillGrace: time.Second, OutputGrace: 500 * time.Millisecond,
-		Env: cleanEnv(),
+		Env: cleanEnv(), Cgroup: cg,
 	}
+}
+
+// containment names the two ways a run's processes are kept: the
+// supervisor as subreaper alone, and with a cgroup of the run's own.
+var containment = []string{"subreaper", "cgroup"}
+
+// newRunnerWith returns newRunner's Runner using the given containment,
+// skipping the test when this machine has no usable cgroup for "cgroup".
+func newRunnerWith(t *testing.T, mode string) *Runner {
+	t.Helper()
+	r := newRunner(t)
+	switch mode {
+	case "subreaper":
+		r.Cgroup = ""
+	case "cgroup":
+		if r.Cgroup == "" {
+			_, err := detectCgroup()
+			t.Skipf("skipping: no usable cgroup v2 here: %v", err)
+		}
+	}
+	return r
 }
 
 // cleanEnv is os.Environ() without the variables Run must set itself, so a
@@ -48,8 +74,8 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "TEST_ENV_ID", "TEST_ENV_NAME", "TEST_RUN_ID", "REQUESTED_BY", "BATON_API_URL",
-			"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE":
+		case "TEST_ENV_ID", "TEST_ENV_NAME", "TEST_RUN_ID", "TEST_ENV_FENCE", "REQUESTED_BY", "BATON_API_URL",
+			"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "BATON_EXTRA", "BATON_API_TOKEN":
 			continue
 		}
 		env = append(env, kv)
@@ -155,8 +181,9 @@ func TestRunFraming(t *testing.T) {
 	lines := strings.SplitN(log, "\n", 3)
 	require.Equal(t, "=== run 42 in env7 (environment 7) requested by alice, timeout 10m0s ===", lines[0])
 	dir := filepath.Dir(file)
-	require.Regexp(t, "^"+regexp.QuoteMeta("$ cd "+dir+" && "+r.Python+" -m pytest -v -o cache_dir="+r.TempDir+"/baton-run-42-")+
-		`[0-9]+/cache-1 --junitxml=`+regexp.QuoteMeta(r.TempDir)+`/baton-run-42-[0-9]+/report-1\.xml -o junit_family=xunit1 -- test_pass\.py$`, lines[1])
+	ws := regexp.QuoteMeta(r.TempDir) + `/baton-run-42-[0-9]+/work`
+	require.Regexp(t, "^"+regexp.QuoteMeta("$ cd "+dir+" && "+r.Python+" -m pytest -v -o cache_dir=")+ws+
+		`/cache-1 --junitxml=`+ws+`/report-1\.xml -o junit_family=xunit1 -- test_pass\.py$`, lines[1])
 	require.Regexp(t, `^=== pytest exited with code 0 after [0-9.]+m?s ===$`, lastLine(t, log))
 	require.Contains(t, log, "PASS-PRINT", "the project's own --capture=tee-sys shows prints of passing tests")
 }
@@ -178,24 +205,42 @@ func TestRunCapturesLikePytest(t *testing.T) {
 func TestRunEnvironment(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t)
+	r.Vars = []Var{{Name: "BATON_EXTRA", Value: "from-runner"}, {Name: "TEST_RUN_ID", Value: "overridden?"}}
 	var out testkit.SyncBuffer
 	file := fixture(t, "env")
-	got := r.Run(context.Background(), spec(file), &out)
+	s := spec(file)
+	s.Fence = 1234
+	s.Vars = []Var{{Name: "BATON_EXTRA", Value: "from-spec"}}
+	got := r.Run(context.Background(), s, &out)
 	log := out.String()
 	require.Equal(t, domain.StatusSuccess, got.Status, log)
 	for _, want := range []string{
-		"ENV TEST_ENV_ID=7\n", "ENV TEST_ENV_NAME=env7\n", "ENV TEST_RUN_ID=42\n", "ENV REQUESTED_BY=alice\n",
-		"ENV BATON_API_URL=http://baton.test:8080\n", "ENV PYTHONUNBUFFERED=1\n", "ENV PYTHONDONTWRITEBYTECODE=1\n",
+		"ENV TEST_ENV_ID=7\n", "ENV TEST_ENV_NAME=env7\n", "ENV TEST_RUN_ID=42\n", "ENV TEST_ENV_FENCE=1234\n",
+		"ENV REQUESTED_BY=alice\n", "ENV BATON_API_URL=http://baton.test:8080\n", "ENV PYTHONUNBUFFERED=1\n",
+		"ENV PYTHONDONTWRITEBYTECODE=1\n", "ENV BATON_EXTRA=from-spec\n",
 	} {
 		require.Contains(t, log, want)
 	}
+	require.Contains(t, log, "(environment 7, fence 1234)")
 
 	cwd := regexp.MustCompile(`CWD=(\S+)`).FindStringSubmatch(log)
 	require.NotNil(t, cwd, log)
 	require.Equal(t, filepath.Dir(file), cwd[1], "pytest runs in the project root")
+	tmp := regexp.MustCompile(`ENV TMPDIR=(\S+)`).FindStringSubmatch(log)
+	require.NotNil(t, tmp, log)
+	ws := filepath.Dir(tmp[1])
+	require.Equal(t, r.TempDir, filepath.Dir(ws), "temp files go to the run's workspace under TempDir")
+	require.Regexp(t, `^baton-run-42-`, filepath.Base(ws))
 	entries, err := os.ReadDir(r.TempDir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "the per-run directory is removed")
+
+	cg := regexp.MustCompile(`CGROUP=(\S+)`).FindStringSubmatch(log)
+	require.NotNil(t, cg, log)
+	if r.Cgroup != "" {
+		require.Regexp(t, "/"+cgroupParentName+"/run-42-[0-9]+$", cg[1], "pytest runs in the run's own cgroup")
+		require.NoDirExists(t, filepath.Join(r.Cgroup, "run-"+strings.TrimPrefix(filepath.Base(ws), "baton-run-")), "the run's cgroup is removed")
+	}
 }
 
 // TestRunLeavesTestFolderClean runs a failing test too, because assertion
@@ -361,8 +406,8 @@ func readPids(t *testing.T, dir string, done <-chan domain.Outcome) (pytest, chi
 	}
 }
 
-// gone reports whether pid no longer runs; a zombie counts as gone because
-// reaping an orphan is up to init, not Baton.
+// gone reports whether pid no longer runs; a zombie counts as gone: it is
+// dead, and reaping an orphan whose supervisor died is up to init.
 func gone(pid int) bool {
 	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
 		return true
@@ -376,12 +421,12 @@ func gone(pid int) bool {
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
 
-// requireKilled checks pytest was reaped before Run returned and that its
-// child dies (SIGKILL is delivered asynchronously, hence Eventually).
+// requireKilled checks pytest and its child were gone before Run returned:
+// Run returns only once every process of the run is.
 func requireKilled(t *testing.T, pytest, child int) {
 	t.Helper()
-	require.ErrorIs(t, unix.Kill(pytest, 0), unix.ESRCH, "pytest must be reaped when Run returns")
-	require.Eventually(t, func() bool { return gone(child) }, guard, 20*time.Millisecond, "grandchild %d survived", child)
+	require.True(t, gone(pytest), "pytest %d survived Run", pytest)
+	require.True(t, gone(child), "grandchild %d survived Run", child)
 }
 
 func TestRunTimeoutKillsGroup(t *testing.T) {
@@ -398,7 +443,7 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 		got := r.Run(context.Background(), s, &out)
 		log := out.String()
 		require.Equal(t, domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonTimeout}, got, log)
-		require.Equal(t, fmt.Sprintf("=== timed out after %s: process group killed ===", timeout), lastLine(t, log))
+		require.Equal(t, fmt.Sprintf("=== timed out after %s: process tree killed ===", timeout), lastLine(t, log))
 
 		data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "pids"))
 		if err != nil {
@@ -432,7 +477,7 @@ func TestRunCancelEscalatesToKill(t *testing.T) {
 	got := await(t, done)
 	log := out.String()
 	require.Equal(t, domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}, got, log)
-	require.Regexp(t, `^=== cancelled: process group killed after [0-9.]+m?s ===$`, lastLine(t, log))
+	require.Regexp(t, `^=== cancelled: process tree killed after [0-9.]+m?s ===$`, lastLine(t, log))
 	requireKilled(t, pytest, child)
 }
 
@@ -445,11 +490,11 @@ func TestRunStopCauses(t *testing.T) {
 		last  string
 	}{
 		{"worker shutdown", Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown},
-			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown}, "=== stopped (worker_shutdown): process group killed"},
+			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonWorkerShutdown}, "=== stopped (worker_shutdown): process tree killed"},
 		{"wrapped pointer", fmt.Errorf("shutting down: %w", &Stop{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}),
-			domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}, "=== cancelled: process group killed"},
+			domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled}, "=== cancelled: process tree killed"},
 		{"plain cancel", nil,
-			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonInterrupted}, "=== stopped (interrupted): process group killed"},
+			domain.Outcome{Status: domain.StatusError, Reason: domain.ReasonInterrupted}, "=== stopped (interrupted): process tree killed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -484,49 +529,67 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	require.NotContains(t, out.String(), "passed")
 }
 
-// TestRunDaemonHoldingOutput: a grandchild in its own session survives the
-// group kill and keeps the pipe open; Run must still return.
-func TestRunDaemonHoldingOutput(t *testing.T) {
-	t.Parallel()
-	r := newRunner(t)
-	file := fixture(t, "daemon")
-	t.Cleanup(func() {
-		if data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "daemon.pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
-				_ = unix.Kill(pid, unix.SIGKILL)
-			}
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), guard)
-	defer cancel()
-	var out testkit.SyncBuffer
-	got := r.Run(ctx, spec(file), &out)
-	log := out.String()
-	require.Equal(t, domain.StatusSuccess, got.Status, log)
-	require.Contains(t, log, "still holds the output open")
-	require.Contains(t, lastLine(t, log), "=== pytest exited with code 0")
-}
-
-// TestRunKillsLeftoverChildren: a test that exits leaving a child in the
-// group must not leave it running, nor make Run wait for the pipe.
-func TestRunKillsLeftoverChildren(t *testing.T) {
-	t.Parallel()
-	r := newRunner(t)
-	r.OutputGrace = guard // a surviving child would show as a hang, not a pass
-	file := fixture(t, "orphan")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*guard)
-	defer cancel()
-	var out testkit.SyncBuffer
-	got := r.Run(ctx, spec(file), &out)
-	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
-	require.NotContains(t, out.String(), "still holds the output open")
-
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "orphan.pid"))
+// readPid reads a pid a fixture recorded in its directory.
+func readPid(t *testing.T, file, name string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(file), name))
 	require.NoError(t, err)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = unix.Kill(pid, unix.SIGKILL) })
-	require.Eventually(t, func() bool { return gone(pid) }, guard, 20*time.Millisecond, "leftover child %d survived", pid)
+	t.Cleanup(func() {
+		if !gone(pid) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	})
+	return pid
+}
+
+// TestRunKillsWhatTestsLeave: processes a passing test leaves behind — a
+// child in pytest's group, one in a session of its own that holds the
+// output pipe, a double-forked daemon, a daemon that keeps forking — are
+// all dead when Run returns, with and without a cgroup, and the log names
+// them. None makes Run wait for the output grace.
+func TestRunKillsWhatTestsLeave(t *testing.T) {
+	t.Parallel()
+	for _, mode := range containment {
+		for _, name := range []string{"orphan", "daemon", "doublefork", "forker"} {
+			t.Run(mode+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				r := newRunnerWith(t, mode)
+				r.OutputGrace = guard // output held open would show as a hang, not a pass
+				file := fixture(t, name)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*guard)
+				defer cancel()
+				var out testkit.SyncBuffer
+				got := r.Run(ctx, spec(file), &out)
+				log := out.String()
+				require.Equal(t, domain.StatusSuccess, got.Status, log)
+				require.NotContains(t, log, "still holds its output open")
+				require.Regexp(t, `=== killed [0-9]+ process\(es\) the tests left running: [0-9]+ \(`, log)
+				require.Contains(t, lastLine(t, log), "=== pytest exited with code 0")
+
+				var pids []int
+				switch name {
+				case "orphan":
+					pids = []int{readPid(t, file, "orphan.pid")}
+				case "daemon", "doublefork":
+					pids = []int{readPid(t, file, "daemon.pid")}
+				case "forker":
+					data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "forker.pids"))
+					require.NoError(t, err)
+					for _, f := range strings.Fields(string(data)) {
+						pid, err := strconv.Atoi(f)
+						require.NoError(t, err)
+						pids = append(pids, pid)
+					}
+					require.NotEmpty(t, pids)
+				}
+				for _, pid := range pids {
+					require.True(t, gone(pid), "process %d the test left survived Run", pid)
+				}
+			})
+		}
+	}
 }
 
 func TestRunStartFailure(t *testing.T) {

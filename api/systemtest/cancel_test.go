@@ -38,7 +38,7 @@ func TestCancel(t *testing.T) {
 		// loaded machine.
 		require.LessOrEqual(t, took, 3*time.Second, "cancel took too long")
 		waitGone(t, py, 5*time.Second)
-		require.Contains(t, api.log(long.ID), "cancelled: process group killed")
+		require.Contains(t, api.log(long.ID), "cancelled: process tree killed")
 
 		after := api.waitFinal(next.ID, 60*time.Second)
 		require.Equal(t, "success", after.Status, "%s", after)

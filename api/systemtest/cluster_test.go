@@ -79,7 +79,7 @@ func TestCluster(t *testing.T) {
 	systemTest(t)
 	r := newRig(t, "")
 	token := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
-	data, records := t.TempDir(), t.TempDir()
+	data, records := t.TempDir(), sharedDir(t, "records")
 	index := "<!doctype html><title>Baton cluster e2e</title>\n"
 	require.NoError(t, os.WriteFile(filepath.Join(r.webDir, "index.html"), []byte(index), 0o644))
 	shared := []string{"BATON_DATA_DIR=" + data, "BATON_MAX_RUNS=1"}

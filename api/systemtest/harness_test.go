@@ -232,8 +232,8 @@ func newRig(t *testing.T, dbURL string) *rig {
 	}
 	base := t.TempDir()
 	r := &rig{t: t, dbURL: dbURL, testsDir: filepath.Join(base, "sample-tests"),
-		pidDir: filepath.Join(base, "pids"), webDir: filepath.Join(base, "web")}
-	for _, d := range []string{r.testsDir, r.pidDir, r.webDir} {
+		pidDir: sharedDir(t, "pids"), webDir: filepath.Join(base, "web")}
+	for _, d := range []string{r.testsDir, r.webDir} {
 		require.NoError(t, os.Mkdir(d, 0o755))
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "sample-tests", "*")) // test files and pytest.ini
@@ -245,6 +245,18 @@ func newRig(t *testing.T, dbURL string) *rig {
 		require.NoError(t, os.WriteFile(filepath.Join(r.testsDir, filepath.Base(f)), b, 0o644))
 	}
 	return r
+}
+
+// sharedDir returns a fresh directory that the tests' processes may write
+// to: a root worker runs them as an unprivileged user, who cannot enter
+// t.TempDir() (only its owner may). It is removed with the test.
+func sharedDir(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "baton-systemtest-"+name+"-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o777))
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // on returns the rig for use in subtest t.
@@ -607,6 +619,18 @@ func procStart(pid int) (string, bool) {
 		return "", false
 	}
 	return f[19], true
+}
+
+// parentOf returns the parent pid of a live process.
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	require.NoError(t, err)
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	ppid, err := strconv.Atoi(f[1])
+	require.NoError(t, err)
+	return ppid
 }
 
 func (p pyProc) alive() bool {

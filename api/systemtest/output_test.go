@@ -27,7 +27,7 @@ func TestRunTimeout(t *testing.T) {
 	got := srv.waitFinal(created.ID, 30*time.Second)
 	require.Equal(t, "error", got.Status, "%s", got)
 	require.Equal(t, "timeout", got.ReasonText(), "%s", got)
-	require.Contains(t, srv.log(created.ID), "=== timed out after 2s: process group killed ===")
+	require.Contains(t, srv.log(created.ID), "=== timed out after 2s: process tree killed ===")
 	waitGone(t, py, 5*time.Second)
 }
 

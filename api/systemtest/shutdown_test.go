@@ -30,7 +30,7 @@ func TestGracefulShutdown(t *testing.T) {
 		got := dbGetRun(t, r.dbURL, long.ID)
 		require.Equal(t, "error", got.Status, "%+v", got)
 		require.Equal(t, "worker_shutdown", got.Reason, "%+v", got)
-		require.Contains(t, dbLog(t, r.dbURL, long.ID), "stopped (worker_shutdown): process group killed")
+		require.Contains(t, dbLog(t, r.dbURL, long.ID), "stopped (worker_shutdown): process tree killed")
 	})
 
 	t.Run("run finishes within grace", func(t *testing.T) {

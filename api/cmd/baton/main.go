@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/baton-ci/baton/api/cli"
+	"github.com/baton-ci/baton/api/runner"
 )
 
 // Exit codes shared by every subcommand; a subcommand with its own
@@ -36,6 +37,13 @@ const (
 const serverGroup = "server"
 
 func main() {
+	// A run's supervisor (runner/supervisor.go) is this binary re-executed
+	// by the worker; it must start fast and do nothing else, so it is
+	// recognised before the command tree is even built. It is not a cobra
+	// command: nobody should type it.
+	if runner.IsSupervisor() {
+		os.Exit(runner.SupervisorMain())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,6 +107,9 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 	if err != nil {
 		return err
 	}
+	if err := hideProcess(); err != nil {
+		return fmt.Errorf("make the process non-dumpable: %w", err)
+	}
 	withWorker := !withAPI || cfg.EmbeddedWorker
 	python := cfg.Python
 	if python == "" {
@@ -157,7 +158,11 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 
 	var worker *jobs.Worker
 	if withWorker {
-		worker, err = jobs.NewWorker(db.Pool, runService, &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}, cat, jobs.Config{
+		rn, err := newRunner(ctx, cfg, python, cat.RootDirs(), log)
+		if err != nil {
+			return err
+		}
+		worker, err = jobs.NewWorker(db.Pool, runService, rn, cat, jobs.Config{
 			ID:                cfg.WorkerID,
 			MaxRuns:           cfg.MaxRuns,
 			APIURL:            cfg.APIURL,
@@ -218,16 +223,4 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		}
 	}
 	return nil
-}
-
-// testEnviron is the environment tests inherit: the worker's, without the
-// database URL, whose credentials are Baton's and not the tests'.
-func testEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DATABASE_URL=") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

@@ -454,9 +454,14 @@ export interface components {
         RunStatus: "queued" | "running" | "success" | "failed" | "error" | "cancelled";
         /**
          * @description Why the run ended as it did; null while it runs and for a plain success.
+         *     lease_expired: the worker could not prove in time that it still held the run (no
+         *     heartbeat confirmed by the database), so the run's supervisor killed its processes
+         *     before any other worker could take the environment over. report_missing: pytest exited
+         *     as if its session had finished but wrote no report (a test ended the process), so the
+         *     outcome of its tests is unknown. supervisor_lost: the run's supervisor process died.
          * @enum {string|null}
          */
-        RunReason: "tests_failed" | "no_tests_collected" | "interrupted" | "pytest_internal_error" | "usage_error" | "killed_by_signal" | "timeout" | "start_failed" | "worker_lost" | "worker_shutdown" | "cancelled_by_user" | null;
+        RunReason: "tests_failed" | "no_tests_collected" | "interrupted" | "pytest_internal_error" | "usage_error" | "killed_by_signal" | "timeout" | "start_failed" | "worker_lost" | "worker_shutdown" | "cancelled_by_user" | "lease_expired" | "report_missing" | "supervisor_lost" | null;
         /** @description At least one of `test_files` and `tests` is needed. */
         CreateRunRequest: {
             /** @example alice */

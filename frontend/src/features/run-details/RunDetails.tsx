@@ -30,6 +30,9 @@ const REASONS: Record<string, string> = {
   worker_lost: 'The worker running it was lost',
   worker_shutdown: 'The worker shut down during the run',
   cancelled_by_user: 'Cancelled by a user',
+  lease_expired: 'Its worker lost its lease (no heartbeat confirmed in time), so the run was killed',
+  report_missing: 'pytest ended without writing its report, so the outcome is unknown',
+  supervisor_lost: "The run's supervisor process died",
 };
 
 const STATUS_SYMBOL: Record<string, string> = { queued: '…', running: '▶', success: '✓', failed: '✗', error: '!', cancelled: '⊘' };
