@@ -2,9 +2,12 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/baton-ci/baton/api/project"
 )
 
 // Limits on upload names, in bytes.
@@ -18,13 +21,6 @@ const (
 )
 
 const pycache = "__pycache__"
-
-// isTestFileName reports whether pytest's default python_files patterns,
-// test_*.py and *_test.py, match name (case-sensitively, as on POSIX).
-func isTestFileName(name string) bool {
-	return strings.HasSuffix(name, ".py") &&
-		(strings.HasPrefix(name, "test_") || strings.HasSuffix(name, "_test.py"))
-}
 
 // listable reports whether Scan may list an entry called name. Hidden entries
 // and __pycache__ are never tests; names that are not clean UTF-8 or contain
@@ -88,8 +84,9 @@ func checkElement(el string) string {
 }
 
 // checkFileName returns why name cannot be the name of an uploaded test
-// file, or "".
-func checkFileName(name string) string {
+// file, or "": among other rules it must match one of the python_files
+// patterns of its project, or pytest would not collect it.
+func checkFileName(name string, pythonFiles []string) string {
 	switch {
 	case name == "":
 		return "name is required"
@@ -101,8 +98,8 @@ func checkFileName(name string) string {
 		return `name must be a plain file name without "/" or "\"`
 	case name[0] == '.':
 		return "name must not start with '.'"
-	case !isTestFileName(name):
-		return fmt.Sprintf("name %q must match test_*.py or *_test.py, otherwise pytest would not collect it", name)
+	case !strings.HasSuffix(name, ".py") || !slices.ContainsFunc(pythonFiles, func(p string) bool { return project.Match(p, name) }):
+		return fmt.Sprintf("name %q must match %s (its project's python_files), otherwise pytest would not collect it", name, strings.Join(pythonFiles, " or "))
 	}
 	if mod := strings.TrimSuffix(name, ".py"); !isIdentifier(mod) {
 		return fmt.Sprintf("name %q is not a valid Python module name (ASCII letters, digits and '_', not starting with a digit), so pytest could not import it", mod)

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/project"
 )
 
 func TestNameLimitsAreInclusive(t *testing.T) {
@@ -20,16 +22,17 @@ func TestNameLimitsAreInclusive(t *testing.T) {
 
 	name100 := "test_" + el(92) + ".py"
 	require.Len(t, name100, 100)
-	require.Empty(t, checkFileName(name100))
-	require.NotEmpty(t, checkFileName("test_"+el(93)+".py"))
+	require.Empty(t, checkFileName(name100, project.DefaultPythonFiles))
+	require.NotEmpty(t, checkFileName("test_"+el(93)+".py", project.DefaultPythonFiles))
 }
 
-func TestIsTestFileNameMatchesPytestDefaults(t *testing.T) {
+func TestFileNamesMatchPytestDefaults(t *testing.T) {
 	t.Parallel()
+	isTestFileName := func(name string) bool { return checkFileName(name, project.DefaultPythonFiles) == "" }
 	for name, want := range map[string]bool{
 		"test_a.py": true, "a_test.py": true, "test_.py": true, "_test.py": true, "test_a_test.py": true,
 		"test.py": false, "tests.py": false, "atest.py": false, "test_a.pyc": false, "test_a.py.bak": false,
-		"Test_a.py": false, "a_Test.py": false, "test_a.PY": false, "conftest.py": false,
+		"Test_a.py": false, "a_Test.py": false, "test_a.PY": false, "conftest.py": false, "test_a-b.py": false,
 	} {
 		require.Equal(t, want, isTestFileName(name), name)
 	}

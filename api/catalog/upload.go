@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/project"
 )
 
 // Upload is a test file to store in the catalog.
@@ -59,7 +60,7 @@ func (c *Catalog) Upload(ctx context.Context, u Upload) (domain.TestFile, error)
 	if why := checkDirectory(u.Directory); why != "" {
 		fe.Add(domain.FieldUploadDirectory, why)
 	}
-	if why := checkFileName(u.FileName); why != "" {
+	if why := checkFileName(u.FileName, c.pythonFilesFor(u.Directory)); why != "" {
 		fe.Add(domain.FieldUploadFile, why)
 	}
 	if u.Content == nil {
@@ -320,4 +321,19 @@ func tempName() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return ".upload-" + hex.EncodeToString(b[:]) + ".tmp"
+}
+
+// pythonFilesFor returns the python_files patterns of the project an upload
+// into dir would land in (pytest's defaults when dir is not a valid writable
+// place yet: that is reported on its own).
+func (c *Catalog) pythonFilesFor(dir string) []string {
+	if checkDirectory(dir) != "" {
+		return project.DefaultPythonFiles
+	}
+	r, relDir, err := c.writableRoot(dir)
+	if err != nil {
+		return project.DefaultPythonFiles
+	}
+	file := filepath.Join(r.real, filepath.FromSlash(relDir), "upload.py")
+	return c.finder.Find(r.real, file).Config.PythonFiles()
 }

@@ -414,3 +414,20 @@ func requireNoTempFiles(t *testing.T, dir string) {
 		require.False(t, strings.HasPrefix(e.Name(), "."), "left behind: %s", filepath.Join(dir, e.Name()))
 	}
 }
+
+// A single file uploaded into a project must match that project's
+// python_files, not pytest's defaults.
+func TestUploadFollowsTheProjectsPythonFiles(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{Python: testkit.Python(t)})
+	mkfile(t, f.path("uploads/tools/tox.ini"), "[pytest]\npython_files = check_*.py\n")
+	got, err := f.cat.Upload(context.Background(), Upload{Directory: "uploads/tools/new", FileName: "check_x.py", Content: strings.NewReader(validPython)})
+	require.NoError(t, err)
+	require.Equal(t, "uploads/tools/new/check_x.py", got.Path)
+	before := testkit.Tree(t, f.base)
+	_, err = f.cat.Upload(context.Background(), Upload{Directory: "uploads/tools", FileName: "test_x.py", Content: strings.NewReader(validPython)})
+	requireDomainError(t, err, domain.EINVALID, "file", "must match check_*.py (its project's python_files)")
+	require.Equal(t, before, testkit.Tree(t, f.base))
+	_, err = f.cat.Resolve("uploads/tools/new/check_x.py")
+	require.NoError(t, err, "listed as it was accepted")
+}

@@ -502,7 +502,7 @@ type UploadTestFileRequest struct {
 	// Example: uploads/payments/smoke
 	Directory string `json:"directory"`
 
-	// File The test file; its name must match `test_*.py` or `*_test.py`.
+	// File The test file; its name must match the python_files of the project it lands in (`test_*.py` or `*_test.py` by default).
 	File openapi_types.File `json:"file"`
 
 	// Overwrite Replace an existing file of the same name.
@@ -1037,7 +1037,8 @@ type ClientInterface interface {
 	// writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
 	// helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
 	// Send either one `file` part per file, whose file name is its path inside the project
-	// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+	// (`tests/conftest.py`; for a folder picked in a browser, its files' `webkitRelativePath`
+	// without the first element, the folder's own name, which `directory` usually repeats), or one
 	// `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
 	// The project is staged and renamed into place: it appears whole or not at all, and a
 	// refused upload writes nothing. Refused with 400: paths that are absolute, contain
@@ -1437,7 +1438,8 @@ func (c *Client) UploadTestFileWithBody(ctx context.Context, contentType string,
 // writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
 // helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
 // Send either one `file` part per file, whose file name is its path inside the project
-// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+// (`tests/conftest.py`; for a folder picked in a browser, its files' `webkitRelativePath`
+// without the first element, the folder's own name, which `directory` usually repeats), or one
 // `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
 // The project is staged and renamed into place: it appears whole or not at all, and a
 // refused upload writes nothing. Refused with 400: paths that are absolute, contain
@@ -2410,7 +2412,8 @@ type ClientWithResponsesInterface interface {
 	// writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
 	// helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
 	// Send either one `file` part per file, whose file name is its path inside the project
-	// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+	// (`tests/conftest.py`; for a folder picked in a browser, its files' `webkitRelativePath`
+	// without the first element, the folder's own name, which `directory` usually repeats), or one
 	// `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
 	// The project is staged and renamed into place: it appears whole or not at all, and a
 	// refused upload writes nothing. Refused with 400: paths that are absolute, contain
@@ -4516,7 +4519,8 @@ func (c *ClientWithResponses) UploadTestFileWithBodyWithResponse(ctx context.Con
 // writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
 // helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
 // Send either one `file` part per file, whose file name is its path inside the project
-// (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+// (`tests/conftest.py`; for a folder picked in a browser, its files' `webkitRelativePath`
+// without the first element, the folder's own name, which `directory` usually repeats), or one
 // `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
 // The project is staged and renamed into place: it appears whole or not at all, and a
 // refused upload writes nothing. Refused with 400: paths that are absolute, contain

@@ -145,7 +145,8 @@ export interface paths {
          *     writable root, with every file at its relative path: `conftest.py`, `__init__.py`,
          *     helper modules, config (`pytest.ini`, `pyproject.toml`, …) and data files included.
          *     Send either one `file` part per file, whose file name is its path inside the project
-         *     (`tests/conftest.py`; a browser sends a picked folder's `webkitRelativePath`), or one
+         *     (`tests/conftest.py`; for a folder picked in a browser, its files' `webkitRelativePath`
+         *     without the first element, the folder's own name, which `directory` usually repeats), or one
          *     `archive` part holding a `.zip` or `.tar.gz`. Every `.py` file is syntax-checked.
          *     The project is staged and renamed into place: it appears whole or not at all, and a
          *     refused upload writes nothing. Refused with 400: paths that are absolute, contain
@@ -430,7 +431,7 @@ export interface components {
         UploadTestFileRequest: {
             /**
              * Format: binary
-             * @description The test file; its name must match `test_*.py` or `*_test.py`.
+             * @description The test file; its name must match the python_files of the project it lands in (`test_*.py` or `*_test.py` by default).
              */
             file: Blob;
             /**
