@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // Python is the interpreter both Baton and the direct baselines use.
@@ -281,19 +283,8 @@ func (s *Server) GetJSON(path string, v any) error {
 	return json.Unmarshal(body, v)
 }
 
-// Run is the part of the API's run that benchmarks read.
-type Run struct {
-	ID            int64      `json:"id"`
-	EnvironmentID int        `json:"environment_id"`
-	Status        string     `json:"status"`
-	Reason        *string    `json:"reason"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-}
-
-// Final reports whether the run has ended.
-func (r *Run) Final() bool { return r.Status != "queued" && r.Status != "running" }
+// Run is the API's run, decoded as every Go client of Baton's tests does.
+type Run = testkit.Run
 
 // CreateRun queues a run of the given catalog files (names under TestRoot).
 func (s *Server) CreateRun(env int, files ...string) (*Run, error) {
