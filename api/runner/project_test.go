@@ -1,12 +1,16 @@
 package runner
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 func writeTree(t *testing.T, root string, files map[string]string) {
@@ -182,5 +186,32 @@ func TestNodeIDFromJUnit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		assert.Equal(t, tc.want, nodeID(tc.c, files))
+	}
+}
+
+// Nothing above the catalog root takes part in a run: not a conftest.py
+// (pytest 7 would load it for a project without a config file) and not a
+// pytest config (pytest would take it as its own).
+func TestRunIgnoresEverythingAboveTheCatalogRoot(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	for name, above := range map[string]map[string]string{
+		"conftest": {"conftest.py": "raise RuntimeError('a conftest above the catalog root was loaded')\n"},
+		"conftest and config": {"conftest.py": "raise RuntimeError('a conftest above the catalog root was loaded')\n",
+			"pytest.ini": "[pytest]\naddopts = --no-such-option\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			base := t.TempDir()
+			writeTree(t, base, above)
+			writeTree(t, base, map[string]string{"cat/pkg/test_a.py": "def test_a():\n    pass\n"})
+			s := spec("cat/pkg/test_a.py")
+			s.Roots = map[string]string{"cat": filepath.Join(base, "cat")}
+			var out testkit.SyncBuffer
+			got := r.Run(context.Background(), s, &out)
+			require.Equal(t, domain.StatusSuccess, got.Status, out.String())
+			require.Equal(t, "cat/pkg/test_a.py::test_a", got.Tests[0].NodeID)
+			require.Contains(t, out.String(), "rootdir: "+filepath.Join(base, "cat"))
+		})
 	}
 }
