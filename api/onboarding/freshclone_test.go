@@ -132,9 +132,9 @@ func failsFast(t *testing.T, dir, command string, env []string) (string, time.Du
 	m := startMakeRun(t, dir, command, env)
 	select {
 	case <-m.done:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(3 * restartBudget):
 		m.stop()
-		t.Fatalf("%s with a bad setting still running after 2 minutes:\n%s", command, m.output())
+		t.Fatalf("%s with a bad setting still running after %s:\n%s", command, 3*restartBudget, m.output())
 	}
 	took := time.Since(m.start)
 	require.Error(t, m.err, "%s should fail:\n%s", command, m.output())
