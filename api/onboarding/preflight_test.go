@@ -3,6 +3,7 @@ package onboarding
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -95,4 +96,51 @@ func TestDatabaseURLPassesAGoodOne(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, u, strings.TrimSpace(string(out)))
 	}
+}
+
+// TestBadPythonStopsMakeRunWithTheServersMessage: a BATON_PYTHON that cannot
+// import pytest stops make run's check (deploy/dev/python-deps.sh) in
+// seconds, and the check names the variable and gives Python's own reason,
+// as `baton worker` does at start-up.
+func TestBadPythonStopsMakeRunWithTheServersMessage(t *testing.T) {
+	t.Parallel()
+	// Not in t.TempDir(), whose parent only we may enter: the worker runs
+	// Python as its run user (BATON_RUN_USER) to check it.
+	dir, err := os.MkdirTemp("", "baton-fake-python-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	fake := filepath.Join(dir, "python3")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'pytest'\" >&2\nexit 1\n"), 0o755))
+	const reason = "ModuleNotFoundError: No module named 'pytest'"
+	env := cleanEnv("BATON_PYTHON="+fake, "DATABASE_URL="+pgtest.NewURL(t), "BATON_DATA_DIR="+t.TempDir())
+	got := scriptError(t, "python-deps.sh", env)
+	server := batonError(t, env, "worker")
+	t.Logf("make run: %s\nbaton:    %s", got, server)
+	require.Equal(t, fmt.Sprintf("BATON_PYTHON=%s (%s): cannot import pytest: %s", fake, fake, reason), got)
+	for _, want := range []string{fake, reason, "BATON_PYTHON"} {
+		require.Contains(t, server, want)
+	}
+
+	missing := filepath.Join(t.TempDir(), "no-such-python")
+	require.Equal(t, "BATON_PYTHON="+missing+": not found", scriptError(t, "python-deps.sh", cleanEnv("BATON_PYTHON="+missing)))
+}
+
+// TestPythonCandidatesAgree: without BATON_PYTHON, make run's check tries
+// the interpreters `baton` tries, in the same order.
+func TestPythonCandidatesAgree(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(filepath.Join(moduleRoot, "api", "runner", "runner.go"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`pythonCandidates = \[\]string\{([^}]*)\}`).FindSubmatch(src)
+	require.NotNil(t, m, "api/runner/runner.go no longer has pythonCandidates")
+	var binary []string
+	for _, q := range regexp.MustCompile(`"([^"]+)"`).FindAllSubmatch(m[1], -1) {
+		binary = append(binary, string(q[1]))
+	}
+	script, err := os.ReadFile(filepath.Join(moduleRoot, "deploy", "dev", "python-deps.sh"))
+	require.NoError(t, err)
+	s := regexp.MustCompile(`(?m)^\s*for py in ([^;]+); do`).FindSubmatch(script)
+	require.NotNil(t, s, "deploy/dev/python-deps.sh no longer loops over its candidates")
+	require.Equal(t, binary, strings.Fields(string(s[1])))
 }
