@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/baton-ci/baton/api/runner"
 	h "github.com/baton-ci/baton/bench/internal/harness"
 )
 
@@ -34,13 +35,19 @@ func main() {
 	// bare: the command of the issue. flags: Baton's exact argv and the
 	// variables it adds, run directly, to separate "pytest flags" from
 	// "Baton machinery".
+	// The flags column takes its argv and directory from runner.Plan, so it
+	// stays the command Baton really runs.
 	bare := []string{h.Python, "-m", "pytest", "-v", "-p", "no:cacheprovider", file}
-	flags := []string{h.Python, "-m", "pytest", "-v", "--capture=tee-sys", "-p", "no:cacheprovider", "--import-mode=importlib", file}
 	flagsEnv := append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "TEST_ENV_ID=1", "TEST_RUN_ID=0")
+	invs, err := runner.Plan(h.Python, runner.Spec{Files: []string{file}}, work, flagsEnv)
+	if err != nil || len(invs) != 1 {
+		h.Fatal("plan Baton's pytest command: %v (%d invocations)", err, len(invs))
+	}
+	flags, flagsDir := invs[0].Argv, invs[0].Dir
 
-	direct := func(argv, env []string) time.Duration {
+	direct := func(argv []string, dir string, env []string) time.Duration {
 		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Dir, cmd.Env = work, env
+		cmd.Dir, cmd.Env = dir, env
 		t0 := time.Now()
 		out, err := cmd.CombinedOutput()
 		d := time.Since(t0)
@@ -79,8 +86,8 @@ func main() {
 	}
 
 	for i := 0; i < *warm; i++ {
-		direct(bare, os.Environ())
-		direct(flags, flagsEnv)
+		direct(bare, work, os.Environ())
+		direct(flags, flagsDir, flagsEnv)
 		api()
 	}
 	cpu := h.StartCPU()
@@ -91,9 +98,9 @@ func main() {
 		for k := 0; k < 3; k++ {
 			switch (i + k) % 3 {
 			case 0:
-				dBare = append(dBare, direct(bare, os.Environ()))
+				dBare = append(dBare, direct(bare, work, os.Environ()))
 			case 1:
-				dFlags = append(dFlags, direct(flags, flagsEnv))
+				dFlags = append(dFlags, direct(flags, flagsDir, flagsEnv))
 			case 2:
 				a := api()
 				aTotal, aPost, aQueue, aExec, aObs = append(aTotal, a.total), append(aPost, a.post),
