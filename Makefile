@@ -39,9 +39,9 @@ frontend: ## build the web UI into frontend/dist, only when its sources changed
 # serve` applies the migrations itself.
 run: ## check the database and Python, build what changed, serve UI + API on http://localhost:8080 (BATON_ADDR)
 	@url=$$(deploy/dev/database-url.sh) && echo "database: $$url" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' && \
-	  deploy/dev/python-deps.sh && \
+	  python=$$(deploy/dev/python-deps.sh --print) && \
 	  $(MAKE) --no-print-directory frontend build && \
-	  DATABASE_URL="$$url" exec ./$(BIN) serve
+	  DATABASE_URL="$$url" BATON_PYTHON="$$python" exec ./$(BIN) serve
 
 migrate: build ## apply database migrations to DATABASE_URL (or the local database) and exit
 	@url=$$(deploy/dev/database-url.sh) && DATABASE_URL="$$url" ./$(BIN) migrate
