@@ -213,6 +213,24 @@ func (e UploadOverwrite) Valid() bool {
 	}
 }
 
+// Defines values for WebhookEventType.
+const (
+	WebhookEventRunFinished WebhookEventType = "run.finished"
+	WebhookEventRunStarted  WebhookEventType = "run.started"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventRunFinished:
+		return true
+	case WebhookEventRunStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UploadTestProjectMultipartBodyOverwrite.
 const (
 	False UploadTestProjectMultipartBodyOverwrite = "false"
@@ -509,6 +527,102 @@ type UploadTestFileRequest struct {
 	Overwrite *UploadOverwrite `json:"overwrite,omitempty"`
 }
 
+// Webhook defines model for Webhook.
+type Webhook struct {
+	Events []WebhookEventType `json:"events"`
+
+	// Id Names the hook without showing its URL's secrets.
+	//
+	// Example: hook-3f2a9c1b7d4e
+	Id string `json:"id"`
+
+	// LastDeliveries The latest delivery attempts, newest first.
+	LastDeliveries []WebhookDelivery `json:"last_deliveries"`
+
+	// Url The receiver's URL, any password or query hidden.
+	Url string `json:"url"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	// Attempt 1 for the first attempt at this event, 2 for its first retry, ...
+	Attempt     int       `json:"attempt"`
+	AttemptedAt time.Time `json:"attempted_at"`
+
+	// Delivered The receiver answered 2xx.
+	Delivered  bool  `json:"delivered"`
+	DurationMs int64 `json:"duration_ms"`
+
+	// Error Why the attempt failed; null for a delivered event.
+	Error     *string          `json:"error"`
+	EventId   string           `json:"event_id"`
+	EventType WebhookEventType `json:"event_type"`
+	RunId     int64            `json:"run_id"`
+
+	// StatusCode The receiver's HTTP status; null when it gave none.
+	StatusCode *int `json:"status_code"`
+}
+
+// WebhookEvent The JSON body POSTed to each webhook (see `GET /api/webhooks` for its headers
+// and signature). `run.started` is sent when a worker has claimed the run,
+// `run.finished` when it has ended, whatever the end.
+//
+// Example: {"created_at":"2025-05-01T09:30:04Z","id":"run.finished:42:1746091800000","links":{"junit":"http://localhost:8080/api/runs/42/junit.xml","log":"http://localhost:8080/api/runs/42/log.txt","run":"http://localhost:8080/runs/42"},"run":{"created_at":"2025-05-01T09:30:00Z","duration_ms":3120,"environment_id":7,"exit_code":1,"finished_at":"2025-05-01T09:30:04Z","id":42,"reason":"tests_failed","requested_by":"alice","started_at":"2025-05-01T09:30:01Z","status":"failed","summary":{"errors":0,"failed":1,"passed":0,"skipped":0,"total":1},"test_files":["sample-tests/test_failure.py"]},"type":"run.finished"}
+type WebhookEvent struct {
+	// CreatedAt When the run started or ended.
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The same for every delivery of this event.
+	//
+	// Example: run.finished:42:1746091800000
+	Id    string `json:"id"`
+	Links struct {
+		// Junit `GET /api/runs/{id}/junit.xml`.
+		Junit string `json:"junit"`
+
+		// Log `GET /api/runs/{id}/log.txt`.
+		Log string `json:"log"`
+
+		// Run The run's page in the web UI.
+		Run string `json:"run"`
+	} `json:"links"`
+
+	// Run The run an event is about, as it was at that moment.
+	Run  WebhookRun       `json:"run"`
+	Type WebhookEventType `json:"type"`
+}
+
+// WebhookEventType defines model for WebhookEventType.
+type WebhookEventType string
+
+// WebhookList defines model for WebhookList.
+type WebhookList struct {
+	Items []Webhook `json:"items"`
+}
+
+// WebhookRun The run an event is about, as it was at that moment.
+type WebhookRun struct {
+	CreatedAt     time.Time  `json:"created_at"`
+	DurationMs    *int64     `json:"duration_ms"`
+	EnvironmentId int        `json:"environment_id"`
+	ExitCode      *int       `json:"exit_code"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	Id            int64      `json:"id"`
+
+	// Reason Why the run ended as it did; null while it runs and for a plain success.
+	Reason      *RunReason `json:"reason"`
+	RequestedBy string     `json:"requested_by"`
+	StartedAt   *time.Time `json:"started_at"`
+
+	// Status `queued` and `running` are live; `success`, `failed` (tests failed),
+	// `error` (the run could not produce a verdict) and `cancelled` are final.
+	Status RunStatus `json:"status"`
+
+	// Summary Counts from pytest's JUnit report; null until the run ended with one.
+	Summary   *TestSummary `json:"summary"`
+	TestFiles []string     `json:"test_files"`
+}
+
 // EnvironmentID defines model for EnvironmentID.
 type EnvironmentID = int
 
@@ -603,6 +717,9 @@ type UploadTestFileMultipartRequestBody = UploadTestFileRequest
 
 // UploadTestProjectMultipartRequestBody defines body for UploadTestProject for multipart/form-data ContentType.
 type UploadTestProjectMultipartRequestBody UploadTestProjectMultipartBody
+
+// ReceiveRunEventJSONRequestBody defines body for ReceiveRunEvent for application/json ContentType.
+type ReceiveRunEventJSONRequestBody = WebhookEvent
 
 // AsCreateRunRequest0 returns the union data inside the CreateRunRequest as a CreateRunRequest0
 func (t CreateRunRequest) AsCreateRunRequest0() (CreateRunRequest0, error) {
@@ -1053,6 +1170,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
 	UploadTestProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhooks Lists the configured webhooks with their latest deliveries.
+	//
+	// Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
+	// last 20 delivery attempts, newest first. Each event is POSTed as a
+	// `WebhookEvent` with the headers `X-Baton-Event` (its type), `X-Baton-Event-Id`
+	// (the same for every delivery of the event: de-duplicate by it),
+	// `X-Baton-Delivery-Attempt` and `X-Baton-Signature-256`: `sha256=` and the hex
+	// HMAC-SHA256 of the body under `BATON_WEBHOOK_SECRET`, as GitHub signs its
+	// webhooks. An answer other than 2xx within `BATON_WEBHOOK_TIMEOUT` is retried
+	// with growing back-off (about 1 s, 16 s, 81 s, ...; 12 attempts); deliveries
+	// are at least once, and never hold up a run.
+	//
+	// Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
+	ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListEnvironments Lists the 100 environments with what runs and waits in each.
@@ -1455,6 +1587,31 @@ func (c *Client) UploadTestFileWithBody(ctx context.Context, contentType string,
 // Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
 func (c *Client) UploadTestProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUploadTestProjectRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhooks Lists the configured webhooks with their latest deliveries.
+//
+// Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
+// last 20 delivery attempts, newest first. Each event is POSTed as a
+// `WebhookEvent` with the headers `X-Baton-Event` (its type), `X-Baton-Event-Id`
+// (the same for every delivery of the event: de-duplicate by it),
+// `X-Baton-Delivery-Attempt` and `X-Baton-Signature-256`: `sha256=` and the hex
+// HMAC-SHA256 of the body under `BATON_WEBHOOK_SECRET`, as GitHub signs its
+// webhooks. An answer other than 2xx within `BATON_WEBHOOK_TIMEOUT` is retried
+// with growing back-off (about 1 s, 16 s, 81 s, ...; 12 attempts); deliveries
+// are at least once, and never hold up a run.
+//
+// Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
+func (c *Client) ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhooksRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2159,6 +2316,33 @@ func NewUploadTestProjectRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
+func NewListWebhooksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2428,6 +2612,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
 	UploadTestProjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTestProjectResponse, error)
+
+	// ListWebhooksWithResponse Lists the configured webhooks with their latest deliveries.
+	//
+	// Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
+	// last 20 delivery attempts, newest first. Each event is POSTed as a
+	// `WebhookEvent` with the headers `X-Baton-Event` (its type), `X-Baton-Event-Id`
+	// (the same for every delivery of the event: de-duplicate by it),
+	// `X-Baton-Delivery-Attempt` and `X-Baton-Signature-256`: `sha256=` and the hex
+	// HMAC-SHA256 of the body under `BATON_WEBHOOK_SECRET`, as GitHub signs its
+	// webhooks. An answer other than 2xx within `BATON_WEBHOOK_TIMEOUT` is retried
+	// with growing back-off (about 1 s, 16 s, 81 s, ...; 12 attempts); deliveries
+	// are at least once, and never hold up a run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
+	ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
 }
 
 // ListEnvironmentsResponse405Headers the declared response headers of an HTTP 405 response for ListEnvironments
@@ -4190,6 +4391,96 @@ func (r UploadTestProjectResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhooksResponse405Headers the declared response headers of an HTTP 405 response for ListWebhooks
+type ListWebhooksResponse405Headers struct {
+	Allow string
+}
+
+type ListWebhooksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NoEndpoint
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListWebhooksResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhooksResponse) GetJSON200() *WebhookList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListWebhooksResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListWebhooksResponse) GetJSON404() *NoEndpoint {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ListWebhooksResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListWebhooksResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhooksResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListWebhooksResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhooksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhooksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhooksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListEnvironmentsWithResponse Lists the 100 environments with what runs and waits in each.
 //
 // Always all 100, by id; an environment is `busy` while a run executes in it.
@@ -4540,6 +4831,29 @@ func (c *ClientWithResponses) UploadTestProjectWithBodyWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseUploadTestProjectResponse(rsp)
+}
+
+// ListWebhooksWithResponse Lists the configured webhooks with their latest deliveries.
+//
+// Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
+// last 20 delivery attempts, newest first. Each event is POSTed as a
+// `WebhookEvent` with the headers `X-Baton-Event` (its type), `X-Baton-Event-Id`
+// (the same for every delivery of the event: de-duplicate by it),
+// `X-Baton-Delivery-Attempt` and `X-Baton-Signature-256`: `sha256=` and the hex
+// HMAC-SHA256 of the body under `BATON_WEBHOOK_SECRET`, as GitHub signs its
+// webhooks. An answer other than 2xx within `BATON_WEBHOOK_TIMEOUT` is retried
+// with growing back-off (about 1 s, 16 s, 81 s, ...; 12 attempts); deliveries
+// are at least once, and never hold up a run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
+func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error) {
+	rsp, err := c.ListWebhooks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhooksResponse(rsp)
 }
 
 // ParseListEnvironmentsResponse parses an HTTP response from a ListEnvironmentsWithResponse call
@@ -6162,4 +6476,213 @@ func ParseUploadTestProjectResponse(rsp *http.Response) (*UploadTestProjectRespo
 	}
 
 	return response, nil
+}
+
+// ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
+func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NoEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers ListWebhooksResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// CallbackInitiator sends OpenAPI callback requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a callback expression on the parent operation's request body,
+// e.g. `{$request.body#/callbackUrl}`).
+type CallbackInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// CallbackInitiatorOption allows setting custom parameters during construction.
+type CallbackInitiatorOption func(*CallbackInitiator) error
+
+// NewCallbackInitiator creates a new CallbackInitiator with reasonable defaults.
+func NewCallbackInitiator(opts ...CallbackInitiatorOption) (*CallbackInitiator, error) {
+	initiator := CallbackInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithCallbackHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithCallbackHTTPClient(doer HttpRequestDoer) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithCallbackRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the callback request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithCallbackRequestEditorFn(fn RequestEditorFn) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *CallbackInitiator) applyCallbackEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CallbackInitiatorInterface is the interface specification for the callback initiator.
+type CallbackInitiatorInterface interface {
+	// ReceiveRunEventWithBody fires the runEvents callback with any body
+	ReceiveRunEventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	ReceiveRunEvent(ctx context.Context, targetURL string, body ReceiveRunEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *CallbackInitiator) ReceiveRunEventWithBody(ctx context.Context, targetURL string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveRunEventCallbackRequestWithBody(targetURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) ReceiveRunEvent(ctx context.Context, targetURL string, body ReceiveRunEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveRunEventCallbackRequest(targetURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewReceiveRunEventCallbackRequest builds a application/json POST request for the runEvents callback
+func NewReceiveRunEventCallbackRequest(targetURL string, body ReceiveRunEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveRunEventCallbackRequestWithBody(targetURL, "application/json", bodyReader)
+}
+
+// NewReceiveRunEventCallbackRequestWithBody builds a POST request for the runEvents callback with any body
+func NewReceiveRunEventCallbackRequestWithBody(targetURL string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,6 +76,15 @@ type Config struct {
 	// LogLevel is the least severe level the server processes log
 	// (BATON_LOG_LEVEL: debug, info, warn or error).
 	LogLevel slog.Level
+	// WebhookURLs receive run.started and run.finished events
+	// (BATON_WEBHOOK_URLS, comma-separated); every process of a cluster
+	// needs the same list.
+	WebhookURLs []string
+	// WebhookSecret signs every event (BATON_WEBHOOK_SECRET); required with
+	// WebhookURLs.
+	WebhookSecret string
+	// WebhookTimeout bounds one delivery attempt (BATON_WEBHOOK_TIMEOUT).
+	WebhookTimeout time.Duration
 	// MaxProjectBytes bounds an uploaded project, unpacked (BATON_MAX_PROJECT_BYTES).
 	MaxProjectBytes int64
 	// MaxProjectFiles bounds the files of an uploaded project (BATON_MAX_PROJECT_FILES).
@@ -136,6 +146,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
+	}
+	c.WebhookURLs = p.webhookURLs("BATON_WEBHOOK_URLS")
+	c.WebhookSecret = p.str("BATON_WEBHOOK_SECRET", "")
+	c.WebhookTimeout = p.duration("BATON_WEBHOOK_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute)
+	if len(c.WebhookURLs) > 0 && c.WebhookSecret == "" {
+		p.errs = append(p.errs, errors.New("BATON_WEBHOOK_SECRET is required with BATON_WEBHOOK_URLS: receivers check the signature made with it"))
 	}
 	c.TestRoots = p.testRoots("BATON_TEST_ROOTS")
 	c.MaxProjectBytes = int64(p.integer("BATON_MAX_PROJECT_BYTES", 32<<20, 1, 1<<31-1))
@@ -307,6 +323,24 @@ func (p *parser) testRoots(name string) []TestRoot {
 	}
 	if len(out) == 0 {
 		p.errs = append(p.errs, fmt.Errorf("%s=%q: names no root; want e.g. qa=/srv/qa-tests", name, v))
+	}
+	return out
+}
+
+// webhookURLs reads a comma-separated list of absolute http(s) URLs.
+func (p *parser) webhookURLs(name string) []string {
+	var out []string
+	for _, raw := range strings.Split(p.str(name, ""), ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.errs = append(p.errs, fmt.Errorf("%s: %q is not an http:// or https:// URL", name, raw))
+			continue
+		}
+		out = append(out, raw)
 	}
 	return out
 }

@@ -103,3 +103,20 @@ func TestTestRoots(t *testing.T) {
 		require.ErrorContains(t, err, "BATON_TEST_ROOTS", bad)
 	}
 }
+
+func TestWebhookConfig(t *testing.T) {
+	env := map[string]string{"BATON_WEBHOOK_URLS": " https://ci.example/hook , http://127.0.0.1:9/x ", "BATON_WEBHOOK_SECRET": "s3cret"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c, err := FromLookup(lookup)
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://ci.example/hook", "http://127.0.0.1:9/x"}, c.WebhookURLs)
+	require.Equal(t, 10*time.Second, c.WebhookTimeout)
+
+	delete(env, "BATON_WEBHOOK_SECRET")
+	_, err = FromLookup(lookup)
+	require.ErrorContains(t, err, "BATON_WEBHOOK_SECRET")
+	env["BATON_WEBHOOK_SECRET"] = "x"
+	env["BATON_WEBHOOK_URLS"] = "ftp://nope"
+	_, err = FromLookup(lookup)
+	require.ErrorContains(t, err, "BATON_WEBHOOK_URLS")
+}

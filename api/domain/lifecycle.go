@@ -61,6 +61,9 @@ type RunTx interface {
 	EnqueueStart(ctx context.Context) error
 	// EnqueueRunEnded enqueues the run_ended job that tells RunEndedHandlers.
 	EnqueueRunEnded(ctx context.Context, e RunEnded) error
+	// EnqueueRunStarted enqueues the run_started job that tells
+	// RunStartedHandlers.
+	EnqueueRunStarted(ctx context.Context, e RunStarted) error
 }
 
 // NewRun is a validated run ready to be stored.

@@ -82,3 +82,13 @@ func TestDownloadLogText(t *testing.T) {
 
 	h.get(t, "/api/runs/999999/log.txt", specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 }
+
+// TestListWebhooksWithoutHooks: a server without BATON_WEBHOOK_URLS lists
+// none (the deliveries themselves are tested in systemtest).
+func TestListWebhooksWithoutHooks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	res := h.get(t, "/api/webhooks", specValid)
+	require.Equal(t, http.StatusOK, res.Status)
+	require.JSONEq(t, `{"items":[]}`, string(res.Body))
+}

@@ -26,6 +26,8 @@ type Services struct {
 	Catalog      domain.CatalogService
 	Uploader     domain.Uploader
 	Health       domain.HealthChecker
+	// Webhooks lists the configured hooks; nil lists none.
+	Webhooks domain.WebhookService
 }
 
 // Options configures a Server.
@@ -106,6 +108,7 @@ func New(svc Services, opts Options) *Server {
 	api.GET("/runs/:id/log", s.getRunLog)
 	api.GET("/runs/:id/log.txt", s.getRunLogText)
 	api.GET("/runs/:id/junit.xml", s.getRunJUnit)
+	api.GET("/webhooks", s.listWebhooks)
 	api.GET("/runs/:id/tests", s.getRunTests)
 	api.POST("/runs/:id/cancel", s.cancelRun, write...)
 	api.POST("/runs/:id/rerun", s.rerun, write...)

@@ -75,7 +75,14 @@ type Config struct {
 	// cluster must be given the same handlers, since any of them may work
 	// the job. None by default: the job then only completes.
 	OnRunEnded []domain.RunEndedHandler
-	Logger     *slog.Logger
+	// OnRunStarted are told about every run that started (the run_started
+	// job), like OnRunEnded.
+	OnRunStarted []domain.RunStartedHandler
+	// Webhooks delivers the webhook jobs of the webhooks queue; nil when
+	// none are configured. WebhookTimeout bounds one attempt (default 10s).
+	Webhooks       domain.WebhookSender
+	WebhookTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Worker executes runs from River's runs queue on this host.
@@ -126,12 +133,20 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 	if err := river.AddWorkerSafely(workers, &runEndedWorker{handlers: cfg.OnRunEnded}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &runStartedWorker{handlers: cfg.OnRunStarted}); err != nil {
+		return nil, err
+	}
+	cfg.WebhookTimeout = orDefault(cfg.WebhookTimeout, 10*time.Second)
+	if err := river.AddWorkerSafely(workers, &webhookWorker{sender: cfg.Webhooks, timeout: cfg.WebhookTimeout}); err != nil {
+		return nil, err
+	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID: cfg.ID,
 		Queues: map[string]river.QueueConfig{
 			QueueRuns:        {MaxWorkers: cfg.MaxRuns},
 			QueueMaintenance: {MaxWorkers: 1},
 			QueueEvents:      {MaxWorkers: 2},
+			QueueWebhooks:    {MaxWorkers: 4},
 		},
 		Workers: workers,
 		// Start jobs set their own timeout (none: the runner enforces each

@@ -229,6 +229,11 @@ func (t *runTx) EnqueueStart(ctx context.Context) error {
 	return t.enq.EnqueueStartTx(ctx, t.tx, t.env)
 }
 
+// EnqueueRunStarted implements domain.RunTx.
+func (t *runTx) EnqueueRunStarted(ctx context.Context, e domain.RunStarted) error {
+	return t.enq.EnqueueRunStartedTx(ctx, t.tx, e)
+}
+
 // EnqueueRunEnded implements domain.RunTx.
 func (t *runTx) EnqueueRunEnded(ctx context.Context, e domain.RunEnded) error {
 	return t.enq.EnqueueRunEndedTx(ctx, t.tx, e)

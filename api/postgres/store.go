@@ -19,6 +19,8 @@ type Enqueuer interface {
 	EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int) error
 	// EnqueueRunEndedTx inserts the run_ended job of a run's end.
 	EnqueueRunEndedTx(ctx context.Context, tx pgx.Tx, e domain.RunEnded) error
+	// EnqueueRunStartedTx inserts the run_started job of a run's claim.
+	EnqueueRunStartedTx(ctx context.Context, tx pgx.Tx, e domain.RunStarted) error
 }
 
 // Store is Baton's storage on PostgreSQL. It implements domain.RunStore for

@@ -269,12 +269,27 @@ func (s *Service) Claim(ctx context.Context, environmentID int, workerID string)
 			return err
 		}
 		claimed, err = tx.ClaimOldest(ctx, workerID)
-		return err
+		if err != nil || claimed == nil {
+			return err
+		}
+		// In the claim's transaction, as run_ended is in the end's: the
+		// start is announced exactly when it was committed.
+		return tx.EnqueueRunStarted(ctx, runStarted(claimed))
 	})
 	if err != nil {
 		return nil, err
 	}
 	return claimed, nil
+}
+
+// runStarted is the announcement of a claimed run.
+func runStarted(r *domain.Run) domain.RunStarted {
+	e := domain.RunStarted{RunID: r.ID, EnvironmentID: r.EnvironmentID, RequestedBy: r.RequestedBy,
+		TestFiles: r.TestFiles, WorkerID: r.WorkerID, CreatedAt: r.CreatedAt, Timeout: r.Timeout}
+	if r.StartedAt != nil {
+		e.StartedAt = *r.StartedAt
+	}
+	return e
 }
 
 // Finish implements domain.RunScheduler.

@@ -14,11 +14,13 @@ import (
 	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/cli"
 	"github.com/baton-ci/baton/api/config"
+	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/httpapi"
 	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runner"
 	"github.com/baton-ci/baton/api/runs"
+	"github.com/baton-ci/baton/api/webhooks"
 )
 
 func serveCmd(log *slog.Logger, level *slog.LevelVar) *cobra.Command {
@@ -140,6 +142,12 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 	}
 	store := postgres.NewStore(db, enq)
 	runService := runs.New(store, cfg.RunTimeout)
+	hooks, err := webhooks.ParseHooks(cfg.WebhookURLs)
+	if err != nil {
+		return fmt.Errorf("BATON_WEBHOOK_URLS: %w", err)
+	}
+	hookService := webhooks.New(webhooks.Config{Hooks: hooks, Secret: []byte(cfg.WebhookSecret), Timeout: cfg.WebhookTimeout,
+		BaseURL: cfg.APIURL, Logger: log}, enq, store)
 	roots := []catalog.Root{
 		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
 		{Dir: cfg.UploadDir, Writable: true},
@@ -171,6 +179,10 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 			StaleAfter:        cfg.WorkerLostAfter,
 			ReapInterval:      cfg.WorkerLostAfter / 4,
 			LogOptions:        runner.LogOptions{Limit: cfg.LogLimitBytes},
+			OnRunStarted:      []domain.RunStartedHandler{hookService},
+			OnRunEnded:        []domain.RunEndedHandler{hookService},
+			Webhooks:          hookService,
+			WebhookTimeout:    cfg.WebhookTimeout,
 			Logger:            log,
 		})
 		if err != nil {
@@ -191,7 +203,7 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		}
 		go syncer.Run(ctx, time.Second)
 		api := httpapi.New(httpapi.Services{
-			Runs: runService, Environments: store, Catalog: store, Uploader: syncer, Health: store,
+			Runs: runService, Environments: store, Catalog: store, Uploader: syncer, Health: store, Webhooks: hookService,
 		}, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
 		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", cfg.Addr)

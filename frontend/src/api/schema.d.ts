@@ -362,6 +362,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the configured webhooks with their latest deliveries.
+         * @description Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
+         *     last 20 delivery attempts, newest first. Each event is POSTed as a
+         *     `WebhookEvent` with the headers `X-Baton-Event` (its type), `X-Baton-Event-Id`
+         *     (the same for every delivery of the event: de-duplicate by it),
+         *     `X-Baton-Delivery-Attempt` and `X-Baton-Signature-256`: `sha256=` and the hex
+         *     HMAC-SHA256 of the body under `BATON_WEBHOOK_SECRET`, as GitHub signs its
+         *     webhooks. An answer other than 2xx within `BATON_WEBHOOK_TIMEOUT` is retried
+         *     with growing back-off (about 1 s, 16 s, 81 s, ...; 12 attempts); deliveries
+         *     are at least once, and never hold up a run.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -588,6 +616,120 @@ export interface components {
             next_offset: number;
             text: string;
             complete: boolean;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+        };
+        Webhook: {
+            /**
+             * @description Names the hook without showing its URL's secrets.
+             * @example hook-3f2a9c1b7d4e
+             */
+            id: string;
+            /** @description The receiver's URL, any password or query hidden. */
+            url: string;
+            events: components["schemas"]["WebhookEventType"][];
+            /** @description The latest delivery attempts, newest first. */
+            last_deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        WebhookDelivery: {
+            event_id: string;
+            event_type: components["schemas"]["WebhookEventType"];
+            /** Format: int64 */
+            run_id: number;
+            /** @description 1 for the first attempt at this event, 2 for its first retry, ... */
+            attempt: number;
+            /** @description The receiver answered 2xx. */
+            delivered: boolean;
+            /** @description The receiver's HTTP status; null when it gave none. */
+            status_code: number | null;
+            /** @description Why the attempt failed; null for a delivered event. */
+            error: string | null;
+            /** Format: int64 */
+            duration_ms: number;
+            /** Format: date-time */
+            attempted_at: string;
+        };
+        /** @enum {string} */
+        WebhookEventType: "run.started" | "run.finished";
+        /**
+         * @description The JSON body POSTed to each webhook (see `GET /api/webhooks` for its headers
+         *     and signature). `run.started` is sent when a worker has claimed the run,
+         *     `run.finished` when it has ended, whatever the end.
+         * @example {
+         *       "id": "run.finished:42:1746091800000",
+         *       "type": "run.finished",
+         *       "created_at": "2025-05-01T09:30:04Z",
+         *       "run": {
+         *         "id": 42,
+         *         "requested_by": "alice",
+         *         "environment_id": 7,
+         *         "test_files": [
+         *           "sample-tests/test_failure.py"
+         *         ],
+         *         "status": "failed",
+         *         "exit_code": 1,
+         *         "reason": "tests_failed",
+         *         "created_at": "2025-05-01T09:30:00Z",
+         *         "started_at": "2025-05-01T09:30:01Z",
+         *         "finished_at": "2025-05-01T09:30:04Z",
+         *         "duration_ms": 3120,
+         *         "summary": {
+         *           "passed": 0,
+         *           "failed": 1,
+         *           "errors": 0,
+         *           "skipped": 0,
+         *           "total": 1
+         *         }
+         *       },
+         *       "links": {
+         *         "run": "http://localhost:8080/runs/42",
+         *         "log": "http://localhost:8080/api/runs/42/log.txt",
+         *         "junit": "http://localhost:8080/api/runs/42/junit.xml"
+         *       }
+         *     }
+         */
+        WebhookEvent: {
+            /**
+             * @description The same for every delivery of this event.
+             * @example run.finished:42:1746091800000
+             */
+            id: string;
+            type: components["schemas"]["WebhookEventType"];
+            /**
+             * Format: date-time
+             * @description When the run started or ended.
+             */
+            created_at: string;
+            run: components["schemas"]["WebhookRun"];
+            links: {
+                /** @description The run's page in the web UI. */
+                run: string;
+                /** @description `GET /api/runs/{id}/log.txt`. */
+                log: string;
+                /** @description `GET /api/runs/{id}/junit.xml`. */
+                junit: string;
+            };
+        };
+        /** @description The run an event is about, as it was at that moment. */
+        WebhookRun: {
+            /** Format: int64 */
+            id: number;
+            requested_by: string;
+            environment_id: number;
+            test_files: string[];
+            status: components["schemas"]["RunStatus"];
+            exit_code: number | null;
+            reason: components["schemas"]["RunReason"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: int64 */
+            duration_ms: number | null;
+            summary: components["schemas"]["TestSummary"];
         };
     };
     responses: {
@@ -1515,6 +1657,70 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hooks, in configuration order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "hook-3f2a9c1b7d4e",
+                     *           "url": "https://ci.example/baton-hook",
+                     *           "events": [
+                     *             "run.started",
+                     *             "run.finished"
+                     *           ],
+                     *           "last_deliveries": [
+                     *             {
+                     *               "event_id": "run.finished:42:1746091800000",
+                     *               "event_type": "run.finished",
+                     *               "run_id": 42,
+                     *               "attempt": 2,
+                     *               "delivered": true,
+                     *               "status_code": 200,
+                     *               "error": null,
+                     *               "duration_ms": 12,
+                     *               "attempted_at": "2025-05-01T09:30:06Z"
+                     *             },
+                     *             {
+                     *               "event_id": "run.finished:42:1746091800000",
+                     *               "event_type": "run.finished",
+                     *               "run_id": 42,
+                     *               "attempt": 1,
+                     *               "delivered": false,
+                     *               "status_code": 500,
+                     *               "error": "receiver answered 500 Internal Server Error",
+                     *               "duration_ms": 9,
+                     *               "attempted_at": "2025-05-01T09:30:04Z"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NoEndpoint"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
