@@ -610,6 +610,11 @@ type WebhookRun struct {
 	Id            int64      `json:"id"`
 
 	// Reason Why the run ended as it did; null while it runs and for a plain success.
+	// lease_expired: the worker could not prove in time that it still held the run (no
+	// heartbeat confirmed by the database), so the run's supervisor killed its processes
+	// before any other worker could take the environment over. report_missing: pytest exited
+	// as if its session had finished but wrote no report (a test ended the process), so the
+	// outcome of its tests is unknown. supervisor_lost: the run's supervisor process died.
 	Reason      *RunReason `json:"reason"`
 	RequestedBy string     `json:"requested_by"`
 	StartedAt   *time.Time `json:"started_at"`
