@@ -34,6 +34,7 @@ var layers = map[string]struct {
 	"api/httpapi":   {[]string{"", "api/domain"}, true},
 	"api/client":    {nil, true},
 	"api/cli":       {[]string{"api/client"}, true},
+	"api/webhooks":  {[]string{"api/domain"}, false},
 	"api/cmd/baton": {[]string{"*"}, true},
 	// Test support and tests: anything.
 	"api/internal/pgtest": {[]string{"*"}, true},
