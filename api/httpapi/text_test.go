@@ -63,7 +63,11 @@ func TestBadTextIsRefused(t *testing.T) {
 		{"/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py","%s"]}`, "test_files"},
 		{"/api/runs", `{"requested_by":"bob","environment_id":"%s","test_files":["sample-tests/test_success.py"]}`, "environment_id"},
 		{"/api/runs", `{"requested_by":"bob","environment_id":7,"timeout_seconds":"%s","test_files":["x"]}`, "timeout_seconds"},
+		{"/api/runs", `{"requested_by":"bob","environment_id":7,"tests":["sample-tests/test_success.py::test_ok%s"]}`, "tests"},
+		{"/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"keyword":"ok%s"}`, "keyword"},
+		{"/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"markers":"m%s"}`, "markers"},
 		{fmt.Sprintf("/api/runs/%d/rerun", run.ID), `{"requested_by":"%s"}`, "requested_by"},
+		{fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), `{"requested_by":"%s"}`, "requested_by"},
 	}
 	for _, c := range jsonCases {
 		for name, bad := range badJSON {
@@ -121,6 +125,15 @@ func TestBadTextIsRefused(t *testing.T) {
 				h.upload(t, specSilent, file, formPart{Name: "directory", Content: []byte("uploads/x")}, formPart{Name: "overwrite", Content: value}).
 					requireError(t, http.StatusBadRequest, domain.EINVALID, "overwrite")
 			}
+			// The same fields of a whole-project upload.
+			if !strings.Contains(bad, "%zz") && !strings.HasSuffix(bad, "%F") {
+				body, ct := multipartBody(t, file, formPart{Name: "directory", Content: value})
+				h.do(t, request{Method: http.MethodPost, Path: "/api/test-projects", Body: body, ContentType: ct, Spec: specSilent}).
+					requireError(t, http.StatusBadRequest, domain.EINVALID, "directory")
+				body, ct = multipartBody(t, file, formPart{Name: "directory", Content: []byte("uploads/p")}, formPart{Name: "overwrite", Content: value})
+				h.do(t, request{Method: http.MethodPost, Path: "/api/test-projects", Body: body, ContentType: ct, Spec: specSilent}).
+					requireError(t, http.StatusBadRequest, domain.EINVALID, "overwrite")
+			}
 			// The file name, raw and in RFC 2231's escaped form.
 			for _, disposition := range []string{
 				`form-data; name="file"; filename="test_` + string(value) + `.py"`,
@@ -135,6 +148,10 @@ func TestBadTextIsRefused(t *testing.T) {
 					continue
 				}
 				r.requireError(t, http.StatusBadRequest, domain.EINVALID, "file")
+				if !strings.Contains(bad, "%zz") && !strings.HasSuffix(bad, "%F") { // else a plain, odd name
+					r = h.do(t, request{Method: http.MethodPost, Path: "/api/test-projects", Body: body, ContentType: ct, Spec: specSilent})
+					r.requireError(t, http.StatusBadRequest, domain.EINVALID, domain.FieldUploadFiles)
+				}
 			}
 		})
 	}
