@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/baton-ci/baton/api/domain"
@@ -37,61 +36,64 @@ func (c *Catalog) Scan() ([]domain.TestFile, []domain.TestDirectory, error) {
 }
 
 func (c *Catalog) scanRoot(r *root, files []domain.TestFile, dirs []domain.TestDirectory) ([]domain.TestFile, []domain.TestDirectory, error) {
-	dirIndex := map[string]int{}         // catalog path -> index in dirs, to count files
-	projects := map[string]*dirProject{} // directory -> its project, filled top-down
-	err := filepath.WalkDir(r.real, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == r.real {
-				return err
-			}
-			// Below the root, an unreadable directory or an entry deleted while we
-			// walk must not hide the rest of the catalog; it is simply not listed.
-			return nil
+	entries, err := os.ReadDir(r.real)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &scanWalk{c: c, r: r, files: files, dirs: dirs}
+	w.dir(r.real, r.name, nil, entries)
+	return w.files, w.dirs, nil
+}
+
+// scanWalk walks one root reading each directory once: the same entries
+// tell which files are tests and which config files decide the projects,
+// so a rescan costs a readdir per directory and a stat per candidate file.
+// Below the root, an unreadable directory or an entry deleted while we walk
+// must not hide the rest of the catalog; it is simply not listed (an
+// unreadable directory is listed empty).
+type scanWalk struct {
+	c     *Catalog
+	r     *root
+	files []domain.TestFile
+	dirs  []domain.TestDirectory
+}
+
+func (w *scanWalk) dir(dir, cp string, parent *dirProject, entries []fs.DirEntry) {
+	dp := w.c.projectFromEntries(w.r, dir, parent, entries)
+	idx := len(w.dirs)
+	w.dirs = append(w.dirs, domain.TestDirectory{
+		Path: cp,
+		// Writable promises that Upload accepts the directory, so it also
+		// requires a name Upload would accept.
+		Writable: w.r.writable && checkDirectory(cp) == "",
+	})
+	for _, e := range entries {
+		name := e.Name()
+		if !listable(name) {
+			continue
 		}
-		isRoot := p == r.real
-		if !isRoot && !listable(d.Name()) {
-			if d.IsDir() {
-				return fs.SkipDir
+		p := filepath.Join(dir, name)
+		switch t := e.Type(); {
+		case t.IsDir():
+			sub, _ := os.ReadDir(p)
+			if !dp.recursesInto(p, sub) {
+				continue
 			}
-			return nil
-		}
-		cp := r.name
-		if !isRoot {
-			cp += "/" + filepath.ToSlash(strings.TrimLeft(p[len(r.real):], "/"))
-		}
-		parent := projects[filepath.Dir(p)]
-		switch {
-		case d.IsDir():
-			if !isRoot && !parent.recurses(p) {
-				return fs.SkipDir
-			}
-			projects[p] = c.projectOf(r, p, parent)
-			dirIndex[cp] = len(dirs)
-			dirs = append(dirs, domain.TestDirectory{
-				Path: cp,
-				// Writable promises that Upload accepts the directory, so it also
-				// requires a name Upload would accept.
-				Writable: r.writable && checkDirectory(cp) == "",
-			})
-		case (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0) && parent.collects(p):
-			fi, ok := c.statTestFile(p)
+			w.dir(p, cp+"/"+name, dp, sub)
+		case (t.IsRegular() || t&fs.ModeSymlink != 0) && dp.collects(p):
+			fi, ok := w.c.statTestFile(p)
 			if !ok {
-				return nil
+				continue
 			}
-			dir := cp[:strings.LastIndexByte(cp, '/')]
-			files = append(files, domain.TestFile{
-				Path:       cp,
-				Directory:  dir,
+			w.files = append(w.files, domain.TestFile{
+				Path:       cp + "/" + name,
+				Directory:  cp,
 				SizeBytes:  fi.Size(),
 				ModifiedAt: modTime(fi),
 			})
-			if i, ok := dirIndex[dir]; ok {
-				dirs[i].FileCount++
-			}
+			w.dirs[idx].FileCount++
 		}
-		return nil
-	})
-	return files, dirs, err
+	}
 }
 
 // dirProject is the test project a directory belongs to, and what decides
@@ -110,12 +112,46 @@ func (c *Catalog) projectOf(r *root, dir string, parent *dirProject) *dirProject
 	if parent != nil {
 		dp.cfg, dp.setup = parent.cfg, parent.setup
 	}
-	if cfg := c.finder.ConfigIn(dir); cfg != nil {
+	if cfg := c.finder.ConfigIn(dir, nil); cfg != nil {
 		dp.cfg = &project.Root{Dir: dir, By: project.ByConfig, Config: cfg}
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "setup.py")); err == nil && fi.Mode().IsRegular() {
 		dp.setup = dir
 	}
+	dp.decide(r)
+	return dp
+}
+
+// projectFromEntries is projectOf for a directory whose entries are known,
+// so only config files that are there are looked at.
+func (c *Catalog) projectFromEntries(r *root, dir string, parent *dirProject, entries []fs.DirEntry) *dirProject {
+	dp := &dirProject{}
+	if parent != nil {
+		dp.cfg, dp.setup = parent.cfg, parent.setup
+	}
+	present := map[string]bool{}
+	for _, e := range entries {
+		switch n := e.Name(); n {
+		case "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "setup.py":
+			present[n] = !e.IsDir()
+		}
+	}
+	if len(present) > 0 {
+		if cfg := c.finder.ConfigIn(dir, present); cfg != nil {
+			dp.cfg = &project.Root{Dir: dir, By: project.ByConfig, Config: cfg}
+		}
+		if present["setup.py"] {
+			if fi, err := os.Stat(filepath.Join(dir, "setup.py")); err == nil && fi.Mode().IsRegular() {
+				dp.setup = dir
+			}
+		}
+	}
+	dp.decide(r)
+	return dp
+}
+
+// decide sets the project from the nearest config and setup.py.
+func (dp *dirProject) decide(r *root) {
 	switch {
 	case dp.cfg != nil:
 		dp.Root = *dp.cfg
@@ -124,7 +160,21 @@ func (c *Catalog) projectOf(r *root, dir string, parent *dirProject) *dirProject
 	default:
 		dp.Root = project.Root{Dir: r.real, By: project.ByCatalogRoot}
 	}
-	return dp
+}
+
+// recursesInto is recurses for a directory whose entries are known: the
+// virtualenv check needs a stat only when there is a bin folder.
+func (dp *dirProject) recursesInto(p string, entries []fs.DirEntry) bool {
+	if dp == nil || dp.SkipsDir(relSlash(dp.Dir, p)) {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() == "bin" && e.IsDir() {
+			_, err := os.Stat(filepath.Join(p, "bin", "activate"))
+			return err != nil
+		}
+	}
+	return true
 }
 
 // collects reports whether pytest, collecting the project, would take the

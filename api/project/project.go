@@ -73,7 +73,7 @@ func (f *Finder) Find(catalogRoot, path string) Root {
 		dir = catalogRoot
 	}
 	for d := dir; ; d = filepath.Dir(d) {
-		if cfg := f.ConfigIn(d); cfg != nil {
+		if cfg := f.ConfigIn(d, nil); cfg != nil {
 			return Root{Dir: d, By: ByConfig, Config: cfg}
 		}
 		if d == catalogRoot || d == filepath.Dir(d) {
@@ -92,9 +92,14 @@ func (f *Finder) Find(catalogRoot, path string) Root {
 }
 
 // ConfigIn returns the pytest config pytest would take from directory dir
-// itself, or nil.
-func (f *Finder) ConfigIn(dir string) *Config {
+// itself, or nil. present, when not nil, says which config names are in
+// dir (from a directory listing the caller already has), so no other name
+// is looked up.
+func (f *Finder) ConfigIn(dir string, present map[string]bool) *Config {
 	for _, name := range ConfigNames {
+		if present != nil && !present[name] {
+			continue
+		}
 		p := filepath.Join(dir, name)
 		fi, err := os.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() {
@@ -132,7 +137,7 @@ func (f *Finder) load(p string, fi os.FileInfo) *Config {
 func Above(catalogRoot string) (ini, setupPy string) {
 	for d := filepath.Dir(catalogRoot); ; d = filepath.Dir(d) {
 		if ini == "" {
-			if cfg := defaultFinder.ConfigIn(d); cfg != nil {
+			if cfg := defaultFinder.ConfigIn(d, nil); cfg != nil {
 				ini = cfg.File
 			}
 		}
