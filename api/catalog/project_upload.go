@@ -384,3 +384,49 @@ func mkdirAllTracked(fsys *os.Root, rel string) ([]string, error) {
 	}
 	return created, nil
 }
+
+// StaleUploadAge is how old a staging entry (".upload-…") must be before
+// SweepStaging removes it: an upload stages for seconds, so one this old
+// was abandoned by a process that died mid-upload, on this host or another
+// sharing the volume.
+const StaleUploadAge = time.Hour
+
+// SweepStaging removes the staging files and folders that uploads abandoned
+// (a crash between staging and the rename into place) in the writable
+// roots, when older than olderThan, and returns what it removed. They are
+// hidden, so neither the catalog nor pytest ever saw them; this only gives
+// the space back.
+func (c *Catalog) SweepStaging(olderThan time.Duration) ([]string, error) {
+	var removed []string
+	cutoff := time.Now().Add(-olderThan)
+	for _, r := range c.roots {
+		if !r.writable {
+			continue
+		}
+		err := filepath.WalkDir(r.real, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // vanished or unreadable: nothing to sweep there
+			}
+			name := d.Name()
+			if p != r.real && strings.HasPrefix(name, ".upload-") && d.Type()&fs.ModeSymlink == 0 {
+				if fi, err := d.Info(); err == nil && fi.ModTime().Before(cutoff) {
+					if err := os.RemoveAll(p); err == nil {
+						removed = append(removed, p)
+					}
+				}
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() && p != r.real && !listable(name) {
+				return fs.SkipDir
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}

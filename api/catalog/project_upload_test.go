@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -264,4 +265,27 @@ func gzipOf(t *testing.T, s string) []byte {
 	require.NoError(t, err)
 	require.NoError(t, gz.Close())
 	return buf.Bytes()
+}
+
+// What a crashed upload left behind (a hidden staging folder or temp file)
+// is swept once it is old, never while an upload may still be using it.
+func TestSweepStagingRemovesOnlyAbandonedUploads(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	old := time.Now().Add(-2 * StaleUploadAge)
+	mkfile(t, f.path("uploads/teams/.upload-dead.tmp/tests/test_a.py"), validPython)
+	mkfile(t, f.path("uploads/.upload-deadfile.tmp"), "x")
+	mkfile(t, f.path("uploads/teams/.upload-live.tmp/test_b.py"), validPython)
+	mkfile(t, f.path("uploads/teams/keep/test_c.py"), validPython)
+	mkfile(t, f.path("vendor/.upload-readonly.tmp"), "x")
+	for _, p := range []string{"uploads/teams/.upload-dead.tmp", "uploads/.upload-deadfile.tmp", "vendor/.upload-readonly.tmp"} {
+		require.NoError(t, os.Chtimes(f.path(p), old, old))
+	}
+	removed, err := f.cat.SweepStaging(StaleUploadAge)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{f.path("uploads/teams/.upload-dead.tmp"), f.path("uploads/.upload-deadfile.tmp")}, removed)
+	require.NoDirExists(t, f.path("uploads/teams/.upload-dead.tmp"))
+	require.DirExists(t, f.path("uploads/teams/.upload-live.tmp"), "a fresh one may be an upload in progress")
+	require.FileExists(t, f.path("uploads/teams/keep/test_c.py"))
+	require.FileExists(t, f.path("vendor/.upload-readonly.tmp"), "read-only roots are never written")
 }

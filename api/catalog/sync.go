@@ -55,13 +55,28 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Run syncs every interval until ctx ends.
+// sweepEvery is how often Run removes abandoned upload staging.
+const sweepEvery = 10 * time.Minute
+
+// Run syncs every interval until ctx ends, and now and then removes what
+// crashed uploads left behind (SweepStaging).
 func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var swept time.Time
 	for {
 		if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("syncing the test catalog failed", "err", err)
+		}
+		if time.Since(swept) >= sweepEvery {
+			swept = time.Now()
+			removed, err := s.cat.SweepStaging(StaleUploadAge)
+			for _, p := range removed {
+				s.log.Info("removed an abandoned upload staging entry", "path", p)
+			}
+			if err != nil {
+				s.log.Warn("sweeping abandoned uploads failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
