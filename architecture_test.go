@@ -32,6 +32,8 @@ var layers = map[string]struct {
 	"api/runner":    {[]string{"api/domain", "api/project"}, true},
 	"api/jobs":      {[]string{"api/domain", "api/runner"}, true},
 	"api/httpapi":   {[]string{"", "api/domain"}, true},
+	"api/insights":  {[]string{"api/domain"}, false},
+	"api/metrics":   {[]string{"api/domain"}, true},
 	"api/client":    {nil, true},
 	"api/cli":       {[]string{"api/client"}, true},
 	"api/webhooks":  {[]string{"api/domain"}, false},
@@ -49,6 +51,7 @@ var forbidden = map[string][]string{
 	"api/httpapi":  {"gorm.io/", "github.com/jackc/pgx", "github.com/riverqueue/"},
 	"api/jobs":     {"gorm.io/", "github.com/labstack/echo"},
 	"api/postgres": {"github.com/labstack/echo", "github.com/riverqueue/"},
+	"api/metrics":  {"gorm.io/", "github.com/jackc/pgx", "github.com/riverqueue/", "github.com/labstack/echo"},
 	"api/runner":   {"gorm.io/", "github.com/jackc/pgx", "github.com/riverqueue/", "github.com/labstack/echo"},
 }
 

@@ -308,6 +308,17 @@ type Environment struct {
 	State        EnvironmentState `json:"state"`
 }
 
+// EnvironmentInsights defines model for EnvironmentInsights.
+type EnvironmentInsights struct {
+	// Days The window's length in days.
+	Days         float32            `json:"days"`
+	Environments []EnvironmentUsage `json:"environments"`
+	From         time.Time          `json:"from"`
+	Timezone     string             `json:"timezone"`
+	To           time.Time          `json:"to"`
+	Total        UsageTotals        `json:"total"`
+}
+
 // EnvironmentList defines model for EnvironmentList.
 type EnvironmentList struct {
 	Items []Environment `json:"items"`
@@ -315,6 +326,35 @@ type EnvironmentList struct {
 
 // EnvironmentState defines model for EnvironmentState.
 type EnvironmentState string
+
+// EnvironmentUsage defines model for EnvironmentUsage.
+type EnvironmentUsage struct {
+	// AverageQueueLength queue_wait_seconds over the window's length: runs waiting on average.
+	AverageQueueLength float32 `json:"average_queue_length"`
+
+	// BusySeconds Time a run was executing, within the window.
+	BusySeconds float32 `json:"busy_seconds"`
+
+	// BusyShare busy_seconds over the window's length (for the total: the mean of the environments).
+	BusyShare      float32 `json:"busy_share"`
+	EnvironmentId  int     `json:"environment_id"`
+	Name           string  `json:"name"`
+	QueueWaitMaxMs *int64  `json:"queue_wait_max_ms"`
+
+	// QueueWaitP50Ms Median queue wait of the runs that started; null when none did.
+	QueueWaitP50Ms *int64 `json:"queue_wait_p50_ms"`
+	QueueWaitP95Ms *int64 `json:"queue_wait_p95_ms"`
+
+	// QueueWaitSeconds How long the runs that started had waited, added up.
+	QueueWaitSeconds float32 `json:"queue_wait_seconds"`
+	RunsPerDay       float32 `json:"runs_per_day"`
+
+	// RunsStarted Runs that started within the window.
+	RunsStarted int `json:"runs_started"`
+
+	// StartsByHour Runs that started in each hour of the day (0–23) in `timezone`.
+	StartsByHour []int `json:"starts_by_hour"`
+}
 
 // ErrorCode What kind of error: `invalid` 400 or 405, `unauthorized` 401,
 // `not_found` 404, `conflict` 409, `too_large` 413, `unavailable` 503,
@@ -360,6 +400,13 @@ type LogPage struct {
 type Progress struct {
 	Completed int `json:"completed"`
 	Total     int `json:"total"`
+}
+
+// RecentResult defines model for RecentResult.
+type RecentResult struct {
+	DurationMs int64       `json:"duration_ms"`
+	Outcome    TestOutcome `json:"outcome"`
+	RunId      int64       `json:"run_id"`
 }
 
 // RerunRequest defines model for RerunRequest.
@@ -467,6 +514,36 @@ type TestFileList struct {
 	Items []TestFile `json:"items"`
 }
 
+// TestHistory defines model for TestHistory.
+type TestHistory struct {
+	Items []TestHistoryEntry `json:"items"`
+
+	// NextCursor Pass as `cursor` for older results; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+	NodeId     string  `json:"node_id"`
+
+	// Stats A test's figures over its last `window` results; null for a test without any.
+	Stats *TestStats `json:"stats"`
+}
+
+// TestHistoryEntry defines model for TestHistoryEntry.
+type TestHistoryEntry struct {
+	// ContentHash Identifies the test file's content in this run (16 hex digits); null when unknown.
+	//
+	// Example: 3f2a9c0d11e4b7a8
+	ContentHash   *string    `json:"content_hash"`
+	DurationMs    int64      `json:"duration_ms"`
+	EnvironmentId int        `json:"environment_id"`
+	FinishedAt    *time.Time `json:"finished_at"`
+
+	// Message The first line of the failure, error or skip message.
+	Message     string      `json:"message"`
+	Outcome     TestOutcome `json:"outcome"`
+	RequestedBy string      `json:"requested_by"`
+	RunId       int64       `json:"run_id"`
+	StartedAt   *time.Time  `json:"started_at"`
+}
+
 // TestOutcome defines model for TestOutcome.
 type TestOutcome string
 
@@ -485,6 +562,9 @@ type TestProject struct {
 type TestResult struct {
 	DurationMs int64 `json:"duration_ms"`
 
+	// Flaky The test is flaky now (see `GET /api/tests/flaky`).
+	Flaky bool `json:"flaky"`
+
 	// Message Failure, error or skip message; empty for a pass.
 	Message string `json:"message"`
 
@@ -499,6 +579,58 @@ type TestResultList struct {
 
 	// Summary Counts from pytest's JUnit report; null until the run ended with one.
 	Summary *TestSummary `json:"summary"`
+}
+
+// TestStats A test's figures over its last `window` results; null for a test without any.
+type TestStats struct {
+	// DurationChange (duration_mean_ms - previous_mean_ms) / previous_mean_ms.
+	DurationChange *float32 `json:"duration_change"`
+	DurationMeanMs *int64   `json:"duration_mean_ms"`
+	DurationP50Ms  *int64   `json:"duration_p50_ms"`
+
+	// Failed Failed and error results.
+	Failed int `json:"failed"`
+
+	// Flaky Passed and failed on the same content within the window.
+	Flaky bool `json:"flaky"`
+
+	// FlipPairs Consecutive non-skipped results on the same content.
+	FlipPairs int `json:"flip_pairs"`
+
+	// FlipRate flips over flip_pairs.
+	FlipRate float32 `json:"flip_rate"`
+
+	// Flips Consecutive results on the same content whose pass/fail differ.
+	Flips       int         `json:"flips"`
+	LastOutcome TestOutcome `json:"last_outcome"`
+	LastRunId   int64       `json:"last_run_id"`
+
+	// LastSeenAt When the test's last run ended.
+	LastSeenAt time.Time `json:"last_seen_at"`
+	NodeId     string    `json:"node_id"`
+	Passed     int       `json:"passed"`
+
+	// PreviousMeanMs The mean over the N results before the window.
+	PreviousMeanMs *int64 `json:"previous_mean_ms"`
+
+	// Recent The window's results, oldest first.
+	Recent  []RecentResult `json:"recent"`
+	Results int            `json:"results"`
+	Skipped int            `json:"skipped"`
+
+	// Window The N these figures are over.
+	Window int `json:"window"`
+}
+
+// TestStatsList defines model for TestStatsList.
+type TestStatsList struct {
+	Items []*TestStats `json:"items"`
+
+	// Since Tests whose last run ended before this are left out.
+	Since time.Time `json:"since"`
+
+	// Window The N of the flakiness window.
+	Window int `json:"window"`
 }
 
 // TestSummary Counts from pytest's JUnit report; null until the run ended with one.
@@ -525,6 +657,33 @@ type UploadTestFileRequest struct {
 
 	// Overwrite Replace an existing file of the same name.
 	Overwrite *UploadOverwrite `json:"overwrite,omitempty"`
+}
+
+// UsageTotals defines model for UsageTotals.
+type UsageTotals struct {
+	// AverageQueueLength queue_wait_seconds over the window's length: runs waiting on average.
+	AverageQueueLength float32 `json:"average_queue_length"`
+
+	// BusySeconds Time a run was executing, within the window.
+	BusySeconds float32 `json:"busy_seconds"`
+
+	// BusyShare busy_seconds over the window's length (for the total: the mean of the environments).
+	BusyShare      float32 `json:"busy_share"`
+	QueueWaitMaxMs *int64  `json:"queue_wait_max_ms"`
+
+	// QueueWaitP50Ms Median queue wait of the runs that started; null when none did.
+	QueueWaitP50Ms *int64 `json:"queue_wait_p50_ms"`
+	QueueWaitP95Ms *int64 `json:"queue_wait_p95_ms"`
+
+	// QueueWaitSeconds How long the runs that started had waited, added up.
+	QueueWaitSeconds float32 `json:"queue_wait_seconds"`
+	RunsPerDay       float32 `json:"runs_per_day"`
+
+	// RunsStarted Runs that started within the window.
+	RunsStarted int `json:"runs_started"`
+
+	// StartsByHour Runs that started in each hour of the day (0–23) in `timezone`.
+	StartsByHour []int `json:"starts_by_hour"`
 }
 
 // Webhook defines model for Webhook.
@@ -664,6 +823,18 @@ type Unauthorized = ErrorResponse
 // Unavailable defines model for Unavailable.
 type Unavailable = ErrorResponse
 
+// GetEnvironmentInsightsParams defines parameters for GetEnvironmentInsights.
+type GetEnvironmentInsightsParams struct {
+	// Window How far back from `end` to look, e.g. `24h`, `7d`, `90d` (1 hour to 366 days).
+	Window *string `form:"window,omitempty" json:"window,omitempty"`
+
+	// End The end of the window (RFC 3339), not in the future; default now.
+	End *time.Time `form:"end,omitempty" json:"end,omitempty"`
+
+	// Tz The IANA time zone of `starts_by_hour`, e.g. `Europe/Berlin`; default UTC.
+	Tz *string `form:"tz,omitempty" json:"tz,omitempty"`
+}
+
 // ListRunsParams defines parameters for ListRuns.
 type ListRunsParams struct {
 	// Status Only runs in this status.
@@ -707,6 +878,36 @@ type UploadTestProjectMultipartBody struct {
 
 // UploadTestProjectMultipartBodyOverwrite defines parameters for UploadTestProject.
 type UploadTestProjectMultipartBodyOverwrite string
+
+// ListFlakyTestsParams defines parameters for ListFlakyTests.
+type ListFlakyTestsParams struct {
+	// Window Only tests whose last run ended within this long ago, e.g. `24h`, `7d`, `90d` (1 hour to 3660 days).
+	Window *string `form:"window,omitempty" json:"window,omitempty"`
+
+	// Limit At most this many tests.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetTestHistoryParams defines parameters for GetTestHistory.
+type GetTestHistoryParams struct {
+	// NodeId The test's node id, e.g. `sample-tests/test_failure.py::test_fails`.
+	NodeId string `form:"node_id" json:"node_id"`
+
+	// Limit At most this many results per page.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListSlowestTestsParams defines parameters for ListSlowestTests.
+type ListSlowestTestsParams struct {
+	// Window Only tests whose last run ended within this long ago, e.g. `24h`, `7d`, `90d` (1 hour to 3660 days).
+	Window *string `form:"window,omitempty" json:"window,omitempty"`
+
+	// Limit At most this many tests.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
@@ -997,6 +1198,19 @@ type ClientInterface interface {
 	// Corresponds with GET /api/health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetEnvironmentInsights Measures every environment's use over a window.
+	//
+	// For each environment over `[end - window, end)`: the share of the time
+	// a run was executing there, how many runs started, how long they had
+	// waited in the queue (p50, p95, max, and in total: the total over the
+	// window's length is the average number of runs waiting), and when in
+	// the day runs start. A run still running counts as busy until now. An
+	// environment that is busy most of the time with long queue waits is
+	// where more environments would help.
+	//
+	// Corresponds with GET /api/insights/environments (the `GetEnvironmentInsights` operationId).
+	GetEnvironmentInsights(ctx context.Context, params *GetEnvironmentInsightsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPI Serves this document.
 	//
 	// The exact contract the server implements, as YAML text.
@@ -1176,6 +1390,38 @@ type ClientInterface interface {
 	// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
 	UploadTestProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListFlakyTests Lists the flaky tests, highest flip rate first.
+	//
+	// A test is flaky when, over its last N results (`window` in the answer,
+	// `BATON_FLAKY_WINDOW`, 20 by default), it both passed and failed on the
+	// same test-file content: the worker hashes each test file (and the
+	// `conftest.py` files pytest loads for it) when a run starts, so a test
+	// whose file changed in between is not flaky. Errors count as failures,
+	// skipped results are ignored. The flip rate is the share of consecutive
+	// results on the same content whose pass/fail differ.
+	//
+	// Corresponds with GET /api/tests/flaky (the `ListFlakyTests` operationId).
+	ListFlakyTests(ctx context.Context, params *ListFlakyTestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTestHistory Returns one test's results across runs, newest first, with its statistics.
+	//
+	// A test is named by its pytest node id as runs report it
+	// (`GET /api/runs/{id}/tests`). Each result comes with the run's
+	// environment, user and times, and the hash of the test file's content
+	// the run used. 404 when no run has reported the test.
+	//
+	// Corresponds with GET /api/tests/history (the `GetTestHistory` operationId).
+	GetTestHistory(ctx context.Context, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSlowestTests Lists tests by their median duration over their last N results, slowest first.
+	//
+	// Each test comes with its mean over the same N results and over the N
+	// before them; `duration_change` is the relative change between the two
+	// (0.5 is 50 % slower), null when there are no earlier results.
+	//
+	// Corresponds with GET /api/tests/slowest (the `ListSlowestTests` operationId).
+	ListSlowestTests(ctx context.Context, params *ListSlowestTestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListWebhooks Lists the configured webhooks with their latest deliveries.
 	//
 	// Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
@@ -1190,6 +1436,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMetrics Prometheus metrics of this process.
+	//
+	// The Prometheus text exposition format (or OpenMetrics, by content
+	// negotiation). Served here unless `BATON_METRICS_ADDR` moves it to a
+	// listener of its own; README.md lists the metrics and says which
+	// process reports what.
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListEnvironments Lists the 100 environments with what runs and waits in each.
@@ -1233,6 +1489,29 @@ func (c *Client) GetEnvironment(ctx context.Context, id EnvironmentID, reqEditor
 // Corresponds with GET /api/health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnvironmentInsights Measures every environment's use over a window.
+//
+// For each environment over `[end - window, end)`: the share of the time
+// a run was executing there, how many runs started, how long they had
+// waited in the queue (p50, p95, max, and in total: the total over the
+// window's length is the average number of runs waiting), and when in
+// the day runs start. A run still running counts as busy until now. An
+// environment that is busy most of the time with long queue waits is
+// where more environments would help.
+//
+// Corresponds with GET /api/insights/environments (the `GetEnvironmentInsights` operationId).
+func (c *Client) GetEnvironmentInsights(ctx context.Context, params *GetEnvironmentInsightsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnvironmentInsightsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1602,6 +1881,68 @@ func (c *Client) UploadTestProjectWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
+// ListFlakyTests Lists the flaky tests, highest flip rate first.
+//
+// A test is flaky when, over its last N results (`window` in the answer,
+// `BATON_FLAKY_WINDOW`, 20 by default), it both passed and failed on the
+// same test-file content: the worker hashes each test file (and the
+// `conftest.py` files pytest loads for it) when a run starts, so a test
+// whose file changed in between is not flaky. Errors count as failures,
+// skipped results are ignored. The flip rate is the share of consecutive
+// results on the same content whose pass/fail differ.
+//
+// Corresponds with GET /api/tests/flaky (the `ListFlakyTests` operationId).
+func (c *Client) ListFlakyTests(ctx context.Context, params *ListFlakyTestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFlakyTestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTestHistory Returns one test's results across runs, newest first, with its statistics.
+//
+// A test is named by its pytest node id as runs report it
+// (`GET /api/runs/{id}/tests`). Each result comes with the run's
+// environment, user and times, and the hash of the test file's content
+// the run used. 404 when no run has reported the test.
+//
+// Corresponds with GET /api/tests/history (the `GetTestHistory` operationId).
+func (c *Client) GetTestHistory(ctx context.Context, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTestHistoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSlowestTests Lists tests by their median duration over their last N results, slowest first.
+//
+// Each test comes with its mean over the same N results and over the N
+// before them; `duration_change` is the relative change between the two
+// (0.5 is 50 % slower), null when there are no earlier results.
+//
+// Corresponds with GET /api/tests/slowest (the `ListSlowestTests` operationId).
+func (c *Client) ListSlowestTests(ctx context.Context, params *ListSlowestTestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSlowestTestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListWebhooks Lists the configured webhooks with their latest deliveries.
 //
 // Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
@@ -1617,6 +1958,26 @@ func (c *Client) UploadTestProjectWithBody(ctx context.Context, contentType stri
 // Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListWebhooksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMetrics Prometheus metrics of this process.
+//
+// The Prometheus text exposition format (or OpenMetrics, by content
+// negotiation). Served here unless `BATON_METRICS_ADDR` moves it to a
+// listener of its own; README.md lists the metrics and says which
+// process reports what.
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMetricsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1705,6 +2066,84 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEnvironmentInsightsRequest constructs an http.Request for the GetEnvironmentInsights method
+func NewGetEnvironmentInsightsRequest(server string, params *GetEnvironmentInsightsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/insights/environments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.End != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end", *params.End, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tz != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tz", *params.Tz, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2321,6 +2760,212 @@ func NewUploadTestProjectRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewListFlakyTestsRequest constructs an http.Request for the ListFlakyTests method
+func NewListFlakyTestsRequest(server string, params *ListFlakyTestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/tests/flaky")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTestHistoryRequest constructs an http.Request for the GetTestHistory method
+func NewGetTestHistoryRequest(server string, params *GetTestHistoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/tests/history")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "node_id", params.NodeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSlowestTestsRequest constructs an http.Request for the ListSlowestTests method
+func NewListSlowestTestsRequest(server string, params *ListSlowestTestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/tests/slowest")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
 func NewListWebhooksRequest(server string) (*http.Request, error) {
 	var err error
@@ -2331,6 +2976,33 @@ func NewListWebhooksRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/webhooks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMetricsRequest constructs an http.Request for the GetMetrics method
+func NewGetMetricsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2418,6 +3090,21 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
+
+	// GetEnvironmentInsightsWithResponse Measures every environment's use over a window.
+	//
+	// For each environment over `[end - window, end)`: the share of the time
+	// a run was executing there, how many runs started, how long they had
+	// waited in the queue (p50, p95, max, and in total: the total over the
+	// window's length is the average number of runs waiting), and when in
+	// the day runs start. A run still running counts as busy until now. An
+	// environment that is busy most of the time with long queue waits is
+	// where more environments would help.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/insights/environments (the `GetEnvironmentInsights` operationId).
+	GetEnvironmentInsightsWithResponse(ctx context.Context, params *GetEnvironmentInsightsParams, reqEditors ...RequestEditorFn) (*GetEnvironmentInsightsResponse, error)
 
 	// GetOpenAPIWithResponse Serves this document.
 	//
@@ -2618,6 +3305,44 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/test-projects (the `UploadTestProject` operationId).
 	UploadTestProjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadTestProjectResponse, error)
 
+	// ListFlakyTestsWithResponse Lists the flaky tests, highest flip rate first.
+	//
+	// A test is flaky when, over its last N results (`window` in the answer,
+	// `BATON_FLAKY_WINDOW`, 20 by default), it both passed and failed on the
+	// same test-file content: the worker hashes each test file (and the
+	// `conftest.py` files pytest loads for it) when a run starts, so a test
+	// whose file changed in between is not flaky. Errors count as failures,
+	// skipped results are ignored. The flip rate is the share of consecutive
+	// results on the same content whose pass/fail differ.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/tests/flaky (the `ListFlakyTests` operationId).
+	ListFlakyTestsWithResponse(ctx context.Context, params *ListFlakyTestsParams, reqEditors ...RequestEditorFn) (*ListFlakyTestsResponse, error)
+
+	// GetTestHistoryWithResponse Returns one test's results across runs, newest first, with its statistics.
+	//
+	// A test is named by its pytest node id as runs report it
+	// (`GET /api/runs/{id}/tests`). Each result comes with the run's
+	// environment, user and times, and the hash of the test file's content
+	// the run used. 404 when no run has reported the test.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/tests/history (the `GetTestHistory` operationId).
+	GetTestHistoryWithResponse(ctx context.Context, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*GetTestHistoryResponse, error)
+
+	// ListSlowestTestsWithResponse Lists tests by their median duration over their last N results, slowest first.
+	//
+	// Each test comes with its mean over the same N results and over the N
+	// before them; `duration_change` is the relative change between the two
+	// (0.5 is 50 % slower), null when there are no earlier results.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/tests/slowest (the `ListSlowestTests` operationId).
+	ListSlowestTestsWithResponse(ctx context.Context, params *ListSlowestTestsParams, reqEditors ...RequestEditorFn) (*ListSlowestTestsResponse, error)
+
 	// ListWebhooksWithResponse Lists the configured webhooks with their latest deliveries.
 	//
 	// Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
@@ -2634,6 +3359,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/webhooks (the `ListWebhooks` operationId).
 	ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+
+	// GetMetricsWithResponse Prometheus metrics of this process.
+	//
+	// The Prometheus text exposition format (or OpenMetrics, by content
+	// negotiation). Served here unless `BATON_METRICS_ADDR` moves it to a
+	// listener of its own; README.md lists the metrics and says which
+	// process reports what.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
 }
 
 // ListEnvironmentsResponse405Headers the declared response headers of an HTTP 405 response for ListEnvironments
@@ -2900,6 +3637,89 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEnvironmentInsightsResponse405Headers the declared response headers of an HTTP 405 response for GetEnvironmentInsights
+type GetEnvironmentInsightsResponse405Headers struct {
+	Allow string
+}
+
+type GetEnvironmentInsightsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentInsights
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetEnvironmentInsightsResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEnvironmentInsightsResponse) GetJSON200() *EnvironmentInsights {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetEnvironmentInsightsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetEnvironmentInsightsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetEnvironmentInsightsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetEnvironmentInsightsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetEnvironmentInsightsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnvironmentInsightsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnvironmentInsightsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnvironmentInsightsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnvironmentInsightsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4396,9 +5216,260 @@ func (r UploadTestProjectResponse) ContentType() string {
 	return ""
 }
 
-// ListWebhooksResponse405Headers the declared response headers of an HTTP 405 response for ListWebhooks
-type ListWebhooksResponse405Headers struct {
+// ListFlakyTestsResponse405Headers the declared response headers of an HTTP 405 response for ListFlakyTests
+type ListFlakyTestsResponse405Headers struct {
 	Allow string
+}
+
+type ListFlakyTestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TestStatsList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListFlakyTestsResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFlakyTestsResponse) GetJSON200() *TestStatsList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListFlakyTestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ListFlakyTestsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListFlakyTestsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListFlakyTestsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListFlakyTestsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFlakyTestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFlakyTestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFlakyTestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFlakyTestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTestHistoryResponse405Headers the declared response headers of an HTTP 405 response for GetTestHistory
+type GetTestHistoryResponse405Headers struct {
+	Allow string
+}
+
+type GetTestHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TestHistory
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetTestHistoryResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTestHistoryResponse) GetJSON200() *TestHistory {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTestHistoryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTestHistoryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetTestHistoryResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTestHistoryResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetTestHistoryResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetTestHistoryResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTestHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTestHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTestHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTestHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSlowestTestsResponse405Headers the declared response headers of an HTTP 405 response for ListSlowestTests
+type ListSlowestTestsResponse405Headers struct {
+	Allow string
+}
+
+type ListSlowestTestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TestStatsList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListSlowestTestsResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSlowestTestsResponse) GetJSON200() *TestStatsList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSlowestTestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ListSlowestTestsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListSlowestTestsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListSlowestTestsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListSlowestTestsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSlowestTestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSlowestTestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSlowestTestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSlowestTestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListWebhooksResponse struct {
@@ -4410,16 +5481,6 @@ type ListWebhooksResponse struct {
 	JSON400 *BadRequest
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NoEndpoint
-	// JSON405 the response for an HTTP 405 `application/json` response
-	JSON405 *MethodNotAllowed
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *Internal
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
-	// JSONDefault the response for an HTTP default `application/json` response
-	JSONDefault *Error
-	// Headers405 the parsed response headers for an HTTP 405 response
-	Headers405 *ListWebhooksResponse405Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4435,26 +5496,6 @@ func (r ListWebhooksResponse) GetJSON400() *BadRequest {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ListWebhooksResponse) GetJSON404() *NoEndpoint {
 	return r.JSON404
-}
-
-// GetJSON405 returns the response for an HTTP 405 `application/json` response
-func (r ListWebhooksResponse) GetJSON405() *MethodNotAllowed {
-	return r.JSON405
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r ListWebhooksResponse) GetJSON500() *Internal {
-	return r.JSON500
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r ListWebhooksResponse) GetJSON503() *Unavailable {
-	return r.JSON503
-}
-
-// GetJSONDefault returns the response for an HTTP default `application/json` response
-func (r ListWebhooksResponse) GetJSONDefault() *Error {
-	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -4480,6 +5521,61 @@ func (r ListWebhooksResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListWebhooksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMetricsResponse405Headers the declared response headers of an HTTP 405 response for GetMetrics
+type GetMetricsResponse405Headers struct {
+	Allow string
+}
+
+type GetMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetMetricsResponse405Headers
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetMetricsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetMetricsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMetricsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4529,6 +5625,27 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseGetHealthResponse(rsp)
+}
+
+// GetEnvironmentInsightsWithResponse Measures every environment's use over a window.
+//
+// For each environment over `[end - window, end)`: the share of the time
+// a run was executing there, how many runs started, how long they had
+// waited in the queue (p50, p95, max, and in total: the total over the
+// window's length is the average number of runs waiting), and when in
+// the day runs start. A run still running counts as busy until now. An
+// environment that is busy most of the time with long queue waits is
+// where more environments would help.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/insights/environments (the `GetEnvironmentInsights` operationId).
+func (c *ClientWithResponses) GetEnvironmentInsightsWithResponse(ctx context.Context, params *GetEnvironmentInsightsParams, reqEditors ...RequestEditorFn) (*GetEnvironmentInsightsResponse, error) {
+	rsp, err := c.GetEnvironmentInsights(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnvironmentInsightsResponse(rsp)
 }
 
 // GetOpenAPIWithResponse Serves this document.
@@ -4838,6 +5955,62 @@ func (c *ClientWithResponses) UploadTestProjectWithBodyWithResponse(ctx context.
 	return ParseUploadTestProjectResponse(rsp)
 }
 
+// ListFlakyTestsWithResponse Lists the flaky tests, highest flip rate first.
+//
+// A test is flaky when, over its last N results (`window` in the answer,
+// `BATON_FLAKY_WINDOW`, 20 by default), it both passed and failed on the
+// same test-file content: the worker hashes each test file (and the
+// `conftest.py` files pytest loads for it) when a run starts, so a test
+// whose file changed in between is not flaky. Errors count as failures,
+// skipped results are ignored. The flip rate is the share of consecutive
+// results on the same content whose pass/fail differ.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/tests/flaky (the `ListFlakyTests` operationId).
+func (c *ClientWithResponses) ListFlakyTestsWithResponse(ctx context.Context, params *ListFlakyTestsParams, reqEditors ...RequestEditorFn) (*ListFlakyTestsResponse, error) {
+	rsp, err := c.ListFlakyTests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFlakyTestsResponse(rsp)
+}
+
+// GetTestHistoryWithResponse Returns one test's results across runs, newest first, with its statistics.
+//
+// A test is named by its pytest node id as runs report it
+// (`GET /api/runs/{id}/tests`). Each result comes with the run's
+// environment, user and times, and the hash of the test file's content
+// the run used. 404 when no run has reported the test.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/tests/history (the `GetTestHistory` operationId).
+func (c *ClientWithResponses) GetTestHistoryWithResponse(ctx context.Context, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*GetTestHistoryResponse, error) {
+	rsp, err := c.GetTestHistory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTestHistoryResponse(rsp)
+}
+
+// ListSlowestTestsWithResponse Lists tests by their median duration over their last N results, slowest first.
+//
+// Each test comes with its mean over the same N results and over the N
+// before them; `duration_change` is the relative change between the two
+// (0.5 is 50 % slower), null when there are no earlier results.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/tests/slowest (the `ListSlowestTests` operationId).
+func (c *ClientWithResponses) ListSlowestTestsWithResponse(ctx context.Context, params *ListSlowestTestsParams, reqEditors ...RequestEditorFn) (*ListSlowestTestsResponse, error) {
+	rsp, err := c.ListSlowestTests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSlowestTestsResponse(rsp)
+}
+
 // ListWebhooksWithResponse Lists the configured webhooks with their latest deliveries.
 //
 // Every URL of `BATON_WEBHOOK_URLS` (a password or query in it hidden), with its
@@ -4859,6 +6032,24 @@ func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseListWebhooksResponse(rsp)
+}
+
+// GetMetricsWithResponse Prometheus metrics of this process.
+//
+// The Prometheus text exposition format (or OpenMetrics, by content
+// negotiation). Served here unless `BATON_METRICS_ADDR` moves it to a
+// listener of its own; README.md lists the metrics and says which
+// process reports what.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error) {
+	rsp, err := c.GetMetrics(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMetricsResponse(rsp)
 }
 
 // ParseListEnvironmentsResponse parses an HTTP response from a ListEnvironmentsWithResponse call
@@ -5091,6 +6282,80 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	switch {
 	case rsp.StatusCode == 405:
 		var headers GetHealthResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEnvironmentInsightsResponse parses an HTTP response from a GetEnvironmentInsightsWithResponse call
+func ParseGetEnvironmentInsightsResponse(rsp *http.Response) (*GetEnvironmentInsightsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnvironmentInsightsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentInsights
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers GetEnvironmentInsightsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -6483,22 +7748,96 @@ func ParseUploadTestProjectResponse(rsp *http.Response) (*UploadTestProjectRespo
 	return response, nil
 }
 
-// ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
-func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
+// ParseListFlakyTestsResponse parses an HTTP response from a ListFlakyTestsWithResponse call
+func ParseListFlakyTestsResponse(rsp *http.Response) (*ListFlakyTestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &ListWebhooksResponse{
+	response := &ListFlakyTestsResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest WebhookList
+		var dest TestStatsList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers ListFlakyTestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTestHistoryResponse parses an HTTP response from a GetTestHistoryWithResponse call
+func ParseGetTestHistoryResponse(rsp *http.Response) (*GetTestHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTestHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TestHistory
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6512,7 +7851,7 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NoEndpoint
+		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6550,7 +7889,167 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 
 	switch {
 	case rsp.StatusCode == 405:
-		var headers ListWebhooksResponse405Headers
+		var headers GetTestHistoryResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSlowestTestsResponse parses an HTTP response from a ListSlowestTestsWithResponse call
+func ParseListSlowestTestsResponse(rsp *http.Response) (*ListSlowestTestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSlowestTestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TestStatsList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers ListSlowestTestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListWebhooksResponse parses an HTTP response from a ListWebhooksWithResponse call
+func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhooksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NoEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMetricsResponse parses an HTTP response from a GetMetricsWithResponse call
+func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 405:
+		var headers GetMetricsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

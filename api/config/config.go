@@ -101,6 +101,35 @@ type Config struct {
 	// TestRoots are extra catalog roots, e.g. a team's own test checkout
 	// (BATON_TEST_ROOTS, "qa=/srv/qa-tests,smoke=/srv/smoke:rw").
 	TestRoots []TestRoot
+	// FlakyWindow is how many of a test's last results decide whether it is
+	// flaky (BATON_FLAKY_WINDOW).
+	FlakyWindow int
+	// Retention deletes runs that ended longer ago than this, with their
+	// logs and results (BATON_RETENTION, e.g. 90d); 0 keeps everything.
+	Retention time.Duration
+	// MetricsAddr, when set, serves /metrics on its own listener instead of
+	// the API's (BATON_METRICS_ADDR); a worker-only process serves metrics
+	// only there.
+	MetricsAddr string
+	// Logging is how the process logs (BATON_LOG_FORMAT).
+	Logging Logging
+}
+
+// Logging is the configuration of the process's log, read before anything
+// else so that even a configuration error is logged in the chosen format.
+type Logging struct {
+	// JSON selects slog's JSON handler (BATON_LOG_FORMAT=json); text otherwise.
+	JSON bool
+}
+
+// LoadLogging reads the logging configuration from the process environment.
+func LoadLogging() (Logging, error) { return LoggingFromLookup(os.LookupEnv) }
+
+// LoggingFromLookup reads the logging configuration through lookup.
+func LoggingFromLookup(lookup func(string) (string, bool)) (Logging, error) {
+	p := parser{lookup: lookup}
+	l := p.logging()
+	return l, errors.Join(p.errs...)
 }
 
 // TestRoot is one entry of BATON_TEST_ROOTS: catalog paths below it start
@@ -161,6 +190,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	if c.Cgroup != "" && c.Cgroup != "off" && !filepath.IsAbs(c.Cgroup) {
 		p.errs = append(p.errs, fmt.Errorf("BATON_CGROUP=%q: want off or an absolute cgroup v2 directory, e.g. /sys/fs/cgroup/baton", c.Cgroup))
 	}
+	// The limits of domain.DefaultFlakyWindow and its neighbours.
+	c.FlakyWindow = p.integer("BATON_FLAKY_WINDOW", 20, 2, 200)
+	c.Retention = p.span("BATON_RETENTION", time.Hour)
+	c.MetricsAddr = p.str("BATON_METRICS_ADDR", "")
+	c.Logging = p.logging()
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
@@ -180,6 +214,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.WebDir, err = filepath.Abs(c.WebDir); err != nil {
 		return nil, fmt.Errorf("BATON_WEB_DIR: %w", err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("BATON_METRICS_ADDR %q: want host:port, e.g. :9090", c.MetricsAddr)
+		}
 	}
 	host, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {
@@ -204,6 +243,18 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 type parser struct {
 	lookup func(string) (string, bool)
 	errs   []error
+}
+
+func (p *parser) logging() Logging {
+	var l Logging
+	switch v := p.str("BATON_LOG_FORMAT", "text"); strings.ToLower(v) {
+	case "text":
+	case "json":
+		l.JSON = true
+	default:
+		p.errs = append(p.errs, fmt.Errorf("BATON_LOG_FORMAT=%q: want text or json", v))
+	}
+	return l
 }
 
 func (p *parser) raw(name string) (string, bool) {
@@ -258,6 +309,35 @@ func (p *parser) logLevel(name string, def slog.Level) slog.Level {
 	}
 	p.errs = append(p.errs, fmt.Errorf("%s=%q: want debug, info, warn or error", name, v))
 	return def
+}
+
+// parseSpan reads a whole number of days ("90d") or a Go duration ("36h"),
+// positive, as domain.ParseSpan does for the API's windows.
+func parseSpan(s string) (time.Duration, bool) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 100*366 || strings.HasPrefix(days, "+") {
+			return 0, false
+		}
+		return time.Duration(n) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d > 0
+}
+
+// span reads a length of time such as 90d or 36h (parseSpan), at least lo;
+// unset is 0.
+func (p *parser) span(name string, lo time.Duration) time.Duration {
+	v, ok := p.raw(name)
+	if !ok {
+		return 0
+	}
+	d, valid := parseSpan(v)
+	if !valid || d < lo {
+		p.errs = append(p.errs, fmt.Errorf("%s=%q: want a length of time such as 90d or 36h, at least %s", name, v, lo))
+		return 0
+	}
+	return d
 }
 
 func (p *parser) boolean(name string, def bool) bool {

@@ -120,3 +120,40 @@ func TestWebhookConfig(t *testing.T) {
 	_, err = FromLookup(lookup)
 	require.ErrorContains(t, err, "BATON_WEBHOOK_URLS")
 }
+
+func TestInsightsAndOperations(t *testing.T) {
+	t.Parallel()
+	c, err := FromLookup(lookupMap(nil))
+	require.NoError(t, err)
+	require.Zero(t, c.Retention, "retention keeps everything by default")
+	require.Equal(t, 20, c.FlakyWindow)
+	require.Empty(t, c.MetricsAddr)
+	require.False(t, c.Logging.JSON)
+
+	c, err = FromLookup(lookupMap(map[string]string{"BATON_RETENTION": "90d", "BATON_FLAKY_WINDOW": "50",
+		"BATON_METRICS_ADDR": "127.0.0.1:9090", "BATON_LOG_FORMAT": "JSON"}))
+	require.NoError(t, err)
+	require.Equal(t, 90*24*time.Hour, c.Retention)
+	require.Equal(t, 50, c.FlakyWindow)
+	require.Equal(t, "127.0.0.1:9090", c.MetricsAddr)
+	require.True(t, c.Logging.JSON)
+	c, err = FromLookup(lookupMap(map[string]string{"BATON_RETENTION": "36h"}))
+	require.NoError(t, err)
+	require.Equal(t, 36*time.Hour, c.Retention)
+
+	for name, value := range map[string]string{
+		"BATON_RETENTION": "forever", "BATON_FLAKY_WINDOW": "1", "BATON_METRICS_ADDR": "9090", "BATON_LOG_FORMAT": "xml",
+	} {
+		_, err := FromLookup(lookupMap(map[string]string{name: value}))
+		require.ErrorContains(t, err, name, "%s=%s", name, value)
+	}
+	for _, v := range []string{"0d", "-1d", "30m", "1.5d", "+3d", "d"} {
+		_, err := FromLookup(lookupMap(map[string]string{"BATON_RETENTION": v}))
+		require.ErrorContains(t, err, "BATON_RETENTION", v)
+	}
+	l, err := LoggingFromLookup(lookupMap(map[string]string{"BATON_LOG_FORMAT": "json"}))
+	require.NoError(t, err)
+	require.True(t, l.JSON)
+	_, err = LoggingFromLookup(lookupMap(map[string]string{"BATON_LOG_FORMAT": "yaml"}))
+	require.ErrorContains(t, err, "BATON_LOG_FORMAT")
+}

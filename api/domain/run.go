@@ -414,14 +414,21 @@ type RunPage struct {
 }
 
 // EncodeCursor makes the opaque page cursor that continues after run id.
-func EncodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
-}
+func EncodeCursor(id int64) string { return encodeKeyset('r', id) }
 
 // DecodeCursor reads a cursor made by EncodeCursor.
-func DecodeCursor(c string) (int64, bool) {
+func DecodeCursor(c string) (int64, bool) { return decodeKeyset('r', c) }
+
+// encodeKeyset makes an opaque cursor for a keyset id; kind tells the
+// listings' cursors apart, so one is never taken for another.
+func encodeKeyset(kind byte, id int64) string {
+	return base64.RawURLEncoding.EncodeToString(append([]byte{kind}, strconv.FormatInt(id, 10)...))
+}
+
+// decodeKeyset reads a cursor made by encodeKeyset with the same kind.
+func decodeKeyset(kind byte, c string) (int64, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 1 && b[0] == 'r' {
+	if err == nil && len(b) > 1 && b[0] == kind {
 		if id, err := strconv.ParseInt(string(b[1:]), 10, 64); err == nil && id > 0 {
 			return id, true
 		}
@@ -440,6 +447,10 @@ type Outcome struct {
 	// JUnitXML is that report as pytest wrote it (one <testsuites> of every
 	// session's suites when the run had several), kept for download.
 	JUnitXML []byte
+	// ContentHashes identify, by catalog path, the content of each test file
+	// as the worker read it when the run started (see catalog.ContentHash):
+	// stored with each result, so flakiness is judged on unchanged files.
+	ContentHashes map[string]int64
 }
 
 // OutcomeForExit maps a pytest exit code to a run outcome: 0 passes, 1 and 5
@@ -490,6 +501,9 @@ type TestResult struct {
 	DurationMS int64
 	// Message is the failure, error or skip message; empty for a pass.
 	Message string
+	// Flaky is set when listing a run's results: the test is flaky now
+	// (TestStats.Flaky).
+	Flaky bool
 }
 
 // Progress is how far a running run is: tests completed out of collected.

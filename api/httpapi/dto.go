@@ -54,6 +54,7 @@ type testResultJSON struct {
 	Outcome    string `json:"outcome"`
 	DurationMS int64  `json:"duration_ms"`
 	Message    string `json:"message"`
+	Flaky      bool   `json:"flaky"`
 }
 
 type testResultsJSON struct {

@@ -91,7 +91,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			body.Error = errorDetail{Code: domain.EINTERNAL, Message: domain.ErrorMessageOf(err)}
 		}
 		if status >= 500 && status != http.StatusServiceUnavailable {
-			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			log.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		// For HEAD, net/http sends the headers of this body and drops it.
 		_ = c.JSON(status, body)

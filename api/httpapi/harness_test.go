@@ -31,8 +31,10 @@ import (
 	"github.com/baton-ci/baton/api/catalog"
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/httpapi"
+	"github.com/baton-ci/baton/api/insights"
 	"github.com/baton-ci/baton/api/internal/pgtest"
 	"github.com/baton-ci/baton/api/jobs"
+	"github.com/baton-ci/baton/api/metrics"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runs"
 	"github.com/baton-ci/baton/internal/testkit"
@@ -106,17 +108,21 @@ type harnessOptions struct {
 	listCacheTTL time.Duration
 	// clock, when set, is the list cache's clock (httpapi.Options.Now).
 	clock *testkit.Clock
+	// flakyWindow is the insights service's N (0: the default).
+	flakyWindow int
 }
 
 // harness is one API server over its own database and catalog tree.
 type harness struct {
-	db     *postgres.DB
-	store  *postgres.Store
-	runs   *runs.Service
-	cat    *catalog.Catalog
-	syncer *catalog.Syncer
-	srv    *httpapi.Server
-	ts     *httptest.Server
+	db       *postgres.DB
+	store    *postgres.Store
+	runs     *runs.Service
+	insights *insights.Service
+	metrics  *metrics.Metrics
+	cat      *catalog.Catalog
+	syncer   *catalog.Syncer
+	srv      *httpapi.Server
+	ts       *httptest.Server
 	// base holds the catalog roots sample-tests and uploads.
 	base string
 	logs *testkit.SyncBuffer
@@ -148,13 +154,18 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	syncer := catalog.NewSyncer(cat, store, log)
 	require.NoError(t, syncer.Sync(ctx))
 
+	ins := insights.New(store, insights.Options{FlakyWindow: o.flakyWindow, Logger: log})
+	meter := metrics.New("api")
+	meter.Environments(store, log)
 	srv := httpapi.New(httpapi.Services{
-		Runs: stack.Runs, Environments: store, Catalog: store, Uploader: syncer, Health: store,
+		Runs: stack.Runs, Environments: store, Catalog: store, Uploader: syncer, Health: store, Insights: ins,
 	}, httpapi.Options{WebDir: o.webDir, Logger: log,
-		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL, Now: clockFunc(o.clock)})
+		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL, Now: clockFunc(o.clock),
+		Metrics: meter.Handler(), ObserveRequest: meter.ObserveRequest})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &harness{db: db, store: store, runs: stack.Runs, cat: cat, syncer: syncer, srv: srv, ts: ts, base: base, logs: logs}
+	return &harness{db: db, store: store, runs: stack.Runs, insights: ins, metrics: meter, cat: cat, syncer: syncer,
+		srv: srv, ts: ts, base: base, logs: logs}
 }
 
 func clockFunc(c *testkit.Clock) func() time.Time {
@@ -237,7 +248,7 @@ func (h *harness) do(t *testing.T, r request) *response {
 	} else {
 		reqErr = routeErr
 	}
-	isAPI := strings.HasPrefix(r.Path, "/api/")
+	isAPI := strings.HasPrefix(r.Path, "/api/") || r.Path == "/metrics" || strings.HasPrefix(r.Path, "/metrics?")
 	switch r.Spec {
 	case specValid:
 		require.NoError(t, reqErr, "%s %s must conform to openapi.yaml", r.Method, r.Path)

@@ -155,7 +155,7 @@ func (s *Server) getRunTests(c echo.Context) error {
 	}
 	out := testResultsJSON{Items: make([]testResultJSON, len(results)), Summary: toSummaryJSON(run.Summary)}
 	for i, r := range results {
-		out.Items[i] = testResultJSON{NodeID: r.NodeID, Outcome: r.Outcome, DurationMS: r.DurationMS, Message: r.Message}
+		out.Items[i] = testResultJSON{NodeID: r.NodeID, Outcome: r.Outcome, DurationMS: r.DurationMS, Message: r.Message, Flaky: r.Flaky}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -28,6 +28,8 @@ type Services struct {
 	Health       domain.HealthChecker
 	// Webhooks lists the configured hooks; nil lists none.
 	Webhooks domain.WebhookService
+	// Insights answers questions about many runs.
+	Insights domain.InsightsService
 }
 
 // Options configures a Server.
@@ -45,8 +47,14 @@ type Options struct {
 	ListCacheTTL time.Duration
 	// Now is the clock of the list cache's TTL; nil means time.Now. Tests
 	// set it, so a TTL check holds on a slow machine too.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// ObserveRequest, when set, is told about every request served: its
+	// method, route pattern ("/api/runs/:id"; "web" for the UI, "unmatched"
+	// for a miss), status and latency (metrics.Metrics.ObserveRequest).
+	ObserveRequest func(method, route string, status int, d time.Duration)
+	// Metrics, when set, is served at GET /metrics (Prometheus).
+	Metrics http.Handler
+	Logger  *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -71,12 +79,26 @@ func New(svc Services, opts Options) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(s.log)
+	if opts.ObserveRequest != nil {
+		// Outermost, so it sees the status of errors and recovered panics.
+		e.Use(observeRequests(opts.ObserveRequest))
+	}
 	e.Use(middleware.Recover())
+	e.Use(cleanRequestID)
+	e.Use(middleware.RequestID())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogError: true, HandleError: true,
-		Skipper: func(c echo.Context) bool { return c.Request().Method == http.MethodGet },
+		LogRequestID: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			s.log.Info("request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency", v.Latency)
+			// Every open UI polls several GETs a second: reads that
+			// succeed are logged at debug level, everything else at info.
+			level := slog.LevelInfo
+			if (v.Method == http.MethodGet || v.Method == http.MethodHead) && v.Status < 400 {
+				level = slog.LevelDebug
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "request", slog.String("request_id", v.RequestID),
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency))
 			return nil
 		},
 	}))
@@ -113,6 +135,13 @@ func New(svc Services, opts Options) *Server {
 	api.POST("/runs/:id/cancel", s.cancelRun, write...)
 	api.POST("/runs/:id/rerun", s.rerun, write...)
 	api.POST("/runs/:id/rerun-failed", s.rerunFailed, write...)
+	api.GET("/tests/history", s.getTestHistory)
+	api.GET("/tests/flaky", s.listFlakyTests)
+	api.GET("/tests/slowest", s.listSlowestTests)
+	api.GET("/insights/environments", s.getEnvironmentInsights)
+	if opts.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
+	}
 	// No catch-all route and no RouteNotFound: either would take precedence
 	// over the router's own 405 for a known path called with the wrong
 	// method. Misses reach errorHandler as Echo's 404 or 405 (with Allow);

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/runner"
@@ -39,6 +40,9 @@ type Resolver interface {
 	Resolve(path string) (string, error)
 	// RootDirs maps catalog root names to their directories.
 	RootDirs() map[string]string
+	// ContentHash identifies the content of a test file, as its tests run
+	// with it (the file and the conftest.py files pytest loads for it).
+	ContentHash(path string) (int64, error)
 }
 
 // Config configures a Worker.
@@ -82,8 +86,42 @@ type Config struct {
 	// none are configured. WebhookTimeout bounds one attempt (default 10s).
 	Webhooks       domain.WebhookSender
 	WebhookTimeout time.Duration
-	Logger         *slog.Logger
+	// Housekeeping are the periodic tasks (retention, statistics refresh)
+	// this process may work; every worker of a cluster should have the same.
+	Housekeeping []Task
+	// Observer is told what this worker does, for metrics; nil for none.
+	Observer Observer
+	Logger   *slog.Logger
 }
+
+// Observer is told what a worker does, as it happens, for metrics
+// (metrics.Worker implements it). Its methods must not block.
+type Observer interface {
+	// RunStarted: this worker claimed run, which now executes here.
+	RunStarted(run *domain.Run)
+	// Heartbeat: one heartbeat of runs running runs; err when it failed.
+	Heartbeat(runs int, err error)
+	// Reaped: this worker ended runs whose worker was lost.
+	Reaped(runs int)
+	// JobWorked: River worked a job of kind on queue, with outcome
+	// completed, failed, discarded, cancelled or snoozed, in d.
+	JobWorked(kind, queue, outcome string, d time.Duration)
+}
+
+// nopObserver observes nothing.
+type nopObserver struct{}
+
+// RunStarted implements Observer.
+func (nopObserver) RunStarted(*domain.Run) {}
+
+// Heartbeat implements Observer.
+func (nopObserver) Heartbeat(int, error) {}
+
+// Reaped implements Observer.
+func (nopObserver) Reaped(int) {}
+
+// JobWorked implements Observer.
+func (nopObserver) JobWorked(string, string, string, time.Duration) {}
 
 // Worker executes runs from River's runs queue on this host.
 type Worker struct {
@@ -120,6 +158,19 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	tasks := map[string]Task{}
+	for i, t := range cfg.Housekeeping {
+		if t.Name == "" || t.Run == nil || t.Interval <= 0 || tasks[t.Name].Run != nil {
+			return nil, fmt.Errorf("jobs: housekeeping task %d (%q) needs a unique name, an interval and a Run", i, t.Name)
+		}
+		if t.Budget <= 0 {
+			t.Budget = 45 * time.Second
+		}
+		tasks[t.Name] = t
+	}
 	w := &Worker{cfg: cfg, store: sched, exec: exec, resolver: resolver, log: cfg.Logger,
 		running: map[int64]*execution{}}
 
@@ -140,6 +191,14 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 	if err := river.AddWorkerSafely(workers, &webhookWorker{sender: cfg.Webhooks, timeout: cfg.WebhookTimeout}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &housekeepingWorker{tasks: tasks}); err != nil {
+		return nil, err
+	}
+	periodic := append([]*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}, housekeepingJobs(cfg.Housekeeping)...)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID: cfg.ID,
 		Queues: map[string]river.QueueConfig{
@@ -155,12 +214,9 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchCooldown:        5 * time.Millisecond,
 		FetchPollInterval:    cfg.FetchPollInterval,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
-		Logger: riverLogger(cfg.Logger),
+		PeriodicJobs:         periodic,
+		Middleware:           []rivertype.Middleware{&observeJobs{obs: cfg.Observer}},
+		Logger:               riverLogger(cfg.Logger),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create River client: %w", err)
@@ -244,6 +300,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		return
 	}
 	alive, err := w.store.Heartbeat(ctx, w.cfg.ID, runs)
+	w.cfg.Observer.Heartbeat(len(runs), err)
 	if err != nil {
 		// Keep running: a short database outage must not kill healthy runs.
 		// If it lasts past StaleAfter, another worker reaps them, and the
@@ -264,6 +321,9 @@ func (w *Worker) heartbeat(ctx context.Context) {
 
 func (w *Worker) reap(ctx context.Context) {
 	ids, err := w.store.Reap(ctx, w.cfg.StaleAfter)
+	if len(ids) > 0 {
+		w.cfg.Observer.Reaped(len(ids))
+	}
 	if err != nil {
 		w.log.Warn("reaping lost runs failed", "err", err)
 	}
@@ -325,6 +385,7 @@ func (s *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error
 	if err != nil || run == nil {
 		return err
 	}
+	s.w.cfg.Observer.RunStarted(run)
 	s.w.execute(ctx, run)
 	return nil
 }
@@ -353,7 +414,9 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 	}()
 
 	logw := runner.NewLogWriter(patientLog{w.store}, run.ID, w.cfg.LogOptions)
+	hashes := w.contentHashes(run)
 	outcome := w.runTests(runCtx, run, io.MultiWriter(logw, progress))
+	outcome.ContentHashes = hashes
 	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
 	if err := logw.Close(flushCtx); err != nil {
 		w.log.Error("storing run log failed", "run_id", run.ID, "err", err)
@@ -404,6 +467,22 @@ func (p patientLog) AppendLog(ctx context.Context, runID int64, offset int64, te
 		case <-t.C:
 		}
 	}
+}
+
+// contentHashes reads, as the run starts, the content of each of its test
+// files on this host (catalog.ContentHash), by catalog path; a file that
+// cannot be read is left out, and its results count as unknown content.
+func (w *Worker) contentHashes(run *domain.Run) map[string]int64 {
+	out := make(map[string]int64, len(run.TestFiles))
+	for _, p := range run.TestFiles {
+		h, err := w.resolver.ContentHash(p)
+		if err != nil {
+			w.log.Debug("test file content not hashed", "run_id", run.ID, "file", p, "err", err)
+			continue
+		}
+		out[p] = h
+	}
+	return out
 }
 
 func (w *Worker) runTests(ctx context.Context, run *domain.Run, out io.Writer) domain.Outcome {
@@ -470,4 +549,44 @@ func (r *runEndedWorker) Work(ctx context.Context, job *river.Job[RunEndedArgs])
 		}
 	}
 	return nil
+}
+
+// Slots returns how many runs this process executes now and at most.
+func (w *Worker) Slots() (busy, total int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.running), w.cfg.MaxRuns
+}
+
+// observeJobs is River worker middleware that tells the Observer how each
+// job ended.
+type observeJobs struct {
+	river.WorkerMiddlewareDefaults
+	obs Observer
+}
+
+// Work implements rivertype.WorkerMiddleware.
+func (o *observeJobs) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	start := time.Now()
+	err := doInner(ctx)
+	o.obs.JobWorked(job.Kind, job.Queue, jobOutcome(job, err), time.Since(start))
+	return err
+}
+
+// jobOutcome names what River does with a job after err.
+func jobOutcome(job *rivertype.JobRow, err error) string {
+	var snooze *river.JobSnoozeError
+	var cancel *river.JobCancelError
+	switch {
+	case err == nil:
+		return "completed"
+	case errors.As(err, &snooze):
+		return "snoozed"
+	case errors.As(err, &cancel):
+		return "cancelled"
+	case job.Attempt >= job.MaxAttempts:
+		return "discarded"
+	default:
+		return "failed"
+	}
 }

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -79,6 +80,8 @@ func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) dom
 type identity struct{}
 
 func (identity) Resolve(p string) (string, error) { return "/nonexistent/" + p, nil }
+
+func (identity) ContentHash(string) (int64, error) { return 0, errors.New("no files here") }
 
 func (identity) RootDirs() map[string]string {
 	return map[string]string{"sample-tests": "/nonexistent/sample-tests"}

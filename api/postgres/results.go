@@ -9,18 +9,6 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 )
 
-type testResultRow struct {
-	RunID      int64
-	Position   int
-	NodeID     string
-	Outcome    string
-	DurationMS int64
-	Message    string
-}
-
-// TableName tells GORM the table.
-func (testResultRow) TableName() string { return "run_test_results" }
-
 // JUnitReport implements domain.RunStore.
 func (s *Store) JUnitReport(ctx context.Context, runID int64) ([]byte, error) {
 	var xml []byte
@@ -34,15 +22,29 @@ func (s *Store) JUnitReport(ctx context.Context, runID int64) ([]byte, error) {
 	return xml, nil
 }
 
-// ListTestResults implements domain.RunStore.
+const listTestResultsSQL = `
+SELECT r.node_id, r.outcome, r.duration_ms, r.message, coalesce(s.flaky, false)
+FROM run_test_results r LEFT JOIN test_stats s ON s.node_id = r.node_id
+WHERE r.run_id = @run_id
+ORDER BY r.position`
+
+// ListTestResults implements domain.RunStore. Each result carries its
+// test's current flaky mark.
 func (s *Store) ListTestResults(ctx context.Context, runID int64) ([]domain.TestResult, error) {
-	var rows []testResultRow
-	if err := s.db.Gorm.WithContext(ctx).Where("run_id = ?", runID).Order("position").Find(&rows).Error; err != nil {
+	rs, err := s.db.Pool.Query(ctx, listTestResultsSQL, pgx.NamedArgs{"run_id": runID})
+	if err != nil {
 		return nil, wrapDBError(err)
 	}
-	out := make([]domain.TestResult, len(rows))
-	for i, r := range rows {
-		out[i] = domain.TestResult{NodeID: r.NodeID, Outcome: r.Outcome, DurationMS: r.DurationMS, Message: r.Message}
+	out, err := pgx.CollectRows(rs, func(row pgx.CollectableRow) (domain.TestResult, error) {
+		var r domain.TestResult
+		err := row.Scan(&r.NodeID, &r.Outcome, &r.DurationMS, &r.Message, &r.Flaky)
+		return r, err
+	})
+	if err != nil {
+		return nil, wrapDBError(err)
+	}
+	if out == nil {
+		out = []domain.TestResult{}
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -163,7 +164,7 @@ func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, 
 		ended.Summary = &domain.TestSummary{Passed: derefInt(passed), Failed: derefInt(failed), Errors: derefInt(errs),
 			Skipped: derefInt(skipped), Total: *total}
 	}
-	if err := t.insertTestResults(ctx, e.RunID, o.Tests); err != nil {
+	if err := t.insertTestResults(ctx, e.RunID, o.Tests, o.ContentHashes); err != nil {
 		return nil, err
 	}
 	if len(o.JUnitXML) > 0 {
@@ -186,22 +187,30 @@ const insertReportSQL = `INSERT INTO run_reports (run_id, junit_xml) VALUES (@ru
 // insertTestResultsSQL stores a run's test results in report order, from
 // one array per column.
 const insertTestResultsSQL = `
-INSERT INTO run_test_results (run_id, position, node_id, outcome, duration_ms, message)
-SELECT @run_id, t.position - 1, t.node_id, t.outcome, t.duration_ms, t.message
-FROM unnest(@node_ids::text[], @outcomes::text[], @durations_ms::bigint[], @messages::text[])
-	WITH ORDINALITY AS t(node_id, outcome, duration_ms, message, position)`
+INSERT INTO run_test_results (run_id, position, node_id, outcome, duration_ms, message, content_hash)
+SELECT @run_id, t.position - 1, t.node_id, t.outcome, t.duration_ms, t.message, t.content_hash
+FROM unnest(@node_ids::text[], @outcomes::text[], @durations_ms::bigint[], @messages::text[], @content_hashes::bigint[])
+	WITH ORDINALITY AS t(node_id, outcome, duration_ms, message, content_hash, position)`
 
-func (t *runTx) insertTestResults(ctx context.Context, runID int64, tests []domain.TestResult) error {
+// insertTestResults stores a run's results, each with the content hash of
+// its test file (the node id's path part), NULL when the file is unknown.
+func (t *runTx) insertTestResults(ctx context.Context, runID int64, tests []domain.TestResult, hashes map[string]int64) error {
 	if len(tests) == 0 {
 		return nil
 	}
 	nodeIDs, outcomes := make([]string, len(tests)), make([]string, len(tests))
 	durations, messages := make([]int64, len(tests)), make([]string, len(tests))
+	contentHashes := make([]*int64, len(tests))
 	for i, tr := range tests {
 		nodeIDs[i], outcomes[i], durations[i], messages[i] = tr.NodeID, tr.Outcome, tr.DurationMS, tr.Message
+		file, _, _ := strings.Cut(tr.NodeID, "::")
+		if h, ok := hashes[file]; ok {
+			contentHashes[i] = &h
+		}
 	}
 	_, err := t.tx.Exec(ctx, insertTestResultsSQL, pgx.NamedArgs{
 		"run_id": runID, "node_ids": nodeIDs, "outcomes": outcomes, "durations_ms": durations, "messages": messages,
+		"content_hashes": contentHashes,
 	})
 	if err != nil {
 		return fmt.Errorf("store test results of run %d: %w", runID, err)

@@ -18,10 +18,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	// Time zone names (insights' tz) are known even where the host has no
+	// zone database, as in slim container images.
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 
 	"github.com/baton-ci/baton/api/cli"
+	"github.com/baton-ci/baton/api/config"
 	"github.com/baton-ci/baton/api/runner"
 )
 
@@ -106,20 +110,36 @@ Configuration comes from environment variables; see README.md.`,
 		&cobra.Group{ID: cli.GroupID, Title: "Client commands (talk to a Baton server at --url or $BATON_URL):"},
 	)
 	// BATON_LOG_LEVEL is known only once a server command has read its
-	// configuration (loadConfig); until then, Info.
+	// configuration (loadConfig); until then, Info. The format
+	// (BATON_LOG_FORMAT) is read before a server command runs, so even a
+	// configuration error is logged in it.
 	level := new(slog.LevelVar)
-	log := newLogger(logOut, level)
+	log := newLogger(logOut, level, config.Logging{})
+	setUpLog := func(*cobra.Command, []string) error {
+		logging, err := config.LoadLogging()
+		if err != nil {
+			return err
+		}
+		*log = *newLogger(logOut, level, logging)
+		return nil
+	}
 	for _, c := range []*cobra.Command{serveCmd(log, level), workerCmd(log, level), migrateCmd(log, level)} {
 		c.GroupID = serverGroup
+		c.PreRunE = setUpLog
 		root.AddCommand(c)
 	}
 	root.AddCommand(cli.Commands()...)
 	return root
 }
 
-// newLogger is the server processes' structured logger, at level.
-func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+// newLogger is the server processes' structured logger, at level: slog's
+// text handler, or its JSON handler (BATON_LOG_FORMAT=json) for log shippers.
+func newLogger(w io.Writer, level slog.Leveler, l config.Logging) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if l.JSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // unknownCommand rejects positional arguments of the root command: they

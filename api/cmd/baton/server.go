@@ -16,7 +16,9 @@ import (
 	"github.com/baton-ci/baton/api/config"
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/httpapi"
+	"github.com/baton-ci/baton/api/insights"
 	"github.com/baton-ci/baton/api/jobs"
+	"github.com/baton-ci/baton/api/metrics"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runner"
 	"github.com/baton-ci/baton/api/runs"
@@ -148,6 +150,20 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 	}
 	hookService := webhooks.New(webhooks.Config{Hooks: hooks, Secret: []byte(cfg.WebhookSecret), Timeout: cfg.WebhookTimeout,
 		BaseURL: cfg.APIURL, Logger: log}, enq, store)
+	insightsService := insights.New(store, insights.Options{FlakyWindow: cfg.FlakyWindow, Logger: log})
+	role := "worker"
+	if withAPI {
+		role = "api"
+		if withWorker {
+			role = "api+worker"
+		}
+	}
+	meter := metrics.New(role)
+	if cfg.Retention > 0 {
+		log.Info("retention: ended runs are deleted with their logs and results", "after", cfg.Retention.String())
+	} else {
+		log.Info("retention: off, every run is kept (set BATON_RETENTION, e.g. 90d)")
+	}
 	roots := []catalog.Root{
 		{Dir: cfg.SampleTestsDir, Writable: cfg.SampleTestsWritable},
 		{Dir: cfg.UploadDir, Writable: true},
@@ -180,14 +196,19 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 			ReapInterval:      cfg.WorkerLostAfter / 4,
 			LogOptions:        runner.LogOptions{Limit: cfg.LogLimitBytes},
 			OnRunStarted:      []domain.RunStartedHandler{hookService},
-			OnRunEnded:        []domain.RunEndedHandler{hookService},
-			Webhooks:          hookService,
-			WebhookTimeout:    cfg.WebhookTimeout,
-			Logger:            log,
+			// The metrics handler comes last: it never fails, so a job
+			// retried because another handler failed is counted once.
+			OnRunEnded:     []domain.RunEndedHandler{insightsService, hookService, meter},
+			Webhooks:       hookService,
+			WebhookTimeout: cfg.WebhookTimeout,
+			Housekeeping:   housekeeping(cfg, insightsService),
+			Observer:       meter.WorkerObserver(),
+			Logger:         log,
 		})
 		if err != nil {
 			return err
 		}
+		meter.WorkerSlots(worker)
 		if err := worker.Start(ctx); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
@@ -195,16 +216,23 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 	}
 
 	var srv *http.Server
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	if withAPI {
 		syncer := catalog.NewSyncer(cat, store, log)
 		if err := syncer.Sync(ctx); err != nil {
 			return fmt.Errorf("scan test catalog: %w", err)
 		}
 		go syncer.Run(ctx, time.Second)
+		meter.Environments(store, log)
+		opts := httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins,
+			ListCacheTTL: cfg.ListCacheTTL, ObserveRequest: meter.ObserveRequest}
+		if cfg.MetricsAddr == "" {
+			opts.Metrics = meter.Handler()
+		}
 		api := httpapi.New(httpapi.Services{
 			Runs: runService, Environments: store, Catalog: store, Uploader: syncer, Health: store, Webhooks: hookService,
-		}, httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins, ListCacheTTL: cfg.ListCacheTTL})
+			Insights: insightsService,
+		}, opts)
 		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
@@ -212,6 +240,22 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		}
 		log.Info("API listening", "addr", cfg.Addr, "url", cfg.APIURL, "web_dir", cfg.WebDir)
 		go func() { serveErr <- srv.Serve(ln) }()
+	}
+
+	var metricsSrv *http.Server
+	switch {
+	case cfg.MetricsAddr != "":
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", meter.Handler())
+		metricsSrv = &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on BATON_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		log.Info("metrics listening", "addr", cfg.MetricsAddr, "path", "/metrics")
+		go func() { serveErr <- metricsSrv.Serve(ln) }()
+	case !withAPI:
+		log.Info("metrics are not served: set BATON_METRICS_ADDR (e.g. :9090) to serve /metrics from this worker")
 	}
 
 	select {
@@ -222,10 +266,12 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		}
 	}
 	log.Info("shutting down", "grace", cfg.ShutdownGrace)
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
+	for _, s := range []*http.Server{srv, metricsSrv} {
+		if s != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = s.Shutdown(sctx)
+			cancel()
+		}
 	}
 	if worker != nil {
 		wctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
@@ -235,4 +281,21 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		}
 	}
 	return nil
+}
+
+// housekeeping are the periodic tasks of the workers: retention when
+// BATON_RETENTION is set, and recomputing test statistics after a change
+// of BATON_FLAKY_WINDOW.
+func housekeeping(cfg *config.Config, ins *insights.Service) []jobs.Task {
+	tasks := []jobs.Task{{Name: "test_stats_refresh", Interval: 10 * time.Minute, Run: func(ctx context.Context) error {
+		_, err := ins.RefreshStale(ctx)
+		return err
+	}}}
+	if cfg.Retention > 0 {
+		tasks = append(tasks, jobs.Task{Name: "retention", Interval: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := ins.Prune(ctx, cfg.Retention)
+			return err
+		}})
+	}
+	return tasks
 }

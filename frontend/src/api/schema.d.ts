@@ -390,6 +390,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tests/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns one test's results across runs, newest first, with its statistics.
+         * @description A test is named by its pytest node id as runs report it
+         *     (`GET /api/runs/{id}/tests`). Each result comes with the run's
+         *     environment, user and times, and the hash of the test file's content
+         *     the run used. 404 when no run has reported the test.
+         */
+        get: operations["getTestHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tests/flaky": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the flaky tests, highest flip rate first.
+         * @description A test is flaky when, over its last N results (`window` in the answer,
+         *     `BATON_FLAKY_WINDOW`, 20 by default), it both passed and failed on the
+         *     same test-file content: the worker hashes each test file (and the
+         *     `conftest.py` files pytest loads for it) when a run starts, so a test
+         *     whose file changed in between is not flaky. Errors count as failures,
+         *     skipped results are ignored. The flip rate is the share of consecutive
+         *     results on the same content whose pass/fail differ.
+         */
+        get: operations["listFlakyTests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tests/slowest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists tests by their median duration over their last N results, slowest first.
+         * @description Each test comes with its mean over the same N results and over the N
+         *     before them; `duration_change` is the relative change between the two
+         *     (0.5 is 50 % slower), null when there are no earlier results.
+         */
+        get: operations["listSlowestTests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/insights/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Measures every environment's use over a window.
+         * @description For each environment over `[end - window, end)`: the share of the time
+         *     a run was executing there, how many runs started, how long they had
+         *     waited in the queue (p50, p95, max, and in total: the total over the
+         *     window's length is the average number of runs waiting), and when in
+         *     the day runs start. A run still running counts as busy until now. An
+         *     environment that is busy most of the time with long queue waits is
+         *     where more environments would help.
+         */
+        get: operations["getEnvironmentInsights"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics of this process.
+         * @description The Prometheus text exposition format (or OpenMetrics, by content
+         *     negotiation). Served here unless `BATON_METRICS_ADDR` moves it to a
+         *     listener of its own; README.md lists the metrics and says which
+         *     process reports what.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -599,10 +719,157 @@ export interface components {
             duration_ms: number;
             /** @description Failure, error or skip message; empty for a pass. */
             message: string;
+            /** @description The test is flaky now (see `GET /api/tests/flaky`). */
+            flaky: boolean;
         };
         TestResultList: {
             items: components["schemas"]["TestResult"][];
             summary: components["schemas"]["TestSummary"];
+        };
+        TestHistory: {
+            node_id: string;
+            stats: components["schemas"]["TestStats"];
+            items: components["schemas"]["TestHistoryEntry"][];
+            /** @description Pass as `cursor` for older results; null on the last page. */
+            next_cursor: string | null;
+        };
+        TestHistoryEntry: {
+            /** Format: int64 */
+            run_id: number;
+            environment_id: number;
+            requested_by: string;
+            outcome: components["schemas"]["TestOutcome"];
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description The first line of the failure, error or skip message. */
+            message: string;
+            /**
+             * @description Identifies the test file's content in this run (16 hex digits); null when unknown.
+             * @example 3f2a9c0d11e4b7a8
+             */
+            content_hash: string | null;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        RecentResult: {
+            /** Format: int64 */
+            run_id: number;
+            outcome: components["schemas"]["TestOutcome"];
+            /** Format: int64 */
+            duration_ms: number;
+        };
+        /** @description A test's figures over its last `window` results; null for a test without any. */
+        TestStats: {
+            node_id: string;
+            /** @description The N these figures are over. */
+            window: number;
+            /** Format: int64 */
+            last_run_id: number;
+            last_outcome: components["schemas"]["TestOutcome"];
+            /**
+             * Format: date-time
+             * @description When the test's last run ended.
+             */
+            last_seen_at: string;
+            results: number;
+            passed: number;
+            /** @description Failed and error results. */
+            failed: number;
+            skipped: number;
+            /** @description Consecutive results on the same content whose pass/fail differ. */
+            flips: number;
+            /** @description Consecutive non-skipped results on the same content. */
+            flip_pairs: number;
+            /** @description flips over flip_pairs. */
+            flip_rate: number;
+            /** @description Passed and failed on the same content within the window. */
+            flaky: boolean;
+            /** Format: int64 */
+            duration_p50_ms: number | null;
+            /** Format: int64 */
+            duration_mean_ms: number | null;
+            /**
+             * Format: int64
+             * @description The mean over the N results before the window.
+             */
+            previous_mean_ms: number | null;
+            /** @description (duration_mean_ms - previous_mean_ms) / previous_mean_ms. */
+            duration_change: number | null;
+            /** @description The window's results, oldest first. */
+            recent: components["schemas"]["RecentResult"][];
+        } | null;
+        TestStatsList: {
+            /** @description The N of the flakiness window. */
+            window: number;
+            /**
+             * Format: date-time
+             * @description Tests whose last run ended before this are left out.
+             */
+            since: string;
+            items: components["schemas"]["TestStats"][];
+        };
+        UsageTotals: {
+            /** @description Runs that started within the window. */
+            runs_started: number;
+            runs_per_day: number;
+            /** @description Time a run was executing, within the window. */
+            busy_seconds: number;
+            /** @description busy_seconds over the window's length (for the total: the mean of the environments). */
+            busy_share: number;
+            /** @description How long the runs that started had waited, added up. */
+            queue_wait_seconds: number;
+            /** @description queue_wait_seconds over the window's length: runs waiting on average. */
+            average_queue_length: number;
+            /**
+             * Format: int64
+             * @description Median queue wait of the runs that started; null when none did.
+             */
+            queue_wait_p50_ms: number | null;
+            /** Format: int64 */
+            queue_wait_p95_ms: number | null;
+            /** Format: int64 */
+            queue_wait_max_ms: number | null;
+            /** @description Runs that started in each hour of the day (0–23) in `timezone`. */
+            starts_by_hour: number[];
+        };
+        EnvironmentUsage: {
+            environment_id: number;
+            name: string;
+            /** @description Runs that started within the window. */
+            runs_started: number;
+            runs_per_day: number;
+            /** @description Time a run was executing, within the window. */
+            busy_seconds: number;
+            /** @description busy_seconds over the window's length (for the total: the mean of the environments). */
+            busy_share: number;
+            /** @description How long the runs that started had waited, added up. */
+            queue_wait_seconds: number;
+            /** @description queue_wait_seconds over the window's length: runs waiting on average. */
+            average_queue_length: number;
+            /**
+             * Format: int64
+             * @description Median queue wait of the runs that started; null when none did.
+             */
+            queue_wait_p50_ms: number | null;
+            /** Format: int64 */
+            queue_wait_p95_ms: number | null;
+            /** Format: int64 */
+            queue_wait_max_ms: number | null;
+            /** @description Runs that started in each hour of the day (0–23) in `timezone`. */
+            starts_by_hour: number[];
+        };
+        EnvironmentInsights: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            timezone: string;
+            /** @description The window's length in days. */
+            days: number;
+            total: components["schemas"]["UsageTotals"];
+            environments: components["schemas"]["EnvironmentUsage"][];
         };
         RunList: {
             items: components["schemas"]["Run"][];
@@ -1530,13 +1797,15 @@ export interface operations {
                      *           "node_id": "sample-tests/test_failure.py::test_fails",
                      *           "outcome": "failed",
                      *           "duration_ms": 3,
-                     *           "message": "assert 1 == 2"
+                     *           "message": "assert 1 == 2",
+                     *           "flaky": false
                      *         },
                      *         {
                      *           "node_id": "sample-tests/test_success.py::test_ok",
                      *           "outcome": "passed",
                      *           "duration_ms": 1,
-                     *           "message": ""
+                     *           "message": "",
+                     *           "flaky": false
                      *         }
                      *       ],
                      *       "summary": {
@@ -1721,9 +1990,157 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NoEndpoint"];
+        };
+    };
+    getTestHistory: {
+        parameters: {
+            query: {
+                /** @description The test's node id, e.g. `sample-tests/test_failure.py::test_fails`. */
+                node_id: string;
+                /** @description At most this many results per page. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the test's history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestHistory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listFlakyTests: {
+        parameters: {
+            query?: {
+                /** @description Only tests whose last run ended within this long ago, e.g. `24h`, `7d`, `90d` (1 hour to 3660 days). */
+                window?: string;
+                /** @description At most this many tests. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The flaky tests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestStatsList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSlowestTests: {
+        parameters: {
+            query?: {
+                /** @description Only tests whose last run ended within this long ago, e.g. `24h`, `7d`, `90d` (1 hour to 3660 days). */
+                window?: string;
+                /** @description At most this many tests. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The slowest tests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestStatsList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getEnvironmentInsights: {
+        parameters: {
+            query?: {
+                /** @description How far back from `end` to look, e.g. `24h`, `7d`, `90d` (1 hour to 366 days). */
+                window?: string;
+                /** @description The end of the window (RFC 3339), not in the future; default now. */
+                end?: string;
+                /** @description The IANA time zone of `starts_by_hour`, e.g. `Europe/Berlin`; default UTC. */
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every environment's figures, by id, and their totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentInsights"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example # HELP baton_runs_started_total Runs this worker claimed and started.
+                     *     # TYPE baton_runs_started_total counter
+                     *     baton_runs_started_total 42
+                     */
+                    "text/plain": string;
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
             default: components["responses"]["Error"];
         };
     };
