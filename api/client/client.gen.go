@@ -231,24 +231,6 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
-// Defines values for UploadTestProjectMultipartBodyOverwrite.
-const (
-	False UploadTestProjectMultipartBodyOverwrite = "false"
-	True  UploadTestProjectMultipartBodyOverwrite = "true"
-)
-
-// Valid indicates whether the value is a known member of the UploadTestProjectMultipartBodyOverwrite enum.
-func (e UploadTestProjectMultipartBodyOverwrite) Valid() bool {
-	switch e {
-	case False:
-		return true
-	case True:
-		return true
-	default:
-		return false
-	}
-}
-
 // CreateRunRequest At least one of `test_files` and `tests` is needed.
 type CreateRunRequest struct {
 	// EnvironmentId Example: 7
@@ -642,7 +624,8 @@ type TestSummary struct {
 	Total   int `json:"total"`
 }
 
-// UploadOverwrite Replace an existing file of the same name.
+// UploadOverwrite Replace what is there: for a file, an existing file of the same name; for a
+// project, the whole folder at `directory`, atomically.
 type UploadOverwrite string
 
 // UploadTestFileRequest The multipart/form-data fields of an upload.
@@ -655,7 +638,8 @@ type UploadTestFileRequest struct {
 	// File The test file; its name must match the python_files of the project it lands in (`test_*.py` or `*_test.py` by default).
 	File openapi_types.File `json:"file"`
 
-	// Overwrite Replace an existing file of the same name.
+	// Overwrite Replace what is there: for a file, an existing file of the same name; for a
+	// project, the whole folder at `directory`, atomically.
 	Overwrite *UploadOverwrite `json:"overwrite,omitempty"`
 }
 
@@ -872,12 +856,10 @@ type UploadTestProjectMultipartBody struct {
 	// File One part per file, its file name the path inside the project.
 	File *[]openapi_types.File `json:"file,omitempty"`
 
-	// Overwrite Replace an existing folder at `directory`, atomically.
-	Overwrite *UploadTestProjectMultipartBodyOverwrite `json:"overwrite,omitempty"`
+	// Overwrite Replace what is there: for a file, an existing file of the same name; for a
+	// project, the whole folder at `directory`, atomically.
+	Overwrite *UploadOverwrite `json:"overwrite,omitempty"`
 }
-
-// UploadTestProjectMultipartBodyOverwrite defines parameters for UploadTestProject.
-type UploadTestProjectMultipartBodyOverwrite string
 
 // ListFlakyTestsParams defines parameters for ListFlakyTests.
 type ListFlakyTestsParams struct {

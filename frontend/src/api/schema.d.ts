@@ -590,7 +590,8 @@ export interface components {
             overwrite?: components["schemas"]["UploadOverwrite"];
         };
         /**
-         * @description Replace an existing file of the same name.
+         * @description Replace what is there: for a file, an existing file of the same name; for a
+         *     project, the whole folder at `directory`, atomically.
          * @default false
          * @enum {string}
          */
@@ -1486,12 +1487,7 @@ export interface operations {
                      * @description The whole project as one .zip or .tar.gz, instead of file parts.
                      */
                     archive?: Blob;
-                    /**
-                     * @description Replace an existing folder at `directory`, atomically.
-                     * @default false
-                     * @enum {string}
-                     */
-                    overwrite?: "true" | "false";
+                    overwrite?: components["schemas"]["UploadOverwrite"];
                 };
             };
         };
