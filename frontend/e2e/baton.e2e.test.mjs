@@ -1,12 +1,20 @@
 // End-to-end tests against a running Baton (API + SPA on one origin).
 //   BATON_URL=http://localhost:8080 npm run e2e
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  VIEWPORTS,
   api,
+  apiLog,
+  apiRun,
+  apiUpload,
+  apiWaitFinal,
+  axeViolations,
+  horizontalOverflow,
   assertBatonUp,
   filterByUser,
   launch,
@@ -40,7 +48,7 @@ describe('Baton UI', { concurrency: false }, () => {
     const username = `e2e-${tag}-a`;
     const environmentId = randomEnvironment();
     await page.goto('/');
-    await assert.doesNotReject(page.getByRole('heading', { name: 'New run' }).waitFor());
+    await assert.doesNotReject(page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor());
 
     const id = await startRunFromForm(page, { username, environmentId, files: ['sample-tests/test_success.py'] });
     await filterByUser(page, username);
@@ -82,27 +90,35 @@ describe('Baton UI', { concurrency: false }, () => {
     await writeFile(file, 'def test_uploaded_by_e2e():\n    assert sum([1, 2, 3]) == 6\n');
 
     await page.goto('/');
+    await page.getByRole('button', { name: 'Upload tests' }).click();
     const upload = page.getByRole('form', { name: 'Upload test' });
     await upload.locator('#upload-file').setInputFiles(file);
     await upload.locator('#upload-directory').fill(directory);
     await upload.getByRole('button', { name: 'Upload' }).click();
     await upload.getByRole('status').filter({ hasText: `${directory}/${name}` }).waitFor();
 
-    // Selectable at once, and already selected in the New run form.
-    const box = page.getByRole('checkbox', { name: `${directory}/${name}`, exact: true });
+    // Selectable at once, and already selected in the New run form it opens.
+    await upload.getByRole('button', { name: 'Start a run with it' }).click();
+    const box = page.getByRole('dialog', { name: 'New run' }).getByRole('checkbox', { name: `${directory}/${name}`, exact: true });
     await box.waitFor();
     const checkedBy = Date.now() + 5000;
     while (!(await box.isChecked()) && Date.now() < checkedBy) await page.waitForTimeout(50);
     assert.equal(await box.isChecked(), true, 'the uploaded file is selected in the New run form');
     const dirs = await api('/api/test-directories');
     assert.ok(dirs.items.some((d) => d.path === directory), `${directory} is not listed by GET /api/test-directories`);
+    await page.keyboard.press('Escape');
 
-    // Uploading the same name again without "Overwrite" is refused clearly.
+    // Uploading the same name again without "Overwrite" is refused clearly, in one message.
+    await page.getByRole('button', { name: 'Upload tests' }).click();
     await upload.locator('#upload-file').setInputFiles(file);
     await upload.locator('#upload-directory').fill(directory);
     await upload.getByRole('button', { name: 'Upload' }).click();
-    await upload.getByRole('alert').filter({ hasText: 'That file already exists' }).waitFor();
+    const conflict = upload.getByRole('alert').filter({ hasText: 'That file already exists' });
+    await conflict.waitFor();
+    // Focus moved to the message, so a keyboard or screen reader user lands on it.
+    assert.equal(await conflict.evaluate((el) => el === document.activeElement || el.contains(document.activeElement)), true);
     await screenshot(page, 'upload');
+    await page.keyboard.press('Escape');
 
     const id = await startRunFromForm(page, { username, environmentId: randomEnvironment(), files: [] });
     const run = await api(`/api/runs/${id}`);
@@ -183,6 +199,224 @@ describe('Baton UI', { concurrency: false }, () => {
     await page.locator('[data-env-id="100"]').waitFor();
     assert.equal(await page.locator('.env-tile').count(), 100);
     await screenshot(page, 'environments-final');
+    await page.close();
+  });
+  // A log with ANSI colours, a known line, a failure, and enough lines to scroll.
+  let logRun;
+  const knownLine = `the known line ${tag}`;
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-e2e-log-'));
+    const file = join(dir, `test_log_${tag}.py`);
+    await writeFile(
+      file,
+      [
+        // capsys.disabled(): straight to the log, whatever capture mode the project uses.
+        'def test_colours(capsys):',
+        '    with capsys.disabled():',
+        '        for i in range(3000):',
+        "            print(f'row {i} \\x1b[32mgreen\\x1b[0m \\x1b[1;31mbold red\\x1b[0m')",
+        `        print('${knownLine}')`,
+        '',
+        'def test_fails():',
+        "    assert 41 + 1 == 43, 'the answer is off'",
+        '',
+      ].join('\n'),
+    );
+    const stored = await apiUpload(file, `uploads/e2e-log-${tag}`);
+    const created = await apiRun({ requested_by: `e2e-${tag}-log`, environment_id: randomEnvironment(), test_files: [stored.path] });
+    logRun = await apiWaitFinal(created.id);
+  });
+
+  test('the log: ANSI colours, #L links, search, first failure, raw download', { timeout: TEST_TIMEOUT }, async () => {
+    assert.equal(logRun.status, 'failed');
+    const stored = await apiLog(logRun.id);
+    const storedLines = stored.split('\n');
+    const knownIndex = storedLines.findIndex((l) => l === knownLine);
+    assert.ok(knownIndex > 2000, 'the known line is deep in the log');
+
+    // A #L link opens scrolled to its line, highlighted.
+    const target = 1500;
+    const page = await context.newPage();
+    await page.goto(`/runs/${logRun.id}#L${target}`);
+    const row = page.locator(`#L${target}`);
+    await row.waitFor();
+    await page.waitForFunction((n) => {
+      const r = document.getElementById(`L${n}`)?.getBoundingClientRect();
+      return r && r.top >= 0 && r.bottom <= window.innerHeight;
+    }, target);
+    assert.equal(await row.locator('.log__line--target').count(), 1);
+
+    // Coloured spans, not escape codes.
+    const green = page.locator('.log__row .ansi-green-fg');
+    assert.ok((await green.count()) > 0, 'green spans');
+    assert.equal(await green.first().textContent(), 'green');
+    assert.equal(await page.locator('.log__row .ansi-red-fg.ansi-bold').first().textContent(), 'bold red');
+    assert.ok(!(await page.locator('.log__lines').textContent()).includes('\u001b'), 'no raw escapes on screen');
+
+    // Search finds the known line, and shows it.
+    await page.getByLabel('Search the log').fill(knownLine);
+    await page.getByTestId('log-search-count').filter({ hasText: '1 of 1' }).waitFor();
+    await page.getByLabel('Search the log').press('Enter');
+    const hit = page.locator(`#L${knownIndex + 1} mark`);
+    await hit.waitFor();
+    assert.equal(await hit.textContent(), knownLine);
+
+    // Jump to first failure lands on the failing test's report.
+    await page.getByRole('button', { name: 'First failure' }).click();
+    await page.waitForURL(/#L\d+$/);
+    const failureLine = Number(/#L(\d+)$/.exec(page.url())[1]);
+    assert.match(storedLines[failureLine - 1], /_{3,} test_fails _{3,}/);
+
+    // The failing test is listed above the log, linked to the same line.
+    const failures = page.getByRole('region', { name: '1 failing test' });
+    assert.equal(await failures.getByRole('link').getAttribute('href'), `/runs/${logRun.id}#L${failureLine}`);
+    assert.match(await failures.locator('pre').textContent(), /the answer is off/);
+
+    // The raw download is the stored log, byte for byte.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download raw' }).click()]);
+    const saved = await readFile(await download.path(), 'utf8');
+    assert.equal(saved, stored);
+
+    // Tab title and favicon say how the run went.
+    assert.match(await page.title(), new RegExp(`#${logRun.id} failed`));
+    assert.match(await page.locator('link[rel="icon"]').getAttribute('href'), /^data:image\/svg\+xml/);
+    await page.close();
+  });
+
+  test('100,000 log lines: loads, and the scrollbar tells the truth', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'baton-e2e-big-'));
+    const file = join(dir, `test_big_${tag}.py`);
+    await writeFile(file, "def test_big(capsys):\n    with capsys.disabled():\n        for i in range(100_000):\n            print(f'big {i} \\x1b[36mcyan\\x1b[0m payload')\n");
+    const stored = await apiUpload(file, `uploads/e2e-big-${tag}`);
+    const created = await apiRun({ requested_by: `e2e-${tag}-big`, environment_id: randomEnvironment(), test_files: [stored.path] });
+    await apiWaitFinal(created.id);
+    const page = await context.newPage();
+    const started = Date.now();
+    await page.goto(`/runs/${created.id}`);
+    await page.locator('[data-testid="run-log"][data-complete="true"]').waitFor({ timeout: 60_000 });
+    const loadedMs = Date.now() - started;
+    const lines = Number(await page.getByTestId('run-log').getAttribute('data-lines'));
+    assert.ok(lines > 100_000, `${lines} lines`);
+    // Dragging the scrollbar to the middle of the log lands in the middle of the log.
+    const mid = await page.evaluate(async () => {
+      const list = document.querySelector('.log__lines');
+      const top = list.getBoundingClientRect().top + window.scrollY;
+      window.scrollTo(0, top + list.offsetHeight / 2 - window.innerHeight / 2);
+      await new Promise((r) => setTimeout(r, 300));
+      const rows = [...document.querySelectorAll('.log__row')].filter((r) => {
+        const b = r.getBoundingClientRect();
+        return b.top >= 0 && b.bottom <= window.innerHeight;
+      });
+      return Number(rows[Math.floor(rows.length / 2)]?.dataset.line);
+    });
+    assert.ok(Math.abs(mid / lines - 0.5) < 0.02, `line ${mid} of ${lines} at the middle of the scrollbar`);
+    const rendered = await page.locator('.log__row').count();
+    assert.ok(rendered < 400, `${rendered} rows in the DOM`);
+    console.log(`# 100,000-line log: complete on screen ${loadedMs} ms after navigation; ${rendered} rows rendered; middle row ${mid}`);
+    await page.close();
+  });
+
+  test('every page at 1440×900 and 390×844: no horizontal overflow, no serious axe violations, screenshots', { timeout: TEST_TIMEOUT }, async () => {
+    for (const viewport of VIEWPORTS) {
+      const page = await context.newPage();
+      await page.setViewportSize(viewport);
+      const pages = [
+        ['runs', '/', async () => page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor()],
+        ['run', `/runs/${logRun.id}`, async () => page.locator('[data-testid="run-log"][data-complete="true"]').waitFor()],
+        ['environments', '/environments', async () => page.locator('[data-env-id="100"]').waitFor()],
+        ['not-found', '/no/such/page', async () => page.getByText('This page does not exist.').waitFor()],
+      ];
+      for (const [name, path, ready] of pages) {
+        await page.goto(path);
+        await ready();
+        const { over, culprits } = await horizontalOverflow(page);
+        assert.equal(over, 0, `${name} at ${viewport.width}px overflows by ${over}px: ${culprits.join(', ')}`);
+        assert.deepEqual(await axeViolations(page), [], `${name} at ${viewport.width}px`);
+        await screenshot(page, name);
+      }
+      // The dialogs too.
+      await page.goto('/');
+      for (const [button, name] of [
+        ['New run', 'new-run'],
+        ['Upload tests', 'upload-dialog'],
+      ]) {
+        await page.getByRole('button', { name: button, exact: true }).click();
+        await page.getByRole('dialog').filter({ visible: true }).waitFor();
+        assert.equal((await horizontalOverflow(page)).over, 0, `${name} dialog at ${viewport.width}px`);
+        assert.deepEqual(await axeViolations(page), [], `${name} dialog at ${viewport.width}px`);
+        await screenshot(page, name);
+        await page.keyboard.press('Escape');
+      }
+      if (viewport.width < 600) {
+        // Runs are cards with their status in view.
+        const badge = page.locator('table.runs-table tr[data-run-id] .badge').first();
+        const box = await badge.boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= viewport.width, 'status visible on the card');
+      }
+      await page.close();
+    }
+  });
+
+  test('runs table: fixed column widths across polls, new runs held in a pill', { timeout: TEST_TIMEOUT }, async () => {
+    const user = `e2e-${tag}-cols`;
+    const environmentId = randomEnvironment();
+    // Three runs in one environment: they go queued → running → success one after another.
+    for (let i = 0; i < 3; i++) await apiRun({ requested_by: user, environment_id: environmentId, test_files: ['sample-tests/test_success.py'] });
+    const page = await context.newPage();
+    await page.goto(`/?requested_by=${user}`);
+    await page.locator('table.runs-table tr[data-run-id]').nth(2).waitFor();
+    const widths = () => page.evaluate(() => [...document.querySelectorAll('table.runs-table thead th')].map((th) => th.getBoundingClientRect().width));
+    const statuses = () => page.evaluate(() => [...document.querySelectorAll('table.runs-table tr[data-run-id]')].map((r) => r.dataset.status).join(','));
+    const first = await widths();
+    const seenStates = new Set([await statuses()]);
+    for (let poll = 0; poll < 5; poll++) {
+      await page.waitForResponse((r) => r.url().includes('/api/runs?'));
+      await page.waitForTimeout(50);
+      assert.deepEqual(await widths(), first, `column widths after poll ${poll + 1}`);
+      seenStates.add(await statuses());
+    }
+    assert.ok(seenStates.size > 1, `runs changed state during the polls: ${[...seenStates].join(' | ')}`);
+
+    // The reader points at the table: a new run does not push the rows down.
+    const rowIds = () => page.evaluate(() => [...document.querySelectorAll('table.runs-table tr[data-run-id]')].map((r) => Number(r.dataset.runId)));
+    const topRow = page.locator('table.runs-table tr[data-run-id]').first();
+    await topRow.hover();
+    const before = await rowIds();
+    const y = (await topRow.boundingBox()).y;
+    const fresh = await apiRun({ requested_by: user, environment_id: environmentId, test_files: ['sample-tests/test_success.py'] });
+    await page.getByTestId('new-runs-pill').filter({ hasText: '1 new run' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(await rowIds(), before, 'rows stay where they were');
+    assert.equal((await page.locator('table.runs-table tr[data-run-id]').first().boundingBox()).y, y);
+    await page.getByTestId('new-runs-pill').click();
+    await page.waitForFunction((id) => document.querySelector('table.runs-table tr[data-run-id]')?.dataset.runId === String(id), fresh.id);
+    await page.close();
+  });
+
+  test('offline: the server stops, the UI says how stale it is and pauses; it recovers by itself', { timeout: TEST_TIMEOUT }, async (t) => {
+    const serve = process.env.E2E_SERVE;
+    const pidfile = process.env.E2E_SERVER_PIDFILE;
+    if (!serve || !pidfile) {
+      t.skip('needs E2E_SERVE and E2E_SERVER_PIDFILE (set by .ci/e2e.sh)');
+      return;
+    }
+    const page = await context.newPage();
+    await page.goto(`/runs/${logRun.id}`);
+    await page.locator('[data-testid="run-log"][data-complete="true"]').waitFor();
+    await page.goto('/');
+    await page.locator('table.runs-table tr[data-run-id]').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New run', exact: true }).isEnabled(), true);
+
+    process.kill(Number((await readFile(pidfile, 'utf8')).trim()), 'SIGTERM');
+    await page.getByTestId('offline-banner').waitFor({ timeout: 15_000 });
+    await page.getByTestId('last-updated').filter({ hasText: /\d+ s ago/ }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByRole('button', { name: 'New run', exact: true }).isDisabled(), true, 'actions paused');
+    await screenshot(page, 'offline');
+
+    const child = spawn(serve, { detached: true, stdio: 'ignore' });
+    child.unref();
+    await page.getByTestId('offline-banner').waitFor({ state: 'detached', timeout: 30_000 });
+    await page.getByRole('button', { name: 'New run', exact: true }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New run', exact: true }).isEnabled(), true, 'actions back');
     await page.close();
   });
 });

@@ -1,5 +1,6 @@
 // Helpers for the end-to-end tests: a Chromium from Debian driven by playwright-core.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -61,12 +62,52 @@ export async function api(path, init) {
   return body;
 }
 
+/** Saves e2e/screenshots/<name>-<width>.png (gitignored; see the README). */
 export async function screenshot(page, name) {
-  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+  const width = page.viewportSize()?.width ?? 0;
+  await page.screenshot({ path: `${SCREENSHOTS}${name}-${width}.png`, fullPage: true });
 }
 
-/** Fills and submits the New run form; returns the new run id from the success message. */
+export const VIEWPORTS = [
+  { width: 1440, height: 900 },
+  { width: 390, height: 844 },
+];
+
+const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core in the page; returns the critical and serious violations (ids and where). */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: await axeSource });
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
+  return violations
+    .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+    .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+/** How far the page is wider than the viewport (0 when nothing overflows), and what sticks out. */
+export function horizontalOverflow(page) {
+  return page.evaluate(() => {
+    const width = window.innerWidth;
+    const over = document.documentElement.scrollWidth - width;
+    const culprits = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > width + 0.5 && e.getClientRects().length > 0)
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    return { over, culprits };
+  });
+}
+
+/** Opens the New run dialog unless it is open. */
+export async function openNewRun(page) {
+  const dialog = page.getByRole('dialog', { name: 'New run' });
+  if (!(await dialog.isVisible())) await page.getByRole('button', { name: 'New run', exact: true }).click();
+  await dialog.waitFor();
+  return dialog;
+}
+
+/** Fills and submits the New run form; returns the new run id from the toast that follows it. */
 export async function startRunFromForm(page, { username, environmentId, files }) {
+  await openNewRun(page);
   await page.locator('#new-run-username').fill(username);
   // Options carry their state ("env42 — idle"): wait until the environments loaded.
   await page.locator(`#new-run-environment option[value="${environmentId}"]`).waitFor({ state: 'attached' });
@@ -78,23 +119,57 @@ export async function startRunFromForm(page, { username, environmentId, files })
   return submitNewRun(page);
 }
 
-/** Clicks "Start run" and reads the new run's id from the success message. */
+/** Clicks "Start run" (opening the dialog if needed) and reads the new run's id from the toast. */
 export async function submitNewRun(page) {
-  const form = page.getByRole('form', { name: 'New run' });
-  const before = await form.getByRole('status').allTextContents();
-  await form.getByRole('button', { name: 'Start run' }).click();
-  const status = form.getByRole('status').filter({ hasText: /Run #\d+/ });
-  await status.waitFor();
-  // Wait for a message different from the one before (a second click re-renders it).
-  let text = '';
-  for (let i = 0; i < 100; i++) {
-    text = (await status.textContent()) ?? '';
-    if (!before.includes(text)) break;
-    await page.waitForTimeout(50);
+  await openNewRun(page);
+  const toast = page.getByTestId('run-toast');
+  const before = (await toast.count()) > 0 ? await toast.getAttribute('data-run-id') : null;
+  await page.getByRole('form', { name: 'New run' }).getByRole('button', { name: 'Start run' }).click();
+  let id = null;
+  for (let i = 0; i < 200 && (id === null || id === before); i++) {
+    id = (await toast.count()) > 0 ? await toast.getAttribute('data-run-id') : null;
+    if (id === null || id === before) await page.waitForTimeout(50);
   }
-  const id = Number(/Run #(\d+)/.exec(text)?.[1]);
-  if (!Number.isSafeInteger(id)) throw new Error(`no run id in "${text}"`);
-  return id;
+  const n = Number(id);
+  if (!Number.isSafeInteger(n) || id === before) throw new Error(`no new run toast (saw ${id})`);
+  return n;
+}
+
+/** Uploads a file (path on disk) into directory through the API, as curl would. */
+export async function apiUpload(path, directory) {
+  const form = new FormData();
+  const name = path.split('/').at(-1);
+  form.append('file', new Blob([await readFile(path)]), name);
+  form.append('directory', directory);
+  return api('/api/test-files', { method: 'POST', body: form });
+}
+
+/** Starts a run through the API. */
+export function apiRun(body) {
+  return api('/api/runs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** Waits until a run is final, through the API. */
+export async function apiWaitFinal(id, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await api(`/api/runs/${id}`);
+    if (!['queued', 'running'].includes(run.status)) return run;
+    if (Date.now() > deadline) throw new Error(`run #${id} still ${run.status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The stored log of a run, read page after page through the API. */
+export async function apiLog(id) {
+  let text = '';
+  let offset = 0;
+  for (;;) {
+    const page = await api(`/api/runs/${id}/log?offset=${offset}`);
+    text += page.text;
+    offset = page.next_offset;
+    if (page.complete || page.text === '') return text;
+  }
 }
 
 /** The runs table row of one run. */

@@ -19,14 +19,15 @@ describe('API-down banner', () => {
 
     const { client } = renderWithProviders(<AppRoutes />);
     expect(await screen.findByText('Cannot reach the Baton API — retrying…')).toBeInTheDocument();
-    // The page is still there, not blank.
-    expect(screen.getByRole('button', { name: 'Start run' })).toBeInTheDocument();
+    // The page is still there, not blank, and its actions wait for the API.
+    expect(screen.getByRole('button', { name: 'New run' })).toBeDisabled();
     expect(await screen.findByText('Could not load runs')).toBeInTheDocument();
 
     down = false;
     await client.refetchQueries();
     await waitFor(() => expect(screen.queryByText('Cannot reach the Baton API — retrying…')).not.toBeInTheDocument());
     expect(await screen.findByRole('link', { name: '#77' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'New run' })).toBeEnabled();
   });
 
   it('says so when the API answers 503 (database down)', async () => {

@@ -16,7 +16,7 @@ function Layout() {
         <div className="topbar__inner">
           <NavLink to="/" className="brand" aria-label="Baton home">
             <span className="brand__mark" aria-hidden="true" />
-            Baton
+            <span className="brand__name">Baton</span>
           </NavLink>
           <nav aria-label="Main" className="mainnav">
             <NavLink to="/" end>

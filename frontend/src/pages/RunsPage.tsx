@@ -1,27 +1,48 @@
-import { useState } from 'react';
-import { Card } from '../components/Card';
-import { NewRunForm, RunsPanel } from '../features/runs';
+import { useRef, useState } from 'react';
+import { useOnline } from '../api/status';
+import type { Run } from '../api/types';
+import { Dialog } from '../components/Dialog';
+import { NewRunForm, RunToast, RunsPanel } from '../features/runs';
 import { UploadForm } from '../features/upload';
 
-/** "/": start a run, upload a test, and the runs table. The page wires the features together. */
+/** "/": the runs table first; New run and Upload open on top of it. The page wires the features together. */
 export function RunsPage() {
+  const online = useOnline();
   const [selectedFiles, setSelectedFiles] = useState<string[]>([]);
+  const [dialog, setDialog] = useState<'new-run' | 'upload' | null>(null);
+  const [created, setCreated] = useState<Run | null>(null);
+  const newRunButton = useRef<HTMLButtonElement>(null);
   return (
     <>
-      <h1 className="sr-only">Runs</h1>
-      <div className="runs-layout">
-        <Card title="New run" id="new-run" className="runs-layout__main">
-          <NewRunForm selectedFiles={selectedFiles} onSelectedFilesChange={setSelectedFiles} />
-        </Card>
-        <Card title="Upload test" id="upload-test" className="runs-layout__side">
-          <UploadForm
-            onUploaded={(file) => setSelectedFiles((current) => (current.includes(file.path) ? current : [...current, file.path]))}
-          />
-        </Card>
+      <div className="page-title page-title--split">
+        <h1>Runs</h1>
+        <div className="page-actions">
+          <button type="button" className="button" onClick={() => setDialog('upload')} disabled={!online}>
+            Upload tests
+          </button>
+          <button ref={newRunButton} type="button" className="button button--primary" onClick={() => setDialog('new-run')} disabled={!online}>
+            New run
+          </button>
+        </div>
       </div>
-      <Card title="Runs" id="runs">
-        <RunsPanel />
-      </Card>
+      <RunsPanel ownRunId={created?.id} />
+      <Dialog open={dialog === 'new-run'} title="New run" onClose={() => setDialog(null)}>
+        <NewRunForm
+          selectedFiles={selectedFiles}
+          onSelectedFilesChange={setSelectedFiles}
+          onCreated={(run) => {
+            setCreated(run);
+            setDialog(null);
+          }}
+        />
+      </Dialog>
+      <Dialog open={dialog === 'upload'} title="Upload tests" onClose={() => setDialog(null)}>
+        <UploadForm
+          onUploaded={(file) => setSelectedFiles((current) => (current.includes(file.path) ? current : [...current, file.path]))}
+          onStartRun={() => setDialog('new-run')}
+        />
+      </Dialog>
+      <div className="toasts">{created && <RunToast key={created.id} run={created} onDismiss={() => setCreated(null)} />}</div>
     </>
   );
 }

@@ -1,8 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { describeApiError, type ErrorDescription } from '../../api/errors';
 import { useCreateRun } from '../../api/mutations';
 import { useEnvironments, useTestFiles } from '../../api/queries';
+import { useOnline } from '../../api/status';
 import type { CreateRunRequest, Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
@@ -36,10 +37,16 @@ function validate(username: string, environmentId: number | null, files: string[
 interface NewRunFormProps {
   selectedFiles: string[];
   onSelectedFilesChange: (files: string[]) => void;
+  /** Called with the new run; without it the form says itself that the run was created. */
+  onCreated?: (run: Run) => void;
 }
 
 /** Username, environment and test files → POST /api/runs. */
-export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormProps) {
+export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: NewRunFormProps) {
+  const online = useOnline();
+  const formRef = useRef<HTMLFormElement>(null);
+  // After a failed submit, focus goes to the first field in error (or the form's message).
+  const [focusError, setFocusError] = useState(0);
   const environments = useEnvironments();
   const testFiles = useTestFiles();
   const [username, setUsername] = useState(loadUsername);
@@ -51,14 +58,28 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormP
 
   const mutation = useCreateRun({
     mutationConfig: {
-      onSuccess: (run) => setCreated(run),
+      onSuccess: (run) => {
+        if (onCreated) onCreated(run);
+        else setCreated(run);
+      },
       onError: (err) => {
         const described = describeApiError(err, { failed: 'The run was not started', shownFields: FORM_FIELDS });
         setFieldErrors(described.fields);
         setFormError(described.message ? described : null);
+        setFocusError((n) => n + 1);
       },
     },
   });
+
+  useEffect(() => {
+    if (focusError === 0) return;
+    const form = formRef.current;
+    const target = form?.querySelector<HTMLElement>('[aria-invalid="true"]:not(fieldset), fieldset[aria-invalid="true"] input, .alert--error');
+    if (target) {
+      if (target.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
+      target.focus();
+    }
+  }, [focusError]);
 
   const clearFieldError = (field: FormField) => {
     if (fieldErrors[field]) setFieldErrors(({ [field]: _removed, ...rest }) => rest);
@@ -70,7 +91,10 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormP
     setFormError(null);
     const errors = validate(username, environmentId, selectedFiles, timeoutMinutes);
     setFieldErrors(errors);
-    if (Object.keys(errors).length > 0 || environmentId == null) return;
+    if (Object.keys(errors).length > 0 || environmentId == null) {
+      setFocusError((n) => n + 1);
+      return;
+    }
     const requestedBy = username.trim();
     saveUsername(requestedBy);
     const body: CreateRunRequest = { requested_by: requestedBy, environment_id: environmentId, test_files: selectedFiles };
@@ -81,7 +105,7 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormP
   const errId = (field: FormField) => `new-run-${field}-error`;
 
   return (
-    <form className="form" onSubmit={onSubmit} noValidate aria-label="New run">
+    <form className="form" onSubmit={onSubmit} noValidate aria-label="New run" ref={formRef}>
       <div className="form__row">
         <div className="field">
           <label htmlFor="new-run-username" className="field__label">
@@ -177,7 +201,7 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange }: NewRunFormP
         </Alert>
       )}
       <div className="form__actions">
-        <button type="submit" className="button button--primary" disabled={mutation.isPending}>
+        <button type="submit" className="button button--primary" disabled={mutation.isPending || !online}>
           {mutation.isPending ? 'Starting…' : 'Start run'}
         </button>
       </div>

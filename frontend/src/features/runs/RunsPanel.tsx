@@ -1,12 +1,15 @@
 import { useEffect, useRef, useState } from 'react';
+import { useOnline } from '../../api/status';
+import { loadUsername } from '../../lib/username';
 import { useLocation, useSearchParams } from 'react-router';
 import { useRuns } from '../../api/queries';
-import { MAX_ENVIRONMENT_ID, RUN_STATUSES, type ListRunsQuery, type RunStatus } from '../../api/types';
+import { MAX_ENVIRONMENT_ID, RUN_STATUSES, type ListRunsQuery, type Run, type RunStatus } from '../../api/types';
 import { EmptyState, ErrorState, LoadingState, Spinner } from '../../components/States';
 import { environmentName } from '../../lib/format';
 import { RunsTable } from './RunsTable';
 
-const RUNS_PAGE_SIZE = 25;
+const PAGE_SIZES = [25, 50, 100] as const;
+const DEFAULT_PAGE_SIZE = 25;
 const TYPING_DELAY_MS = 300;
 
 /** History state kept with each page: the cursors of the newer pages, to go back with "Newer". */
@@ -23,13 +26,48 @@ function parseEnvironment(value: string | null): number | undefined {
   return value && Number.isInteger(n) && n >= 1 && n <= MAX_ENVIRONMENT_ID ? n : undefined;
 }
 
+function parsePageSize(value: string | null): number {
+  const n = Number(value);
+  return (PAGE_SIZES as readonly number[]).includes(n) ? n : DEFAULT_PAGE_SIZE;
+}
+
+/**
+ * Holds back runs that appear at the top while the reader is busy with the table
+ * (scrolled down, pointing at it or focused in it), so rows never move under them;
+ * they are counted in a "N new runs" pill instead. Runs of this browser's own
+ * New run form show at once.
+ */
+function useHeldRuns(items: Run[] | undefined, active: boolean, ownRunId: number | undefined) {
+  const [shown, setShown] = useState<ReadonlySet<number> | null>(null);
+  const [busy, setBusy] = useState(false);
+  // Scrolling moves no state; the next poll's render reads where the page is.
+  const engaged = busy || window.scrollY > 0;
+  const ids = items?.map((r) => r.id) ?? [];
+  const newIds = shown ? ids.filter((id) => !shown.has(id) && id !== ownRunId) : [];
+  // Only runs newer than everything shown are "new"; anything else (paging, filters) is shown.
+  const newest = shown && shown.size > 0 ? Math.max(...shown) : 0;
+  const held = active && engaged ? newIds.filter((id) => id > newest) : [];
+  const all = new Set(ids);
+  const next = held.length > 0 ? new Set([...ids].filter((id) => !held.includes(id))) : all;
+  const same = shown !== null && shown.size === next.size && [...next].every((id) => shown.has(id));
+  if (items && !same) setShown(next);
+  return {
+    visible: items?.filter((r) => !held.includes(r.id)),
+    held: held.length,
+    showAll: () => setShown(all),
+    setEngaged: setBusy,
+  };
+}
+
 function readPaging(state: unknown): string[] {
   const cursors = (state as PagingState | null)?.newerCursors;
   return Array.isArray(cursors) ? cursors.filter((c) => typeof c === 'string') : [];
 }
 
 /** Filters (kept in the URL), the runs table and keyset pagination. */
-export function RunsPanel() {
+export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
+  const online = useOnline();
+  const me = loadUsername().trim();
   const [params, setParams] = useSearchParams();
   const location = useLocation();
   const status = parseStatus(params.get('status'));
@@ -38,7 +76,8 @@ export function RunsPanel() {
   const cursor = params.get('cursor') ?? undefined;
   const newerCursors = readPaging(location.state);
 
-  const query: ListRunsQuery = { limit: RUNS_PAGE_SIZE };
+  const pageSize = parsePageSize(params.get('limit'));
+  const query: ListRunsQuery = { limit: pageSize };
   if (status) query.status = status;
   if (environmentId) query.environment_id = environmentId;
   if (requestedBy) query.requested_by = requestedBy;
@@ -88,6 +127,8 @@ export function RunsPanel() {
 
   const hasFilters = Boolean(status || environmentId || requestedBy);
   const data = runs.data;
+  // New runs arrive only on the newest page; older pages never gain rows at the top.
+  const held = useHeldRuns(runs.isPlaceholderData ? undefined : data?.items, !cursor, ownRunId);
   // history.state survives reloads; without it (a pasted link) the page number is unknown.
   const pageLabel = !cursor ? 'Newest' : newerCursors.length > 0 ? `Page ${newerCursors.length + 1}` : 'Older runs';
 
@@ -109,7 +150,23 @@ export function RunsPanel() {
       <EmptyState title="No runs yet.">Start one with the form above.</EmptyState>
     );
   } else {
-    body = <RunsTable runs={data.items} now={runs.dataUpdatedAt} dimmed={runs.isPlaceholderData} />;
+    body = (
+      <div
+        onPointerEnter={() => held.setEngaged(true)}
+        onPointerLeave={() => held.setEngaged(false)}
+        onFocus={() => held.setEngaged(true)}
+        onBlur={() => held.setEngaged(false)}
+      >
+        {held.held > 0 && (
+          <div className="new-runs">
+            <button type="button" className="pill" onClick={held.showAll} data-testid="new-runs-pill">
+              ↑ {held.held === 1 ? '1 new run' : `${held.held} new runs`}
+            </button>
+          </div>
+        )}
+        <RunsTable runs={held.visible ?? data.items} now={runs.dataUpdatedAt} dimmed={runs.isPlaceholderData} stale={!online} />
+      </div>
+    );
   }
 
   return (
@@ -173,6 +230,35 @@ export function RunsPanel() {
             }}
             onBlur={() => commitUsername(usernameInput)}
           />
+        </div>
+        <div className="field field--checkbox field--inline">
+          <input
+            id="filter-mine"
+            type="checkbox"
+            checked={me !== '' && requestedBy === me}
+            disabled={me === ''}
+            onChange={(e) => updateFilters({ requested_by: e.target.checked ? me : undefined })}
+          />
+          <label htmlFor="filter-mine" title={me ? `Runs requested by ${me}` : 'Start a run first: this browser does not know your name yet'}>
+            My runs
+          </label>
+        </div>
+        <div className="field field--inline">
+          <label htmlFor="filter-limit" className="field__label">
+            Per page
+          </label>
+          <select
+            id="filter-limit"
+            className="input input--small"
+            value={pageSize}
+            onChange={(e) => updateFilters({ limit: Number(e.target.value) === DEFAULT_PAGE_SIZE ? undefined : e.target.value })}
+          >
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
         </div>
         {hasFilters && (
           <button

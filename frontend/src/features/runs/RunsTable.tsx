@@ -2,14 +2,17 @@ import { memo } from 'react';
 import { Link } from 'react-router';
 import type { Run } from '../../api/types';
 import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
+import { RelativeTime } from '../../components/RelativeTime';
 import { StatusBadge } from '../../components/StatusBadge';
-import { elapsedSince, environmentName, formatDuration, formatElapsed, formatFullTimestamp, formatTimestamp } from '../../lib/format';
+import { elapsedSince, environmentName, formatDuration, formatElapsed } from '../../lib/format';
 
 interface RunsTableProps {
   runs: Run[];
   /** Epoch ms of the latest poll: drives the running clocks. */
   now: number;
   dimmed?: boolean;
+  /** The API is not answering: statuses are the last known ones, and clocks stop. */
+  stale?: boolean;
 }
 
 function TestFilesCell({ files }: { files: string[] }) {
@@ -36,49 +39,54 @@ function durationText(run: Run, now: number): string {
   return '—';
 }
 
-function startOfDay(epochMs: number): number {
-  const d = new Date(epochMs);
-  d.setHours(0, 0, 0, 0);
-  return d.getTime();
-}
 
-const RunRow = memo(function RunRow({ run, now }: { run: Run; now: number }) {
-  const live = run.status === 'running';
+const RunRow = memo(function RunRow({ run, now, stale }: { run: Run; now: number; stale: boolean }) {
+  const live = run.status === 'running' && !stale;
   return (
     <tr data-run-id={run.id} data-status={run.status}>
-      <td className="num">
+      <td className="num" data-label="Run">
         <Link to={`/runs/${run.id}`} className="run-link">
           #{run.id}
         </Link>
       </td>
-      <td className="truncate" title={run.requested_by}>
+      <td className="truncate" title={run.requested_by} data-label="User">
         {run.requested_by}
       </td>
-      <td>{environmentName(run.environment_id)}</td>
-      <td>
+      <td data-label="Environment">{environmentName(run.environment_id)}</td>
+      <td data-label="Test files">
         <TestFilesCell files={run.test_files} />
       </td>
-      <td>
+      <td data-label="Status" className="runs-table__status">
         <div className="status-cell">
-          <StatusBadge run={run} now={now} />
+          <StatusBadge run={run} now={now} stale={stale && (run.status === 'running' || run.status === 'queued')} />
           {run.status === 'running' && run.progress && <ProgressMeter progress={run.progress} />}
           {run.status !== 'running' && run.summary && <SummaryText summary={run.summary} />}
         </div>
       </td>
-      <td title={formatFullTimestamp(run.created_at)}>
-        <time dateTime={run.created_at}>{formatTimestamp(run.created_at, now)}</time>
+      <td data-label="Created">
+        <RelativeTime iso={run.created_at} now={now} />
       </td>
-      <td className={`num ${live ? 'num--live' : ''}`}>{durationText(run, now)}</td>
+      <td className={`num ${live ? 'num--live' : ''}`} data-label="Duration">{stale && run.status === 'running' ? '—' : durationText(run, now)}</td>
     </tr>
   );
 });
 
 /** The runs list; rows are memoised so a poll only re-renders rows that changed (or tick). */
-export function RunsTable({ runs, now, dimmed }: RunsTableProps) {
+export function RunsTable({ runs, now, dimmed, stale = false }: RunsTableProps) {
   return (
     <div className={`table-wrap ${dimmed ? 'table-wrap--dimmed' : ''}`}>
       <table className="table runs-table">
         <caption className="sr-only">Runs, newest first</caption>
+        {/* Fixed widths: a progress bar coming and going never moves the columns. */}
+        <colgroup>
+          <col className="col-run" />
+          <col className="col-user" />
+          <col className="col-env" />
+          <col className="col-files" />
+          <col className="col-status" />
+          <col className="col-created" />
+          <col className="col-duration" />
+        </colgroup>
         <thead>
           <tr>
             <th scope="col" className="num">
@@ -96,9 +104,7 @@ export function RunsTable({ runs, now, dimmed }: RunsTableProps) {
         </thead>
         <tbody>
           {runs.map((run) => (
-            // Only running rows need the ticking clock; the others get the start of today
-            // (enough to format "created"), which stays constant so memo skips them.
-            <RunRow key={run.id} run={run} now={run.status === 'running' ? now : startOfDay(now)} />
+            <RunRow key={run.id} run={run} now={now} stale={stale} />
           ))}
         </tbody>
       </table>

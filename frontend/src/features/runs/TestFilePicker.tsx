@@ -45,13 +45,15 @@ function TriStateCheckbox(props: {
   indeterminate: boolean;
   onChange: (checked: boolean) => void;
   label: ReactNode;
+  tabIndex: number;
 }) {
-  const { id, checked, indeterminate, onChange, label } = props;
+  const { id, checked, indeterminate, onChange, label, tabIndex } = props;
   return (
     <>
       <input
         type="checkbox"
         id={id}
+        tabIndex={tabIndex}
         checked={checked}
         ref={(el) => {
           if (el) el.indeterminate = indeterminate;
@@ -69,6 +71,23 @@ export function TestFilePicker({ id, files, isLoading, loadError, selected, onCh
   const groups = useMemo(() => groupByDirectory(files ?? [], filter), [files, filter]);
   const selectedSet = useMemo(() => new Set(selected), [selected]);
   const filterId = `${id}-filter`;
+  // The list is one Tab stop: arrow keys move between its checkboxes (a roving tabindex).
+  const [activeId, setActiveId] = useState<string | null>(null);
+  const boxIds = groups.flatMap((g) => [domId(`${id}-dir`, g.directory), ...g.files.map((f) => domId(`${id}-file`, f.path))]);
+  const tabStop = activeId && boxIds.includes(activeId) ? activeId : boxIds[0];
+  const tabIndexOf = (boxId: string) => (boxId === tabStop ? 0 : -1);
+  const onListKeyDown = (e: React.KeyboardEvent<HTMLDivElement>) => {
+    const keys = ['ArrowDown', 'ArrowUp', 'Home', 'End'];
+    if (!keys.includes(e.key)) return;
+    const boxes = [...e.currentTarget.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')];
+    const at = boxes.indexOf(document.activeElement as HTMLInputElement);
+    if (at < 0) return;
+    e.preventDefault();
+    const next =
+      e.key === 'Home' ? 0 : e.key === 'End' ? boxes.length - 1 : Math.max(0, Math.min(boxes.length - 1, at + (e.key === 'ArrowDown' ? 1 : -1)));
+    boxes[next]!.focus();
+    setActiveId(boxes[next]!.id);
+  };
   const legendId = `${id}-legend`;
 
   const toggle = (path: string, on: boolean) => {
@@ -107,6 +126,7 @@ export function TestFilePicker({ id, files, isLoading, loadError, selected, onCh
               checked={count === group.files.length}
               indeterminate={count > 0 && count < group.files.length}
               onChange={(on) => toggleGroup(group, on)}
+              tabIndex={tabIndexOf(groupId)}
               label={
                 <>
                   <span className="picker__dir">{group.directory || '(root)'}/</span>
@@ -128,6 +148,8 @@ export function TestFilePicker({ id, files, isLoading, loadError, selected, onCh
                     type="checkbox"
                     id={fileId}
                     aria-label={file.path}
+                    tabIndex={tabIndexOf(fileId)}
+                    onFocus={() => setActiveId(fileId)}
                     checked={selectedSet.has(file.path)}
                     onChange={(e) => toggle(file.path, e.target.checked)}
                   />
@@ -184,7 +206,13 @@ export function TestFilePicker({ id, files, isLoading, loadError, selected, onCh
           ))}
         </ul>
       )}
-      <div className="picker__list">{list}</div>
+      {/* Arrow keys move between the checkboxes; the list is one Tab stop. */}
+      <div className="picker__list" onKeyDown={onListKeyDown} aria-describedby={`${id}-keys`}>
+        {list}
+      </div>
+      <p className="sr-only" id={`${id}-keys`}>
+        Use the arrow keys to move between test files, Space to select.
+      </p>
     </fieldset>
   );
 }

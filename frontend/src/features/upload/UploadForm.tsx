@@ -1,7 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { describeApiError } from '../../api/errors';
 import { useUploadTestFile } from '../../api/mutations';
 import { useTestDirectories } from '../../api/queries';
+import { useOnline } from '../../api/status';
 import type { TestFile } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
@@ -16,6 +17,8 @@ const TEST_FILE_NAME = /^(test_.*|.*_test)\.py$/;
 interface UploadFormProps {
   /** Called with the stored file once the catalog was refreshed. */
   onUploaded?: (file: TestFile) => void;
+  /** Offers "Start a run with it" after an upload. */
+  onStartRun?: () => void;
 }
 
 interface Failure {
@@ -39,7 +42,16 @@ function describeFailure(err: unknown, fileName: string, directory: string): { f
 }
 
 /** File + directory (existing writable one or a new uploads/... path) + overwrite → POST /api/test-files. */
-export function UploadForm({ onUploaded }: UploadFormProps) {
+export function UploadForm({ onUploaded, onStartRun }: UploadFormProps) {
+  const online = useOnline();
+  const formRef = useRef<HTMLFormElement>(null);
+  const [focusError, setFocusError] = useState(0);
+  useEffect(() => {
+    if (focusError === 0) return;
+    const target = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"], .alert--error');
+    if (target?.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
+    target?.focus();
+  }, [focusError]);
   const directories = useTestDirectories();
   const [file, setFile] = useState<File | null>(null);
   const [fileInputKey, setFileInputKey] = useState(0);
@@ -65,6 +77,7 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
         const { fields, failure: f } = describeFailure(err, name, vars.directory);
         setFieldErrors(fields);
         setFailure(f);
+        setFocusError((n) => n + 1);
       },
     },
   });
@@ -79,7 +92,10 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
     else if (!TEST_FILE_NAME.test(file.name)) errors.file = 'The name must match test_*.py or *_test.py.';
     if (dir === '') errors.directory = 'Pick a directory or type a new one, e.g. uploads/payments.';
     setFieldErrors(errors);
-    if (!file || Object.keys(errors).length > 0) return;
+    if (!file || Object.keys(errors).length > 0) {
+      setFocusError((n) => n + 1);
+      return;
+    }
     mutation.mutate({ file, directory: dir, overwrite: overwrite ? 'true' : 'false' });
   };
 
@@ -87,7 +103,7 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
   const err = (f: UploadField) => `upload-${f}-error`;
 
   return (
-    <form className="form" onSubmit={onSubmit} noValidate aria-label="Upload test">
+    <form className="form" onSubmit={onSubmit} noValidate aria-label="Upload test" ref={formRef}>
       <div className="form__row">
         <div className="field">
           <label htmlFor="upload-file" className="field__label">
@@ -168,10 +184,18 @@ export function UploadForm({ onUploaded }: UploadFormProps) {
         <Alert tone="success" onDismiss={() => setUploaded(null)}>
           Uploaded <code>{uploaded.path}</code>
           {onUploaded ? ' — it is selected in the New run form.' : '.'}
+          {onStartRun && (
+            <>
+              {' '}
+              <button type="button" className="button button--link" onClick={onStartRun}>
+                Start a run with it
+              </button>
+            </>
+          )}
         </Alert>
       )}
       <div className="form__actions">
-        <button type="submit" className="button" disabled={mutation.isPending}>
+        <button type="submit" className="button" disabled={mutation.isPending || !online}>
           {mutation.isPending ? 'Uploading…' : 'Upload'}
         </button>
       </div>

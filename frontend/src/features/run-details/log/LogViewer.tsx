@@ -143,15 +143,22 @@ export function LogViewer({ model, version, complete, live, placeholder, onDownl
   });
 
   // Where the list starts in the page; what sits above it (header, failures) can change height.
+  // The list exists only once there is text, so measure again when it appears.
+  const [measured, setMeasured] = useState(false);
+  const empty = lineCount === 0;
   useEffect(() => {
     const el = listRef.current;
-    if (!el || typeof ResizeObserver === 'undefined') return;
-    const measure = () => setScrollMargin(el.getBoundingClientRect().top + window.scrollY);
+    if (!el) return;
+    const measure = () => {
+      setScrollMargin(el.getBoundingClientRect().top + window.scrollY);
+      setMeasured(true);
+    };
     measure();
+    if (typeof ResizeObserver === 'undefined') return;
     const observer = new ResizeObserver(measure);
     observer.observe(document.body);
     return () => observer.disconnect();
-  }, []);
+  }, [empty]);
 
   /** Scrolls a line into the middle of the window, unfolding its section. */
   const revealLine = (line: number) => {
@@ -170,12 +177,13 @@ export function LogViewer({ model, version, complete, live, placeholder, onDownl
   // A #L link: once its line has arrived, scroll to it (once per target).
   const scrolledTo = useRef<number | null>(null);
   useEffect(() => {
-    if (target === null || target >= lineCount || scrolledTo.current === target) return;
+    // Wait until the virtualiser knows where the list starts, or the jump lands off by that much.
+    if (!measured || target === null || target >= lineCount || scrolledTo.current === target) return;
     scrolledTo.current = target;
     setFollowing(false);
     revealLine(target);
     // revealLine reads the current rows; only a new target or new lines should trigger this.
-  }, [target, lineCount]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [target, lineCount, measured]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Follow: keep the last line in view while the log grows.
   useEffect(() => {
@@ -246,7 +254,6 @@ export function LogViewer({ model, version, complete, live, placeholder, onDownl
   };
 
   const firstFailure = model.firstFailure;
-  const empty = lineCount === 0;
   const items = virtualizer.getVirtualItems();
 
   return (
