@@ -131,7 +131,7 @@ func (a *app) runsCmd() *cobra.Command {
 				if !s.Valid() {
 					return usagef("--status %q: want queued, running, success, failed, error or cancelled", status)
 				}
-				p.Status = &s
+				p.Status = &[]client.RunStatus{s}
 			}
 			if env != 0 {
 				p.EnvironmentId = &env

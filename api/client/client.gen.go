@@ -452,6 +452,9 @@ type RunList struct {
 
 	// NextCursor Pass as `cursor` for the next page; null on the last page.
 	NextCursor *string `json:"next_cursor"`
+
+	// Total How many runs the filters select, on all pages.
+	Total int64 `json:"total"`
 }
 
 // RunReason Why the run ended as it did; null while it runs and for a plain success.
@@ -821,14 +824,23 @@ type GetEnvironmentInsightsParams struct {
 
 // ListRunsParams defines parameters for ListRuns.
 type ListRunsParams struct {
-	// Status Only runs in this status.
-	Status *RunStatus `form:"status,omitempty" json:"status,omitempty"`
+	// Status Only runs in one of these statuses; repeat it for several (`status=failed&status=error`).
+	Status *[]RunStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// EnvironmentId Only runs in this environment.
 	EnvironmentId *int `form:"environment_id,omitempty" json:"environment_id,omitempty"`
 
 	// RequestedBy The user who started the run. Surrounding spaces are ignored, as they are when a run is created.
 	RequestedBy *string `form:"requested_by,omitempty" json:"requested_by,omitempty"`
+
+	// CreatedAfter Only runs created at or after this time (RFC 3339).
+	CreatedAfter *time.Time `form:"created_after,omitempty" json:"created_after,omitempty"`
+
+	// CreatedBefore Only runs created at or before this time (RFC 3339); not before `created_after`.
+	CreatedBefore *time.Time `form:"created_before,omitempty" json:"created_before,omitempty"`
+
+	// TestFile Only runs with a test file whose path contains this text (case-insensitive).
+	TestFile *string `form:"test_file,omitempty" json:"test_file,omitempty"`
 
 	// Limit At most this many runs per page.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -2193,7 +2205,7 @@ func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, e
 
 		if params.Status != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2218,6 +2230,42 @@ func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, e
 		if params.RequestedBy != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "requested_by", *params.RequestedBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_after", *params.CreatedAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_before", *params.CreatedBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TestFile != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "test_file", *params.TestFile, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -107,19 +107,32 @@ func TestRunQueryFilter(t *testing.T) {
 	})
 	t.Run("everything", func(t *testing.T) {
 		t.Parallel()
-		f, err := domain.RunQuery{Status: "running", EnvironmentID: "7", RequestedBy: " alice ",
+		f, err := domain.RunQuery{Status: "running,failed,running", EnvironmentID: "7", RequestedBy: " alice ",
+			CreatedAfter: "2026-05-01T00:00:00Z", CreatedBefore: "2026-05-02T00:00:00+02:00", TestFile: "Payments/",
 			Cursor: domain.EncodeCursor(42), Limit: "200"}.Filter()
 		require.NoError(t, err)
-		require.Equal(t, domain.RunFilter{Status: domain.StatusRunning, EnvironmentID: 7, RequestedBy: "alice", BeforeID: 42, Limit: 200}, f)
+		require.Equal(t, domain.RunFilter{
+			Statuses: []domain.RunStatus{domain.StatusRunning, domain.StatusFailed}, EnvironmentID: 7, RequestedBy: "alice",
+			CreatedAfter: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), CreatedBefore: time.Date(2026, 5, 1, 22, 0, 0, 0, time.UTC),
+			TestFile: "Payments/", BeforeID: 42, Limit: 200,
+		}, normalizeTimes(f))
 	})
 	t.Run("every field wrong", func(t *testing.T) {
 		t.Parallel()
-		_, err := domain.RunQuery{Status: "QUEUED", EnvironmentID: "1.5", RequestedBy: strings.Repeat("x", 151),
-			Cursor: "cjA", Limit: "201"}.Filter()
+		_, err := domain.RunQuery{Status: "failed,QUEUED", EnvironmentID: "1.5", RequestedBy: strings.Repeat("x", 151),
+			CreatedAfter: "yesterday", CreatedBefore: "2026-05-01", TestFile: "a\x00b", Cursor: "cjA", Limit: "201"}.Filter()
 		var de *domain.Error
 		require.ErrorAs(t, err, &de)
 		require.Equal(t, map[string]string{"status": domain.RuleStatus, "environment_id": domain.RuleEnvironmentID,
-			"requested_by": domain.RuleRequestedBy, "cursor": domain.RuleCursor, "limit": domain.RuleListLimit}, de.Fields)
+			"requested_by": domain.RuleRequestedBy, "cursor": domain.RuleCursor, "limit": domain.RuleListLimit,
+			"created_after": domain.RuleTimestamp, "created_before": domain.RuleTimestamp, "test_file": domain.RuleTestFileFilter}, de.Fields)
+	})
+	t.Run("a range that ends before it starts", func(t *testing.T) {
+		t.Parallel()
+		_, err := domain.RunQuery{CreatedAfter: "2026-05-02T00:00:00Z", CreatedBefore: "2026-05-01T00:00:00Z"}.Filter()
+		var de *domain.Error
+		require.ErrorAs(t, err, &de)
+		require.Equal(t, map[string]string{"created_after": domain.RuleCreatedRange}, de.Fields)
 	})
 }
 
@@ -173,4 +186,11 @@ func TestErrors(t *testing.T) {
 	require.Equal(t, "a is required; b is wrong.", de.Message)
 	require.ErrorAs(t, domain.Invalid("offset", "must be a non-negative integer"), &de)
 	require.Equal(t, map[string]string{"offset": "must be a non-negative integer"}, de.Fields)
+}
+
+// normalizeTimes puts f's bounds in UTC so that equal instants compare equal.
+func normalizeTimes(f domain.RunFilter) domain.RunFilter {
+	f.CreatedAfter = f.CreatedAfter.UTC()
+	f.CreatedBefore = f.CreatedBefore.UTC()
+	return f
 }

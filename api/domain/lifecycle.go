@@ -19,6 +19,8 @@ type RunStore interface {
 	// ListRuns returns up to f.Limit runs matching f (BeforeID decoded),
 	// newest first.
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// CountRuns counts the runs matching f on all pages (BeforeID and Limit ignored).
+	CountRuns(ctx context.Context, f RunFilter) (int64, error)
 	// MissingTestFiles returns the paths that are not in the catalog.
 	MissingTestFiles(ctx context.Context, paths []string) ([]string, error)
 	// ReadLog returns a run's log from a byte offset, or ENOTFOUND.

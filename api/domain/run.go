@@ -345,9 +345,16 @@ func FailedTestsOf(r *Run, results []TestResult, requestedBy string) (CreateRun,
 // (the URL query parameters of GET /api/runs), "" when not given. It is
 // comparable, so it can key a cache. Filter parses and checks it.
 type RunQuery struct {
+	// Status is one status or several, comma-separated (the HTTP layer joins
+	// a repeated status parameter so the query stays comparable).
 	Status        string
 	EnvironmentID string
 	RequestedBy   string
+	// CreatedAfter and CreatedBefore bound created_at (RFC 3339), inclusive.
+	CreatedAfter  string
+	CreatedBefore string
+	// TestFile selects runs with a test file whose path contains it.
+	TestFile string
 	// Cursor is the NextCursor of the previous page.
 	Cursor string
 	Limit  string
@@ -356,9 +363,15 @@ type RunQuery struct {
 // RunFilter selects runs for listing, newest first; zero fields select
 // everything.
 type RunFilter struct {
-	Status        RunStatus
+	// Statuses selects runs in any of these statuses.
+	Statuses      []RunStatus
 	EnvironmentID int
 	RequestedBy   string
+	// CreatedAfter and CreatedBefore bound created_at, inclusive; zero is unbounded.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	// TestFile selects runs with a test file whose path contains it (case-insensitive).
+	TestFile string
 	// BeforeID is the keyset cursor: only runs with a smaller id are listed.
 	BeforeID int64
 	// Limit is the page size.
@@ -369,15 +382,53 @@ type RunFilter struct {
 const (
 	DefaultListLimit = 50
 	MaxListLimit     = 200
+	// MaxTestFileFilterLen bounds the test_file filter, a path fragment.
+	MaxTestFileFilterLen = 1024
+)
+
+// Rules of the listing filters that have no other home.
+var (
+	RuleTimestamp      = "must be an RFC 3339 date-time, e.g. 2026-05-01T09:30:00Z"
+	RuleCreatedRange   = "must not be after created_before"
+	RuleTestFileFilter = fmt.Sprintf("must be at most %d characters of text", MaxTestFileFilterLen)
 )
 
 // Filter parses and checks q. The user name is trimmed as
 // CreateRun.Normalize trims it, so " alice" finds alice's runs.
 func (q RunQuery) Filter() (RunFilter, error) {
 	fe := FieldErrors{}
-	f := RunFilter{Status: RunStatus(q.Status), RequestedBy: strings.TrimSpace(q.RequestedBy), Limit: DefaultListLimit}
-	if f.Status != "" && !f.Status.Valid() {
-		fe.Add("status", RuleStatus)
+	f := RunFilter{RequestedBy: strings.TrimSpace(q.RequestedBy), TestFile: q.TestFile, Limit: DefaultListLimit}
+	if q.Status != "" {
+		for _, part := range strings.Split(q.Status, ",") {
+			st := RunStatus(strings.TrimSpace(part))
+			if !st.Valid() {
+				fe.Add("status", RuleStatus)
+				break
+			}
+			if !slices.Contains(f.Statuses, st) {
+				f.Statuses = append(f.Statuses, st)
+			}
+		}
+	}
+	for _, bound := range []struct {
+		field, value string
+		to           *time.Time
+	}{{"created_after", q.CreatedAfter, &f.CreatedAfter}, {"created_before", q.CreatedBefore, &f.CreatedBefore}} {
+		if bound.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, bound.value)
+		if err != nil {
+			fe.Add(bound.field, RuleTimestamp)
+			continue
+		}
+		*bound.to = t
+	}
+	if !f.CreatedAfter.IsZero() && !f.CreatedBefore.IsZero() && f.CreatedAfter.After(f.CreatedBefore) {
+		fe.Add("created_after", RuleCreatedRange)
+	}
+	if utf8.RuneCountInString(f.TestFile) > MaxTestFileFilterLen || strings.ContainsRune(f.TestFile, 0) {
+		fe.Add("test_file", RuleTestFileFilter)
 	}
 	if q.EnvironmentID != "" {
 		n, err := strconv.Atoi(q.EnvironmentID)
@@ -409,6 +460,8 @@ func (q RunQuery) Filter() (RunFilter, error) {
 // RunPage is one page of a run listing.
 type RunPage struct {
 	Runs []*Run
+	// Total counts every run the filters select, on all pages.
+	Total int64
 	// NextCursor fetches the next page; "" on the last one.
 	NextCursor string
 }

@@ -102,6 +102,7 @@ func toRunJSON(r *domain.Run) runJSON {
 type runListJSON struct {
 	Items      []runJSON `json:"items"`
 	NextCursor *string   `json:"next_cursor"`
+	Total      int64     `json:"total"`
 }
 
 type environmentJSON struct {

@@ -468,6 +468,7 @@ type TestResult struct {
 type RunList struct {
 	Items      []Run   `json:"items"`
 	NextCursor *string `json:"next_cursor"`
+	Total      int64   `json:"total"`
 }
 
 // LogPage is the LogPage schema.

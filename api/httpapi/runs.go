@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -43,9 +44,13 @@ func (s *Server) createRun(c echo.Context) error {
 func (s *Server) listRuns(c echo.Context) error {
 	params := c.QueryParams()
 	q := domain.RunQuery{
-		Status:        params.Get("status"),
+		// status may repeat (status=failed&status=error); joined, the query stays a comparable cache key.
+		Status:        strings.Join(params["status"], ","),
 		EnvironmentID: params.Get("environment_id"),
 		RequestedBy:   params.Get("requested_by"),
+		CreatedAfter:  params.Get("created_after"),
+		CreatedBefore: params.Get("created_before"),
+		TestFile:      params.Get("test_file"),
 		Cursor:        params.Get("cursor"),
 		Limit:         params.Get("limit"),
 	}
@@ -54,7 +59,7 @@ func (s *Server) listRuns(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		out := runListJSON{Items: make([]runJSON, len(page.Runs))}
+		out := runListJSON{Items: make([]runJSON, len(page.Runs)), Total: page.Total}
 		for i, r := range page.Runs {
 			out.Items[i] = toRunJSON(r)
 		}

@@ -296,10 +296,35 @@ func TestListRuns(t *testing.T) {
 		"?requested_by=%20%20":                               {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
 		"?status=queued&environment_id=1&requested_by=alice": {r5.ID, r1.ID},
 		"?limit=200": {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		// Several statuses: any of them.
+		"?status=queued&status=running":                  {r6.ID, r5.ID, r3.ID, r2.ID, r1.ID},
+		"?status=success&status=failed&environment_id=3": {r4.ID},
+		// A fragment of a test file's path, case-insensitive, matched literally.
+		"?test_file=TEST_SUCCESS":  {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		"?test_file=sample-tests/": {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		"?test_file=%25":           {},
+		"?test_file=test_failure":  {},
+		// Created between two instants, inclusive.
+		"?created_after=2000-01-01T00:00:00Z":                                      {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		"?created_after=2999-01-01T00:00:00Z":                                      {},
+		"?created_before=2000-01-01T00:00:00Z":                                     {},
+		"?created_after=" + url.QueryEscape(r3.CreatedAt.Format(time.RFC3339Nano)): {r6.ID, r5.ID, r4.ID, r3.ID},
+		"?created_before=" + url.QueryEscape(r3.CreatedAt.Format(time.RFC3339Nano)) + "&created_after=2000-01-01T00:00:00%2B02:00": {r3.ID, r2.ID, r1.ID},
 	} {
 		got, _ := list(query)
 		require.Equal(t, want, got, query)
 	}
+
+	// total counts the filter's runs on every page, not the page.
+	var page RunList
+	h.get(t, "/api/runs?limit=2", specValid).decode(t, http.StatusOK, &page)
+	require.Len(t, page.Items, 2)
+	require.NotNil(t, page.NextCursor)
+	require.Equal(t, int64(6), page.Total)
+	h.get(t, "/api/runs?limit=1&cursor="+*page.NextCursor+"&requested_by=alice", specValid).decode(t, http.StatusOK, &page)
+	require.Equal(t, int64(4), page.Total, "the cursor does not change the total")
+	h.get(t, "/api/runs?status=failed", specValid).decode(t, http.StatusOK, &page)
+	require.Equal(t, int64(0), page.Total)
 }
 
 // TestListRunsPagination walks every page for several limits and checks
@@ -428,6 +453,11 @@ func TestListRunsRejects(t *testing.T) {
 		{"cursor=cjA", specSilent, []string{"cursor"}},  // base64 of "r0"
 		{"cursor=ci0x", specSilent, []string{"cursor"}}, // base64 of "r-1"
 		{"status=paused&limit=0&environment_id=0", specInvalid, []string{"status", "limit", "environment_id"}},
+		{"status=failed&status=paused", specInvalid, []string{"status"}},
+		{"created_after=yesterday", specInvalid, []string{"created_after"}},
+		{"created_before=2026-05-01", specInvalid, []string{"created_before"}},
+		{"created_after=2026-05-02T00:00:00Z&created_before=2026-05-01T00:00:00Z", specSilent, []string{"created_after"}},
+		{"test_file=" + strings.Repeat("x", 1025), specInvalid, []string{"test_file"}},
 	} {
 		t.Run(c.query, func(t *testing.T) {
 			e := h.get(t, "/api/runs?"+c.query, c.spec).requireError(t, http.StatusBadRequest, domain.EINVALID, c.fields...)

@@ -191,15 +191,14 @@ func (s *Store) FindRun(ctx context.Context, id int64) (*domain.Run, error) {
 	return rows[0].toDomain(), nil
 }
 
-func runNotFound(id int64) error {
-	return domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", id)
-}
-
-// ListRuns implements domain.RunStore.
-func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, error) {
-	q := s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns(queuePositionSQL))
-	if f.Status != "" {
-		q = q.Where("status = ?", string(f.Status))
+// filterRuns adds f's conditions (all but the cursor) to a query on runs.
+func filterRuns(q *gorm.DB, f domain.RunFilter) *gorm.DB {
+	if len(f.Statuses) > 0 {
+		statuses := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			statuses[i] = string(st)
+		}
+		q = q.Where("status IN ?", statuses)
 	}
 	if f.EnvironmentID != 0 {
 		q = q.Where("environment_id = ?", f.EnvironmentID)
@@ -207,6 +206,35 @@ func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run
 	if f.RequestedBy != "" {
 		q = q.Where("requested_by = ?", f.RequestedBy)
 	}
+	if !f.CreatedAfter.IsZero() {
+		q = q.Where("created_at >= ?", f.CreatedAfter)
+	}
+	if !f.CreatedBefore.IsZero() {
+		q = q.Where("created_at <= ?", f.CreatedBefore)
+	}
+	if f.TestFile != "" {
+		// A substring of any test file's path; the fragment is matched literally (strpos, not LIKE).
+		q = q.Where("EXISTS (SELECT 1 FROM jsonb_array_elements_text(test_files) AS tf(path) WHERE strpos(lower(tf.path), lower(?)) > 0)", f.TestFile)
+	}
+	return q
+}
+
+// CountRuns implements domain.RunStore.
+func (s *Store) CountRuns(ctx context.Context, f domain.RunFilter) (int64, error) {
+	var n int64
+	if err := filterRuns(s.db.Gorm.WithContext(ctx).Table("runs"), f).Count(&n).Error; err != nil {
+		return 0, wrapDBError(err)
+	}
+	return n, nil
+}
+
+func runNotFound(id int64) error {
+	return domain.Errorf(domain.ENOTFOUND, "Run %d does not exist.", id)
+}
+
+// ListRuns implements domain.RunStore.
+func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, error) {
+	q := filterRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns(queuePositionSQL)), f)
 	if f.BeforeID > 0 {
 		q = q.Where("id < ?", f.BeforeID)
 	}

@@ -200,7 +200,11 @@ func (s *Service) List(ctx context.Context, q domain.RunQuery) (*domain.RunPage,
 	if err != nil {
 		return nil, err
 	}
-	page := &domain.RunPage{Runs: runs}
+	total, err := s.store.CountRuns(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	page := &domain.RunPage{Runs: runs, Total: total}
 	if len(runs) > limit {
 		page.Runs = runs[:limit]
 		page.NextCursor = domain.EncodeCursor(page.Runs[limit-1].ID)

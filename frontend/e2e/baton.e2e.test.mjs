@@ -2,7 +2,7 @@
 //   BATON_URL=http://localhost:8080 npm run e2e
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -129,6 +129,29 @@ describe('Baton UI', { concurrency: false }, () => {
     await page.close();
   });
 
+  test('upload a whole project folder (conftest, helpers) and run it', { timeout: TEST_TIMEOUT }, async () => {
+    const page = await context.newPage();
+    const root = await mkdtemp(join(tmpdir(), 'baton-e2e-proj-'));
+    const project = join(root, `shop_${tag}`);
+    await mkdir(join(project, 'tests'), { recursive: true });
+    await writeFile(join(project, 'conftest.py'), 'import pytest\n\n@pytest.fixture\ndef price():\n    return 42\n');
+    await writeFile(join(project, 'helpers.py'), 'def double(x):\n    return 2 * x\n');
+    await writeFile(join(project, 'tests', 'test_shop.py'), 'from helpers import double\n\ndef test_price(price):\n    assert double(price) == 84\n');
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Upload tests' }).click();
+    const form = page.getByRole('form', { name: 'Upload project' });
+    await form.locator('#project-folder').setInputFiles(project);
+    assert.equal(await form.locator('#project-directory').inputValue(), `uploads/shop_${tag}`);
+    await form.getByRole('button', { name: 'Upload project' }).click();
+    await form.getByRole('status').filter({ hasText: `uploads/shop_${tag}` }).waitFor();
+    await page.keyboard.press('Escape');
+    const id = await startRunFromForm(page, { username: `e2e-${tag}-proj`, environmentId: randomEnvironment(), files: [] });
+    const run = await apiWaitFinal(id);
+    assert.deepEqual(run.test_files, [`uploads/shop_${tag}/tests/test_shop.py`]);
+    assert.equal(run.status, 'success', `project run ended ${run.status}`);
+    await page.close();
+  });
+
   test('a second run on the same environment waits as queued until the first ends', { timeout: TEST_TIMEOUT }, async () => {
     const page = await context.newPage();
     const username = `e2e-${tag}-c`;
@@ -151,7 +174,9 @@ describe('Baton UI', { concurrency: false }, () => {
       const [a, b] = await runRowStatuses(page, [first, second]);
       if (b === 'queued' && (a === 'queued' || a === 'running')) {
         sawQueuedWhileFirstLive = true;
-        queuedText = (await secondRow.locator('.badge').textContent()) ?? '';
+        // The badge of the same render as the status just read (a later read can see the next poll).
+        const [status, text] = await secondRow.evaluate((row) => [row.dataset.status, row.querySelector('.badge')?.textContent ?? '']);
+        if (status === 'queued') queuedText = text;
         if (!envShot) {
           envShot = true;
           await screenshot(page, 'runs-queued');
@@ -273,7 +298,7 @@ describe('Baton UI', { concurrency: false }, () => {
     assert.match(await failures.locator('pre').textContent(), /the answer is off/);
 
     // The raw download is the stored log, byte for byte.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download raw' }).click()]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download raw' }).click()]);
     const saved = await readFile(await download.path(), 'utf8');
     assert.equal(saved, stored);
 

@@ -13,6 +13,7 @@ import type {
   RunList,
   TestDirectory,
   TestFile,
+  TestProject,
   TestResultList,
   UploadTestFileBody,
 } from './types';
@@ -95,6 +96,40 @@ export function cancelRun(id: number): Promise<Run> {
 
 export function rerunRun(id: number, body: RerunRequest = {}): Promise<Run> {
   return unwrap(client.POST('/api/runs/{id}/rerun', { params: { path: { id } }, body }));
+}
+
+export function rerunFailedTests(id: number, body: RerunRequest = {}): Promise<Run> {
+  return unwrap(client.POST('/api/runs/{id}/rerun-failed', { params: { path: { id } }, body }));
+}
+
+/** GET /api/runs/{id}/log.txt: the whole log as stored, as a file to save. */
+export function rawLogUrl(id: number): string {
+  return `${apiBaseUrl()}/api/runs/${id}/log.txt`;
+}
+
+/**
+ * POST /api/test-projects: a whole folder, each file under its path inside the
+ * project, or one .zip / .tar.gz archive.
+ */
+export function uploadTestProject(body: {
+  directory: string;
+  overwrite: boolean;
+  files?: { path: string; file: Blob }[];
+  archive?: File;
+}): Promise<TestProject> {
+  return unwrap(
+    client.POST('/api/test-projects', {
+      body: { directory: body.directory },
+      bodySerializer() {
+        const form = new FormData();
+        form.append('directory', body.directory);
+        form.append('overwrite', body.overwrite ? 'true' : 'false');
+        for (const { path, file } of body.files ?? []) form.append('file', file, path);
+        if (body.archive) form.append('archive', body.archive, body.archive.name);
+        return form;
+      },
+    }),
+  );
 }
 
 export function uploadTestFile(body: UploadTestFileBody): Promise<TestFile> {

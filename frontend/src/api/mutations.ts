@@ -2,9 +2,9 @@
 // component only says what to do for its own UI (onSuccess/onError via
 // mutationConfig) and never touches the cache (bulletproof-react's pattern).
 import { useMutation, useQueryClient, type QueryClient, type UseMutationOptions } from '@tanstack/react-query';
-import { cancelRun, createRun, rerunRun, uploadTestFile } from './client';
+import { cancelRun, createRun, rerunFailedTests, rerunRun, uploadTestFile, uploadTestProject } from './client';
 import { queryKeys } from './queries';
-import type { CreateRunRequest, RerunRequest, Run, TestFile, UploadTestFileBody } from './types';
+import type { CreateRunRequest, RerunRequest, Run, TestFile, TestProject, UploadTestFileBody } from './types';
 
 /** What a caller may add to a mutation: its own callbacks, never the mutationFn. */
 export type MutationConfig<TData, TVariables> = Omit<UseMutationOptions<TData, Error, TVariables>, 'mutationFn'>;
@@ -50,6 +50,20 @@ export function useRerunRun({ mutationConfig }: HookOptions<Run, { id: number; b
   });
 }
 
+/** POST /api/runs/{id}/rerun-failed: only the failed and errored tests. */
+export function useRerunFailedTests({ mutationConfig }: HookOptions<Run, { id: number; body?: RerunRequest }> = {}) {
+  const queryClient = useQueryClient();
+  const { onSuccess, ...rest } = mutationConfig ?? {};
+  return useMutation({
+    ...rest,
+    mutationFn: ({ id, body }: { id: number; body?: RerunRequest }) => rerunFailedTests(id, body),
+    onSuccess: async (...args) => {
+      await invalidateAfterRunCreated(queryClient, args[0]);
+      await onSuccess?.(...args);
+    },
+  });
+}
+
 /** POST /api/runs/{id}/cancel: the run itself, the lists and the environment's queue changed. */
 export function useCancelRun({ mutationConfig }: HookOptions<Run, number> = {}) {
   const queryClient = useQueryClient();
@@ -88,6 +102,31 @@ export function useUploadTestFile({ mutationConfig }: HookOptions<TestFile, Uplo
         return [...others, uploaded].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       });
       // The caller's callback first: it can select the file before the refetch renders it.
+      await onSuccess?.(...args);
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: queryKeys.testFiles }),
+        queryClient.invalidateQueries({ queryKey: queryKeys.testDirectories }),
+      ]);
+    },
+  });
+}
+
+type ProjectUpload = Parameters<typeof uploadTestProject>[0];
+
+/** POST /api/test-projects: the project's test files join the catalog (and its directories). */
+export function useUploadTestProject({ mutationConfig }: HookOptions<TestProject, ProjectUpload> = {}) {
+  const queryClient = useQueryClient();
+  const { onSuccess, ...rest } = mutationConfig ?? {};
+  return useMutation({
+    ...rest,
+    mutationFn: uploadTestProject,
+    onSuccess: async (...args) => {
+      const project = args[0];
+      queryClient.setQueryData<TestFile[]>(queryKeys.testFiles, (old) => {
+        if (!old) return old;
+        const inProject = (f: TestFile) => f.path === project.directory || f.path.startsWith(`${project.directory}/`);
+        return [...old.filter((f) => !inProject(f)), ...project.test_files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      });
       await onSuccess?.(...args);
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: queryKeys.testFiles }),

@@ -873,6 +873,11 @@ export interface components {
             environments: components["schemas"]["EnvironmentUsage"][];
         };
         RunList: {
+            /**
+             * Format: int64
+             * @description How many runs the filters select, on all pages.
+             */
+            total: number;
             items: components["schemas"]["Run"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
@@ -1515,12 +1520,18 @@ export interface operations {
     listRuns: {
         parameters: {
             query?: {
-                /** @description Only runs in this status. */
-                status?: components["schemas"]["RunStatus"];
+                /** @description Only runs in one of these statuses; repeat it for several (`status=failed&status=error`). */
+                status?: components["schemas"]["RunStatus"][];
                 /** @description Only runs in this environment. */
                 environment_id?: number;
                 /** @description The user who started the run. Surrounding spaces are ignored, as they are when a run is created. */
                 requested_by?: string;
+                /** @description Only runs created at or after this time (RFC 3339). */
+                created_after?: string;
+                /** @description Only runs created at or before this time (RFC 3339); not before `created_after`. */
+                created_before?: string;
+                /** @description Only runs with a test file whose path contains this text (case-insensitive). */
+                test_file?: string;
                 /** @description At most this many runs per page. */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
@@ -1572,7 +1583,8 @@ export interface operations {
                      *           }
                      *         }
                      *       ],
-                     *       "next_cursor": "NDI"
+                     *       "next_cursor": "NDI",
+                     *       "total": 120
                      *     }
                      */
                     "application/json": components["schemas"]["RunList"];

@@ -18,6 +18,7 @@ export type Environment = Schemas['Environment'];
 export type EnvironmentList = Schemas['EnvironmentList'];
 export type TestFile = Schemas['TestFile'];
 export type TestDirectory = Schemas['TestDirectory'];
+export type TestProject = Schemas['TestProject'];
 export type CreateRunRequest = Schemas['CreateRunRequest'];
 export type ErrorResponse = Schemas['ErrorResponse'];
 export type ErrorCode = ErrorResponse['error']['code'];

@@ -3,7 +3,7 @@ import { useOnline } from '../api/status';
 import type { Run } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { NewRunForm, RunToast, RunsPanel } from '../features/runs';
-import { UploadForm } from '../features/upload';
+import { ProjectUploadForm, UploadForm } from '../features/upload';
 
 /** "/": the runs table first; New run and Upload open on top of it. The page wires the features together. */
 export function RunsPage() {
@@ -40,6 +40,13 @@ export function RunsPage() {
         <UploadForm
           onUploaded={(file) => setSelectedFiles((current) => (current.includes(file.path) ? current : [...current, file.path]))}
           onStartRun={() => setDialog('new-run')}
+        />
+        <hr className="divider" />
+        <h3 className="dialog__subtitle">A whole project</h3>
+        <ProjectUploadForm
+          onUploaded={(project) =>
+            setSelectedFiles((current) => [...current, ...project.test_files.map((f) => f.path).filter((p) => !current.includes(p))])
+          }
         />
       </Dialog>
       <div className="toasts">{created && <RunToast key={created.id} run={created} onDismiss={() => setCreated(null)} />}</div>

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { describeApiError } from '../../api/errors';
 import { useOnline } from '../../api/status';
-import { useCancelRun, useRerunRun } from '../../api/mutations';
+import { useCancelRun, useRerunFailedTests, useRerunRun } from '../../api/mutations';
 import { isFinalStatus, type Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { loadUsername } from '../../lib/username';
@@ -42,6 +42,14 @@ export function RunActions({ run }: { run: Run }) {
     },
   });
 
+  const rerunFailed = useRerunFailedTests({
+    mutationConfig: {
+      onSuccess: (created) => navigate(`/runs/${created.id}`),
+      onError: (err) => setError(describeApiError(err, { failed: 'The failed tests were not queued again' }).message),
+    },
+  });
+  const failedCount = (run.summary?.failed ?? 0) + (run.summary?.errors ?? 0);
+
   const rerunThis = () => {
     const who = loadUsername().trim();
     rerun.mutate({ id: run.id, body: who ? { requested_by: who } : {} });
@@ -76,6 +84,21 @@ export function RunActions({ run }: { run: Run }) {
               Keep it
             </button>
           </span>
+        )}
+        {!live && failedCount > 0 && (
+          <button
+            type="button"
+            className="button"
+            onClick={() => {
+              setError(null);
+              const who = loadUsername().trim();
+              rerunFailed.mutate({ id: run.id, body: who ? { requested_by: who } : {} });
+            }}
+            disabled={rerunFailed.isPending || !online}
+            title={`Queue a new run of the ${failedCount} failed or errored tests only`}
+          >
+            {rerunFailed.isPending ? 'Queuing…' : `Rerun ${failedCount} failed`}
+          </button>
         )}
         <button
           type="button"

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
+import { rawLogUrl } from '../../api/client';
 import { ApiError, describeApiError } from '../../api/errors';
 import { useRun } from '../../api/queries';
 import { useOnline } from '../../api/status';
@@ -45,18 +46,6 @@ function durationOf(run: Run, now: number, online: boolean): string {
     return elapsed === null ? '—' : `${formatElapsed(elapsed)} so far`;
   }
   return '—';
-}
-
-/** Saves the log as it is stored: the text the tail has read, byte for byte as UTF-8. */
-function download(run: Run, pieces: readonly string[]) {
-  const url = URL.createObjectURL(new Blob(pieces as string[], { type: 'text/plain;charset=utf-8' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `baton-run-${run.id}.log`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function RunBody({ run, now, online }: { run: Run; now: number; online: boolean }) {
@@ -175,7 +164,7 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
           complete={tail.complete}
           live={!final}
           placeholder={placeholder}
-          onDownload={() => download(run, tail.pieces)}
+          rawUrl={rawLogUrl(run.id)}
         />
       </section>
       <TestResults run={run} />

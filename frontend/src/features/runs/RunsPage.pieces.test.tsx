@@ -21,7 +21,7 @@ describe('new runs pill', () => {
   it('holds runs that appear while the reader points at the table, and shows them on click', async () => {
     let items = [makeRun({ id: 2 }), makeRun({ id: 1 })];
     const { client } = renderWithProviders(<RunsPanel />);
-    mockApi({ 'GET /api/runs': () => json({ items, next_cursor: null }) });
+    mockApi({ 'GET /api/runs': () => json({ items, next_cursor: null, total: items.length }) });
     await client.refetchQueries();
     const table = (await screen.findByRole('link', { name: '#2' })).closest('table')!.parentElement!.parentElement!;
     fireEvent.pointerEnter(table);
@@ -35,7 +35,7 @@ describe('new runs pill', () => {
 
   it('shows new runs at once when the reader is not busy with the table', async () => {
     let items = [makeRun({ id: 1 })];
-    mockApi({ 'GET /api/runs': () => json({ items, next_cursor: null }) });
+    mockApi({ 'GET /api/runs': () => json({ items, next_cursor: null, total: items.length }) });
     const { client } = renderWithProviders(<RunsPanel />);
     await screen.findByRole('link', { name: '#1' });
     items = [makeRun({ id: 2 }), ...items];

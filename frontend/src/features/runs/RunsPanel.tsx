@@ -17,8 +17,15 @@ interface PagingState {
   newerCursors: string[];
 }
 
-function parseStatus(value: string | null): RunStatus | undefined {
-  return (RUN_STATUSES as readonly string[]).includes(value ?? '') ? (value as RunStatus) : undefined;
+/** Statuses from the URL: repeated (?status=a&status=b) or comma-separated, unknown ones dropped. */
+function parseStatuses(values: string[]): RunStatus[] {
+  const all = values.flatMap((v) => v.split(','));
+  return RUN_STATUSES.filter((s) => all.includes(s));
+}
+
+/** yyyy-mm-dd from the URL, or undefined. */
+function parseDay(value: string | null): string | undefined {
+  return value && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00`)) ? value : undefined;
 }
 
 function parseEnvironment(value: string | null): number | undefined {
@@ -70,7 +77,10 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
   const me = loadUsername().trim();
   const [params, setParams] = useSearchParams();
   const location = useLocation();
-  const status = parseStatus(params.get('status'));
+  const statuses = parseStatuses(params.getAll('status'));
+  const from = parseDay(params.get('from'));
+  const to = parseDay(params.get('to'));
+  const testFile = params.get('test_file') ?? '';
   const environmentId = parseEnvironment(params.get('environment_id'));
   const requestedBy = params.get('requested_by') ?? '';
   const cursor = params.get('cursor') ?? undefined;
@@ -78,7 +88,11 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
 
   const pageSize = parsePageSize(params.get('limit'));
   const query: ListRunsQuery = { limit: pageSize };
-  if (status) query.status = status;
+  if (statuses.length > 0) query.status = statuses;
+  // Days in the reader's own time zone, inclusive: from its first to its last millisecond.
+  if (from) query.created_after = new Date(`${from}T00:00:00`).toISOString();
+  if (to) query.created_before = new Date(`${to}T23:59:59.999`).toISOString();
+  if (testFile) query.test_file = testFile;
   if (environmentId) query.environment_id = environmentId;
   if (requestedBy) query.requested_by = requestedBy;
   if (cursor) query.cursor = cursor;
@@ -95,12 +109,12 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
   const typingTimer = useRef<number | undefined>(undefined);
   useEffect(() => () => window.clearTimeout(typingTimer.current), []);
 
-  const updateFilters = (changes: Record<string, string | undefined>) => {
+  const updateFilters = (changes: Record<string, string | string[] | undefined>) => {
     window.clearTimeout(typingTimer.current);
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(changes)) {
-      if (value) next.set(key, value);
-      else next.delete(key);
+      next.delete(key);
+      for (const v of Array.isArray(value) ? value : value ? [value] : []) next.append(key, v);
     }
     next.delete('cursor'); // a new filter starts at the newest page
     setParams(next, { replace: true, state: null });
@@ -110,6 +124,20 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
     const trimmed = value.trim();
     if (trimmed !== requestedBy) updateFilters({ requested_by: trimmed || undefined });
   };
+
+  // The test file box, like the username box, commits once typing pauses.
+  const [fileInput, setFileInput] = useState(testFile);
+  const [syncedFile, setSyncedFile] = useState(testFile);
+  if (testFile !== syncedFile) {
+    setSyncedFile(testFile);
+    setFileInput(testFile);
+  }
+  const commitFile = (value: string) => {
+    if (value.trim() !== testFile) updateFilters({ test_file: value.trim() || undefined });
+  };
+  const toggleStatus = (s: RunStatus) =>
+    updateFilters({ status: statuses.includes(s) ? statuses.filter((x) => x !== s) : RUN_STATUSES.filter((x) => x === s || statuses.includes(x)) });
+  const clearAll = { status: undefined, environment_id: undefined, requested_by: undefined, from: undefined, to: undefined, test_file: undefined };
 
   const goNext = (nextCursor: string) => {
     const next = new URLSearchParams(params);
@@ -125,7 +153,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
     setParams(next, { state: { newerCursors: newerCursors.slice(0, -1) } satisfies PagingState });
   };
 
-  const hasFilters = Boolean(status || environmentId || requestedBy);
+  const hasFilters = Boolean(statuses.length > 0 || environmentId || requestedBy || from || to || testFile);
   const data = runs.data;
   // New runs arrive only on the newest page; older pages never gain rows at the top.
   const held = useHeldRuns(runs.isPlaceholderData ? undefined : data?.items, !cursor, ownRunId);
@@ -140,7 +168,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
   } else if (data.items.length === 0) {
     body = hasFilters ? (
       <EmptyState title="No runs match these filters.">
-        <button type="button" className="button" onClick={() => updateFilters({ status: undefined, environment_id: undefined, requested_by: undefined })}>
+        <button type="button" className="button" onClick={() => updateFilters(clearAll)}>
           Clear filters
         </button>
       </EmptyState>
@@ -174,24 +202,25 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
       <form className="filters" role="search" aria-label="Filter runs" onSubmit={(e) => {
         e.preventDefault();
         commitUsername(usernameInput);
+        commitFile(fileInput);
       }}>
-        <div className="field field--inline">
-          <label htmlFor="filter-status" className="field__label">
+        <div className="field field--inline" role="group" aria-labelledby="filter-status-label">
+          <span className="field__label" id="filter-status-label">
             Status
-          </label>
-          <select
-            id="filter-status"
-            className="input input--small"
-            value={status ?? ''}
-            onChange={(e) => updateFilters({ status: e.target.value || undefined })}
-          >
-            <option value="">All statuses</option>
+          </span>
+          <span className="status-toggles">
             {RUN_STATUSES.map((s) => (
-              <option key={s} value={s}>
+              <button
+                key={s}
+                type="button"
+                className={`status-toggle status-toggle--${s}`}
+                aria-pressed={statuses.includes(s)}
+                onClick={() => toggleStatus(s)}
+              >
                 {s}
-              </option>
+              </button>
             ))}
-          </select>
+          </span>
         </div>
         <div className="field field--inline">
           <label htmlFor="filter-environment" className="field__label">
@@ -231,6 +260,52 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
             onBlur={() => commitUsername(usernameInput)}
           />
         </div>
+        <div className="field field--inline">
+          <label htmlFor="filter-file" className="field__label">
+            Test file
+          </label>
+          <input
+            id="filter-file"
+            type="search"
+            className="input input--small"
+            placeholder="Any file"
+            value={fileInput}
+            maxLength={1024}
+            onChange={(e) => {
+              const value = e.target.value;
+              setFileInput(value);
+              window.clearTimeout(typingTimer.current);
+              typingTimer.current = window.setTimeout(() => commitFile(value), TYPING_DELAY_MS);
+            }}
+            onBlur={() => commitFile(fileInput)}
+          />
+        </div>
+        <div className="field field--inline">
+          <label htmlFor="filter-from" className="field__label">
+            From
+          </label>
+          <input
+            id="filter-from"
+            type="date"
+            className="input input--small"
+            value={from ?? ''}
+            max={to}
+            onChange={(e) => updateFilters({ from: e.target.value || undefined })}
+          />
+        </div>
+        <div className="field field--inline">
+          <label htmlFor="filter-to" className="field__label">
+            To
+          </label>
+          <input
+            id="filter-to"
+            type="date"
+            className="input input--small"
+            value={to ?? ''}
+            min={from}
+            onChange={(e) => updateFilters({ to: e.target.value || undefined })}
+          />
+        </div>
         <div className="field field--checkbox field--inline">
           <input
             id="filter-mine"
@@ -264,7 +339,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
           <button
             type="button"
             className="button button--link"
-            onClick={() => updateFilters({ status: undefined, environment_id: undefined, requested_by: undefined })}
+            onClick={() => updateFilters(clearAll)}
           >
             Clear filters
           </button>
@@ -275,6 +350,12 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
       </form>
       {body}
       <nav className="pager" aria-label="Runs pages">
+        {data && (
+          <span className="pager__total" data-testid="runs-total">
+            {data.total === 1 ? '1 run' : `${data.total.toLocaleString()} runs`}
+            {hasFilters ? ' match' : ''}
+          </span>
+        )}
         <button type="button" className="button" onClick={goNewer} disabled={!cursor}>
           ← Newer
         </button>

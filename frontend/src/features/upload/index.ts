@@ -1,2 +1,3 @@
 // Public surface of the upload feature.
+export { ProjectUploadForm } from './ProjectUploadForm';
 export { UploadForm } from './UploadForm';

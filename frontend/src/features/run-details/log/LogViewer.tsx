@@ -14,8 +14,8 @@ interface LogViewerProps {
   live: boolean;
   /** Shown while there is no text yet. */
   placeholder: string;
-  /** Builds the raw download (the whole log as stored). */
-  onDownload: () => void;
+  /** The raw log as stored (GET /api/runs/{id}/log.txt). */
+  rawUrl: string;
 }
 
 /** Every row has this height unless its text wraps (styles.css .log__line). */
@@ -112,7 +112,7 @@ const LogLine = memo(function LogLine({ model, line, query, target, current, sec
  * The run's log as numbered lines in the page's own scroll (no box inside a box),
  * virtualised with measured rows so the scrollbar tells the truth at 100,000 lines.
  */
-export function LogViewer({ model, version, complete, live, placeholder, onDownload }: LogViewerProps) {
+export function LogViewer({ model, version, complete, live, placeholder, rawUrl }: LogViewerProps) {
   const location = useLocation();
   const navigate = useNavigate();
   const target = lineFromHash(location.hash);
@@ -300,9 +300,9 @@ export function LogViewer({ model, version, complete, live, placeholder, onDownl
           >
             First failure
           </button>
-          <button type="button" className="button button--small" onClick={onDownload} disabled={empty}>
+          <a className="button button--small" href={rawUrl} download>
             Download raw
-          </button>
+          </a>
           {live && (
             <button type="button" className="button button--small" aria-pressed={following} onClick={() => setFollowing((f) => !f)}>
               {following ? 'Following' : 'Follow'}
