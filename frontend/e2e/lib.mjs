@@ -65,7 +65,9 @@ export async function api(path, init) {
 /** Saves e2e/screenshots/<name>-<width>.png (gitignored; see the README). */
 export async function screenshot(page, name) {
   const width = page.viewportSize()?.width ?? 0;
-  await page.screenshot({ path: `${SCREENSHOTS}${name}-${width}.png`, fullPage: true });
+  // A page taller than a few screens (a long log) is shot as the reader first sees it.
+  const tall = await page.evaluate(() => document.documentElement.scrollHeight > 8 * window.innerHeight);
+  await page.screenshot({ path: `${SCREENSHOTS}${name}-${width}.png`, fullPage: !tall });
 }
 
 export const VIEWPORTS = [
