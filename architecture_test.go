@@ -22,27 +22,29 @@ var layers = map[string]struct {
 	imports  []string
 	external bool
 }{
-	"":              {nil, false},
-	"api/domain":    {nil, false},
-	"api/project":   {nil, true}, // reads pyproject.toml
-	"api/config":    {nil, false},
-	"api/runs":      {[]string{"api/domain"}, false},
-	"api/postgres":  {[]string{"api/domain"}, true},
-	"api/catalog":   {[]string{"api/domain", "api/project"}, true}, // x/sys for renameat2
-	"api/runner":    {[]string{"api/domain", "api/project"}, true},
-	"api/jobs":      {[]string{"api/domain", "api/runner"}, true},
-	"api/httpapi":   {[]string{"", "api/domain"}, true},
-	"api/insights":  {[]string{"api/domain"}, false},
-	"api/metrics":   {[]string{"api/domain"}, true},
-	"api/client":    {nil, true},
-	"api/cli":       {[]string{"api/client"}, true},
-	"api/webhooks":  {[]string{"api/domain"}, false},
-	"api/cmd/baton": {[]string{"*"}, true},
+	"":                 {nil, false},
+	"api/domain":       {nil, false},
+	"api/project":      {nil, true}, // reads pyproject.toml
+	"api/config":       {nil, false},
+	"api/runs":         {[]string{"api/domain"}, false},
+	"api/environments": {[]string{"api/domain"}, false},
+	"api/postgres":     {[]string{"api/domain"}, true},
+	"api/catalog":      {[]string{"api/domain", "api/project"}, true}, // x/sys for renameat2
+	"api/runner":       {[]string{"api/domain", "api/project"}, true},
+	"api/jobs":         {[]string{"api/domain", "api/runner"}, true},
+	"api/httpapi":      {[]string{"", "api/domain"}, true},
+	"api/insights":     {[]string{"api/domain"}, false},
+	"api/metrics":      {[]string{"api/domain"}, true},
+	"api/client":       {nil, true},
+	"api/cli":          {[]string{"api/client"}, true},
+	"api/webhooks":     {[]string{"api/domain"}, false},
+	"api/cmd/baton":    {[]string{"*"}, true},
 	// Test support and tests: anything.
-	"api/internal/pgtest": {[]string{"*"}, true},
-	"api/systemtest":      {[]string{"*"}, true},
-	"api/onboarding":      {[]string{"*"}, true},
-	"internal/testkit":    {nil, true},
+	"api/internal/pgtest":     {[]string{"*"}, true},
+	"api/internal/schedcheck": {nil, false},
+	"api/systemtest":          {[]string{"*"}, true},
+	"api/onboarding":          {[]string{"*"}, true},
+	"internal/testkit":        {nil, true},
 }
 
 // forbidden are libraries a layer must never reach for, whatever it imports:

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +47,8 @@ sample-tests/test_success.py::test_addition, in an environment; -k and -m
 select tests as pytest's own options do. Without --wait it prints the run's id
 (or, with --json, the run) and exits 0 once the run is queued.`,
 		Example: `  baton run --env 7 --user alice sample-tests/test_success.py
-  baton run --env 7 --wait sample-tests/test_success.py sample-tests/test_failure.py`,
+  baton run --env 7 --wait sample-tests/test_success.py sample-tests/test_failure.py
+  baton run --pool staging --wait sample-tests/test_success.py`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("name at least one test file")
@@ -70,7 +69,12 @@ select tests as pytest's own options do. Without --wait it prints the run's id
 			if err != nil {
 				return err
 			}
-			req := client.CreateRunRequest{RequestedBy: user, EnvironmentId: env}
+			req := client.CreateRunRequest{RequestedBy: user}
+			if envSet {
+				req.EnvironmentId = &env
+			} else {
+				req.Pool = &pool
+			}
 			// FILE::test names one test (a node id); anything else a file.
 			var whole, tests []string
 			for _, f := range files {
@@ -95,11 +99,7 @@ select tests as pytest's own options do. Without --wait it prints the run's id
 			if cmd.Flags().Changed("timeout") {
 				req.TimeoutSeconds = &timeout
 			}
-			body, err := createRunBody(req, pool)
-			if err != nil {
-				return err
-			}
-			res, err := api.CreateRunWithBodyWithResponse(cmd.Context(), "application/json", bytes.NewReader(body))
+			res, err := api.CreateRunWithResponse(cmd.Context(), req)
 			if err := a.check(res, err, 201); err != nil {
 				return poolRefused(err, pool)
 			}
@@ -117,30 +117,11 @@ select tests as pytest's own options do. Without --wait it prints the run's id
 	return cmd
 }
 
-// createRunBody is the JSON of req, plus "pool" when asked for: the
-// contract has no pools yet, so the generated type cannot carry it, and
-// without it the server would not be asked at all.
-func createRunBody(req client.CreateRunRequest, pool string) ([]byte, error) {
-	if pool == "" {
-		return json.Marshal(req)
-	}
-	b, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "environment_id")
-	m["pool"] = pool
-	return json.Marshal(m)
-}
-
-// poolRefused explains a server that does not know pools.
+// poolRefused explains a server older than pools, which refuses the
+// member itself; a server with pools answers a bad pool with its reason.
 func poolRefused(err error, pool string) error {
 	var ae *apiError
-	if pool != "" && errors.As(err, &ae) && ae.status == 400 && ae.fields["pool"] != "" {
+	if pool != "" && errors.As(err, &ae) && ae.status == 400 && ae.fields["pool"] == "is not a known field" {
 		return &Exit{Code: ExitUnreachable, Msg: fmt.Sprintf(
 			"this Baton server does not support pools (it answered: pool %s); run in an environment with --env N instead of --pool %s",
 			ae.fields["pool"], pool)}
@@ -204,10 +185,19 @@ func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *
 		fmt.Fprintln(out, run.Id)
 		return nil
 	}
-	where := fmt.Sprintf("env%d", run.EnvironmentId)
+	where := "a pool"
+	switch {
+	case run.EnvironmentId != nil:
+		where = fmt.Sprintf("env%d", *run.EnvironmentId)
+	case run.Pool != nil:
+		where = "pool " + *run.Pool
+	}
 	queued := ""
 	if run.QueuePosition != nil {
 		queued = fmt.Sprintf(", position %d in its queue", *run.QueuePosition)
+	}
+	if run.WaitingFor != nil {
+		queued += ", waiting for " + waitingForText(run.WaitingFor)
 	}
 	fmt.Fprintf(errOut, "baton: run %d queued in %s%s: %s\n", run.Id, where, queued, a.runURL(run.Id))
 	logOut := out
@@ -379,4 +369,25 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// waitingForText says what a queued run waits for, in a few words.
+func waitingForText(w *client.WaitingFor) string {
+	switch w.Kind {
+	case client.WaitKindRun:
+		if w.RunId != nil {
+			return fmt.Sprintf("run %d", *w.RunId)
+		}
+	case client.WaitKindHold:
+		if w.HeldBy != nil {
+			return "a hold by " + *w.HeldBy
+		}
+	case client.WaitKindCapacity:
+		return "a free worker slot"
+	case client.WaitKindPool:
+		if w.Pool != nil {
+			return "a free environment of pool " + *w.Pool
+		}
+	}
+	return string(w.Kind)
 }

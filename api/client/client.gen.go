@@ -23,8 +23,10 @@ import (
 
 // Defines values for EnvironmentState.
 const (
-	EnvironmentStateBusy EnvironmentState = "busy"
-	EnvironmentStateIdle EnvironmentState = "idle"
+	EnvironmentStateBusy    EnvironmentState = "busy"
+	EnvironmentStateHeld    EnvironmentState = "held"
+	EnvironmentStateIdle    EnvironmentState = "idle"
+	EnvironmentStateWaiting EnvironmentState = "waiting"
 )
 
 // Valid indicates whether the value is a known member of the EnvironmentState enum.
@@ -32,7 +34,11 @@ func (e EnvironmentState) Valid() bool {
 	switch e {
 	case EnvironmentStateBusy:
 		return true
+	case EnvironmentStateHeld:
+		return true
 	case EnvironmentStateIdle:
+		return true
+	case EnvironmentStateWaiting:
 		return true
 	default:
 		return false
@@ -213,6 +219,30 @@ func (e UploadOverwrite) Valid() bool {
 	}
 }
 
+// Defines values for WaitKind.
+const (
+	WaitKindCapacity WaitKind = "capacity"
+	WaitKindHold     WaitKind = "hold"
+	WaitKindPool     WaitKind = "pool"
+	WaitKindRun      WaitKind = "run"
+)
+
+// Valid indicates whether the value is a known member of the WaitKind enum.
+func (e WaitKind) Valid() bool {
+	switch e {
+	case WaitKindCapacity:
+		return true
+	case WaitKindHold:
+		return true
+	case WaitKindPool:
+		return true
+	case WaitKindRun:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEventType.
 const (
 	WebhookEventRunFinished WebhookEventType = "run.finished"
@@ -231,10 +261,10 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
-// CreateRunRequest At least one of `test_files` and `tests` is needed.
+// CreateRunRequest Exactly one of `environment_id` and `pool`; at least one of `test_files` and `tests`.
 type CreateRunRequest struct {
 	// EnvironmentId Example: 7
-	EnvironmentId int `json:"environment_id"`
+	EnvironmentId *int `json:"environment_id,omitempty"`
 
 	// Keyword A pytest `-k` expression, e.g. `not slow and cart`, checked with pytest's grammar.
 	//
@@ -245,6 +275,9 @@ type CreateRunRequest struct {
 	//
 	// Example: smoke
 	Markers *string `json:"markers,omitempty"`
+
+	// Pool Instead of `environment_id`, any environment with this label; it must have at least one.
+	Pool *Label `json:"pool,omitempty"`
 
 	// RequestedBy Example: alice
 	RequestedBy string `json:"requested_by"`
@@ -279,15 +312,35 @@ type CreateRunRequest1 struct {
 
 // Environment defines model for Environment.
 type Environment struct {
-	Id int `json:"id"`
+	Description string `json:"description"`
+
+	// Hold The hold in force (or, on a busy environment, taking effect when its run ends); null when none.
+	Hold *Hold `json:"hold"`
+	Id   int   `json:"id"`
+
+	// Labels Sorted; each is a pool this environment belongs to.
+	Labels []Label `json:"labels"`
 
 	// Name Example: env7
 	Name string `json:"name"`
 
-	// QueuedRunIds Waiting runs in the order they will start.
-	QueuedRunIds []int64          `json:"queued_run_ids"`
-	RunningRunId *int64           `json:"running_run_id"`
-	State        EnvironmentState `json:"state"`
+	// QueuedRunIds Runs asked for this environment, in the order they will start (pooled runs are listed under their pool).
+	QueuedRunIds []int64 `json:"queued_run_ids"`
+	RunningRunId *int64  `json:"running_run_id"`
+
+	// State `idle`: nothing runs and nothing waits for it. `busy`: a run executes in it (a
+	// hold placed meanwhile takes effect when the run ends). `held`: held, nothing
+	// runs. `waiting`: free and not held, and a run that can take it waits for a free
+	// worker slot.
+	State EnvironmentState `json:"state"`
+
+	// Url What the tests get as `TEST_ENV_URL`; empty when none.
+	//
+	// Example: https://staging-2.example.com
+	Url string `json:"url"`
+
+	// Variables What every run here gets in its environment, by name.
+	Variables map[string]EnvironmentVariable `json:"variables"`
 }
 
 // EnvironmentInsights defines model for EnvironmentInsights.
@@ -304,9 +357,37 @@ type EnvironmentInsights struct {
 // EnvironmentList defines model for EnvironmentList.
 type EnvironmentList struct {
 	Items []Environment `json:"items"`
+
+	// Pools Every label in use (and any a run still waits for), by name.
+	Pools []Pool `json:"pools"`
+
+	// WaitingForCapacity Queued runs that could start now but wait for a free worker slot.
+	WaitingForCapacity int `json:"waiting_for_capacity"`
+
+	// WorkerSlots The live workers (a heartbeat within BATON_WORKER_LOST_AFTER) and their run slots.
+	WorkerSlots WorkerSlots `json:"worker_slots"`
 }
 
-// EnvironmentState defines model for EnvironmentState.
+// EnvironmentPatch defines model for EnvironmentPatch.
+type EnvironmentPatch struct {
+	Description *string  `json:"description,omitempty"`
+	Labels      *[]Label `json:"labels,omitempty"`
+
+	// Url An absolute http or https URL; `""` or null clears it.
+	Url *string `json:"url,omitempty"`
+
+	// Variables Variables to set, by name (a letter or `_`, then letters, digits or `_`, at
+	// most 64 characters; not one Baton reserves: `TEST_ENV_*`, `TEST_RUN_ID`,
+	// `REQUESTED_BY`, `BATON_*`, `PATH`, `PYTHON*`, `PYTEST*`, `LD_*`, `HOME`,
+	// `USER`, `LOGNAME`, `SHELL`, `PWD`, `TMPDIR`, `TMP`, `TEMP`, `DATABASE_URL`,
+	// ... compared ignoring case); null removes one. At most 50 in all.
+	Variables *map[string]*EnvironmentVariableInput `json:"variables,omitempty"`
+}
+
+// EnvironmentState `idle`: nothing runs and nothing waits for it. `busy`: a run executes in it (a
+// hold placed meanwhile takes effect when the run ends). `held`: held, nothing
+// runs. `waiting`: free and not held, and a run that can take it waits for a free
+// worker slot.
 type EnvironmentState string
 
 // EnvironmentUsage defines model for EnvironmentUsage.
@@ -336,6 +417,22 @@ type EnvironmentUsage struct {
 
 	// StartsByHour Runs that started in each hour of the day (0–23) in `timezone`.
 	StartsByHour []int `json:"starts_by_hour"`
+}
+
+// EnvironmentVariable defines model for EnvironmentVariable.
+type EnvironmentVariable struct {
+	Secret bool `json:"secret"`
+
+	// Value The value; always null for a secret, which is never shown once set.
+	Value *string `json:"value"`
+}
+
+// EnvironmentVariableInput defines model for EnvironmentVariableInput.
+type EnvironmentVariableInput struct {
+	Secret *bool `json:"secret,omitempty"`
+
+	// Value Leave it out to keep the stored value (e.g. to keep a secret, or make a variable secret).
+	Value *string `json:"value,omitempty"`
 }
 
 // ErrorCode What kind of error: `invalid` 400 or 405, `unauthorized` 401,
@@ -370,12 +467,52 @@ type Health struct {
 // HealthStatus defines model for HealthStatus.
 type HealthStatus string
 
+// Hold The hold in force (or, on a busy environment, taking effect when its run ends); null when none.
+type Hold struct {
+	// HeldBy Example: carol
+	HeldBy string `json:"held_by"`
+
+	// Reason Example: debugging the payments sandbox
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+
+	// Until When the hold ends by itself; null for one that lasts until released.
+	Until *time.Time `json:"until"`
+}
+
+// HoldRequest defines model for HoldRequest.
+type HoldRequest struct {
+	HeldBy string `json:"held_by"`
+	Reason string `json:"reason"`
+
+	// Until When the hold ends by itself, in the future and at most 24 h ahead; leave it out for a hold until released.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// Label A lower-case word (a letter, then letters, digits or `-`); also the name of a pool.
+//
+// Example: staging
+type Label = string
+
 // LogPage defines model for LogPage.
 type LogPage struct {
 	Complete   bool   `json:"complete"`
 	NextOffset int64  `json:"next_offset"`
 	Offset     int64  `json:"offset"`
 	Text       string `json:"text"`
+}
+
+// Pool defines model for Pool.
+type Pool struct {
+	EnvironmentIds []int `json:"environment_ids"`
+
+	// Name A lower-case word (a letter, then letters, digits or `-`); also the name of a pool.
+	//
+	// Example: staging
+	Name Label `json:"name"`
+
+	// QueuedRunIds The runs waiting for the pool, oldest first.
+	QueuedRunIds []int64 `json:"queued_run_ids"`
 }
 
 // Progress Tests completed out of collected; null until pytest has collected.
@@ -402,8 +539,16 @@ type Run struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// DurationMs From start to finish, once the run has ended.
-	DurationMs    *int64 `json:"duration_ms"`
-	EnvironmentId int    `json:"environment_id"`
+	DurationMs *int64 `json:"duration_ms"`
+
+	// EnvironmentId Where the run executes; null for a pooled run until it starts.
+	EnvironmentId *int `json:"environment_id"`
+
+	// EtaSeconds When the run should start, in seconds from now, from the median duration of
+	// recent runs of the same files (in that environment, else anywhere); null unless
+	// queued, or when a run it waits for has no history, or it waits for a hold
+	// without an end or for workers that do not exist.
+	EtaSeconds *int64 `json:"eta_seconds"`
 
 	// ExitCode pytest's exit code, once it ended on its own.
 	ExitCode   *int       `json:"exit_code"`
@@ -416,10 +561,15 @@ type Run struct {
 	// Markers The run's `-m` expression, if any.
 	Markers *string `json:"markers"`
 
+	// Pool The label a pooled run asked for; null for a run asked for one environment.
+	Pool *string `json:"pool"`
+
 	// Progress Tests completed out of collected; null until pytest has collected.
 	Progress *Progress `json:"progress"`
 
-	// QueuePosition 1 for the next run to start in its environment; null unless queued.
+	// QueuePosition 1 for the next run to start in its line; null unless queued. A direct run's line
+	// is every run that can take its environment (pooled ones included); a pooled
+	// run's line is its pool's.
 	QueuePosition *int `json:"queue_position"`
 
 	// Reason Why the run ended as it did; null while it runs and for a plain success.
@@ -444,6 +594,11 @@ type Run struct {
 
 	// Tests The single tests the run was narrowed to; their files run only these.
 	Tests []string `json:"tests"`
+
+	// WaitingFor What a queued run waits for; null unless queued. Only the fields of its `kind` are present.
+	//
+	// Example: {"environment_id":3,"held_by":"carol","kind":"hold","until":"2025-05-01T12:00:00Z"}
+	WaitingFor *WaitingFor `json:"waiting_for"`
 }
 
 // RunList defines model for RunList.
@@ -673,6 +828,40 @@ type UsageTotals struct {
 	StartsByHour []int `json:"starts_by_hour"`
 }
 
+// WaitKind `run`: behind `run_id` (running in its environment, or directly ahead in line).
+// `hold`: its environment (or every one of its pool) is held (`environment_id`,
+// `held_by`, `until`). `capacity`: nothing but a free worker slot stands between it
+// and its start. `pool`: every environment of `pool` is busy, held or promised to an
+// older run.
+type WaitKind string
+
+// WaitingFor What a queued run waits for; null unless queued. Only the fields of its `kind` are present.
+//
+// Example: {"environment_id":3,"held_by":"carol","kind":"hold","until":"2025-05-01T12:00:00Z"}
+type WaitingFor struct {
+	// EnvironmentId `hold`: the held environment.
+	EnvironmentId *int `json:"environment_id,omitempty"`
+
+	// HeldBy `hold`: who holds it.
+	HeldBy *string `json:"held_by,omitempty"`
+
+	// Kind `run`: behind `run_id` (running in its environment, or directly ahead in line).
+	// `hold`: its environment (or every one of its pool) is held (`environment_id`,
+	// `held_by`, `until`). `capacity`: nothing but a free worker slot stands between it
+	// and its start. `pool`: every environment of `pool` is busy, held or promised to an
+	// older run.
+	Kind WaitKind `json:"kind"`
+
+	// Pool `pool`: the label.
+	Pool *string `json:"pool,omitempty"`
+
+	// RunId `run`: the run waited behind.
+	RunId *int64 `json:"run_id,omitempty"`
+
+	// Until `hold`: when it ends by itself; null for a hold until released.
+	Until *time.Time `json:"until,omitempty"`
+}
+
 // Webhook defines model for Webhook.
 type Webhook struct {
 	Events []WebhookEventType `json:"events"`
@@ -774,6 +963,16 @@ type WebhookRun struct {
 	TestFiles []string     `json:"test_files"`
 }
 
+// WorkerSlots The live workers (a heartbeat within BATON_WORKER_LOST_AFTER) and their run slots.
+type WorkerSlots struct {
+	// Busy Slots executing a run now.
+	Busy int `json:"busy"`
+
+	// Total The runs they can execute at once (BATON_MAX_RUNS each).
+	Total   int `json:"total"`
+	Workers int `json:"workers"`
+}
+
 // EnvironmentID defines model for EnvironmentID.
 type EnvironmentID = int
 
@@ -827,8 +1026,11 @@ type ListRunsParams struct {
 	// Status Only runs in one of these statuses; repeat it for several (`status=failed&status=error`).
 	Status *[]RunStatus `form:"status,omitempty" json:"status,omitempty"`
 
-	// EnvironmentId Only runs in this environment.
+	// EnvironmentId Only runs in this environment (pooled runs that got it included).
 	EnvironmentId *int `form:"environment_id,omitempty" json:"environment_id,omitempty"`
+
+	// Pool Only runs asked for this pool, wherever they ran.
+	Pool *Label `form:"pool,omitempty" json:"pool,omitempty"`
 
 	// RequestedBy The user who started the run. Surrounding spaces are ignored, as they are when a run is created.
 	RequestedBy *string `form:"requested_by,omitempty" json:"requested_by,omitempty"`
@@ -902,6 +1104,12 @@ type ListSlowestTestsParams struct {
 	// Limit At most this many tests.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// UpdateEnvironmentJSONRequestBody defines body for UpdateEnvironment for application/json ContentType.
+type UpdateEnvironmentJSONRequestBody = EnvironmentPatch
+
+// HoldEnvironmentJSONRequestBody defines body for HoldEnvironment for application/json ContentType.
+type HoldEnvironmentJSONRequestBody = HoldRequest
 
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
@@ -986,9 +1194,11 @@ func (t CreateRunRequest) MarshalJSON() ([]byte, error) {
 		}
 	}
 
-	object["environment_id"], err = json.Marshal(t.EnvironmentId)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'environment_id': %w", err)
+	if t.EnvironmentId != nil {
+		object["environment_id"], err = json.Marshal(t.EnvironmentId)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'environment_id': %w", err)
+		}
 	}
 
 	if t.Keyword != nil {
@@ -1002,6 +1212,13 @@ func (t CreateRunRequest) MarshalJSON() ([]byte, error) {
 		object["markers"], err = json.Marshal(t.Markers)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'markers': %w", err)
+		}
+	}
+
+	if t.Pool != nil {
+		object["pool"], err = json.Marshal(t.Pool)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'pool': %w", err)
 		}
 	}
 
@@ -1063,6 +1280,13 @@ func (t *CreateRunRequest) UnmarshalJSON(b []byte) error {
 		err = json.Unmarshal(raw, &t.Markers)
 		if err != nil {
 			return fmt.Errorf("error reading 'markers': %w", err)
+		}
+	}
+
+	if raw, found := object["pool"]; found {
+		err = json.Unmarshal(raw, &t.Pool)
+		if err != nil {
+			return fmt.Errorf("error reading 'pool': %w", err)
 		}
 	}
 
@@ -1171,9 +1395,11 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// ListEnvironments Lists the 100 environments with what runs and waits in each.
+	// ListEnvironments Lists the 100 environments with what runs and waits in each, the pools and the worker slots.
 	//
-	// Always all 100, by id; an environment is `busy` while a run executes in it.
+	// Always all 100, by id (see `EnvironmentState` for the states), then every pool
+	// (label) with its environments and waiting runs, the live workers' slots, and how
+	// many runs wait for a free slot.
 	//
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
 	ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1184,6 +1410,69 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/environments/{id} (the `GetEnvironment` operationId).
 	GetEnvironment(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateEnvironmentWithBody Changes an environment's description, labels, URL or variables.
+	//
+	// Each member given replaces what is stored (`null` or `""` clears `description`
+	// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+	// set, or removed by `null`; others are left alone. A secret's value is never
+	// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+	// and every variable under its own name; secret values are masked in their logs.
+	// Names Baton sets or that change how a run executes are refused. A run already
+	// running keeps what it started with.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+	UpdateEnvironmentWithBody(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateEnvironment Changes an environment's description, labels, URL or variables.
+	//
+	// Each member given replaces what is stored (`null` or `""` clears `description`
+	// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+	// set, or removed by `null`; others are left alone. A secret's value is never
+	// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+	// and every variable under its own name; secret values are masked in their logs.
+	// Names Baton sets or that change how a run executes are refused. A run already
+	// running keeps what it started with.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+	UpdateEnvironment(ctx context.Context, id EnvironmentID, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseEnvironment Releases an environment's hold.
+	//
+	// The next run starts at once if one waits. Releasing an environment that is not held changes nothing.
+	//
+	// Corresponds with DELETE /api/environments/{id}/hold (the `ReleaseEnvironment` operationId).
+	ReleaseEnvironment(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HoldEnvironmentWithBody Holds an environment, for maintenance or for a person to debug.
+	//
+	// While the hold is in force no run starts in the environment: queued runs keep
+	// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+	// running finishes first; the hold takes effect when it ends. With `until` (at most
+	// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+	// same `held_by` may change its hold; someone else gets 409 until it is released.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+	HoldEnvironmentWithBody(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HoldEnvironment Holds an environment, for maintenance or for a person to debug.
+	//
+	// While the hold is in force no run starts in the environment: queued runs keep
+	// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+	// running finishes first; the hold takes effect when it ends. With `until` (at most
+	// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+	// same `held_by` may change its hold; someone else gets 409 until it is released.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+	HoldEnvironment(ctx context.Context, id EnvironmentID, body HoldEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Reports whether the API can reach its database.
 	//
@@ -1219,10 +1508,12 @@ type ClientInterface interface {
 	// Corresponds with GET /api/runs (the `ListRuns` operationId).
 	ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateRunWithBody Queues a run of one or more test files in an environment.
+	// CreateRunWithBody Queues a run of one or more test files in an environment, or in any environment of a pool.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+	// one of the two) it starts in the first environment carrying that label that
+	// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 	// `python -m pytest FILES` would by hand there; files of several projects run one
 	// pytest per project, in one hold of the environment. `tests` picks single tests by
 	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -1232,10 +1523,12 @@ type ClientInterface interface {
 	// Corresponds with POST /api/runs (the `CreateRun` operationId).
 	CreateRunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateRun Queues a run of one or more test files in an environment.
+	// CreateRun Queues a run of one or more test files in an environment, or in any environment of a pool.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+	// one of the two) it starts in the first environment carrying that label that
+	// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 	// `python -m pytest FILES` would by hand there; files of several projects run one
 	// pytest per project, in one hold of the environment. `tests` picks single tests by
 	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -1442,9 +1735,11 @@ type ClientInterface interface {
 	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// ListEnvironments Lists the 100 environments with what runs and waits in each.
+// ListEnvironments Lists the 100 environments with what runs and waits in each, the pools and the worker slots.
 //
-// Always all 100, by id; an environment is `busy` while a run executes in it.
+// Always all 100, by id (see `EnvironmentState` for the states), then every pool
+// (label) with its environments and waiting runs, the live workers' slots, and how
+// many runs wait for a free slot.
 //
 // Corresponds with GET /api/environments (the `ListEnvironments` operationId).
 func (c *Client) ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1466,6 +1761,119 @@ func (c *Client) ListEnvironments(ctx context.Context, reqEditors ...RequestEdit
 // Corresponds with GET /api/environments/{id} (the `GetEnvironment` operationId).
 func (c *Client) GetEnvironment(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEnvironmentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateEnvironmentWithBody Changes an environment's description, labels, URL or variables.
+//
+// Each member given replaces what is stored (`null` or `""` clears `description`
+// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+// set, or removed by `null`; others are left alone. A secret's value is never
+// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+// and every variable under its own name; secret values are masked in their logs.
+// Names Baton sets or that change how a run executes are refused. A run already
+// running keeps what it started with.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateEnvironmentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateEnvironment Changes an environment's description, labels, URL or variables.
+//
+// Each member given replaces what is stored (`null` or `""` clears `description`
+// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+// set, or removed by `null`; others are left alone. A secret's value is never
+// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+// and every variable under its own name; secret values are masked in their logs.
+// Names Baton sets or that change how a run executes are refused. A run already
+// running keeps what it started with.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+func (c *Client) UpdateEnvironment(ctx context.Context, id EnvironmentID, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateEnvironmentRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseEnvironment Releases an environment's hold.
+//
+// The next run starts at once if one waits. Releasing an environment that is not held changes nothing.
+//
+// Corresponds with DELETE /api/environments/{id}/hold (the `ReleaseEnvironment` operationId).
+func (c *Client) ReleaseEnvironment(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseEnvironmentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HoldEnvironmentWithBody Holds an environment, for maintenance or for a person to debug.
+//
+// While the hold is in force no run starts in the environment: queued runs keep
+// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+// running finishes first; the hold takes effect when it ends. With `until` (at most
+// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+// same `held_by` may change its hold; someone else gets 409 until it is released.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+func (c *Client) HoldEnvironmentWithBody(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHoldEnvironmentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HoldEnvironment Holds an environment, for maintenance or for a person to debug.
+//
+// While the hold is in force no run starts in the environment: queued runs keep
+// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+// running finishes first; the hold takes effect when it ends. With `until` (at most
+// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+// same `held_by` may change its hold; someone else gets 409 until it is released.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+func (c *Client) HoldEnvironment(ctx context.Context, id EnvironmentID, body HoldEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHoldEnvironmentRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1550,10 +1958,12 @@ func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditor
 	return c.Client.Do(req)
 }
 
-// CreateRunWithBody Queues a run of one or more test files in an environment.
+// CreateRunWithBody Queues a run of one or more test files in an environment, or in any environment of a pool.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO). Each file runs in its test project's root, as
+// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+// one of the two) it starts in the first environment carrying that label that
+// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 // `python -m pytest FILES` would by hand there; files of several projects run one
 // pytest per project, in one hold of the environment. `tests` picks single tests by
 // node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -1573,10 +1983,12 @@ func (c *Client) CreateRunWithBody(ctx context.Context, contentType string, body
 	return c.Client.Do(req)
 }
 
-// CreateRun Queues a run of one or more test files in an environment.
+// CreateRun Queues a run of one or more test files in an environment, or in any environment of a pool.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO). Each file runs in its test project's root, as
+// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+// one of the two) it starts in the first environment carrying that label that
+// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 // `python -m pytest FILES` would by hand there; files of several projects run one
 // pytest per project, in one hold of the environment. `tests` picks single tests by
 // node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -2043,6 +2455,134 @@ func NewGetEnvironmentRequest(server string, id EnvironmentID) (*http.Request, e
 	return req, nil
 }
 
+// NewUpdateEnvironmentRequest calls the generic UpdateEnvironment builder with application/json body
+func NewUpdateEnvironmentRequest(server string, id EnvironmentID, body UpdateEnvironmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateEnvironmentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateEnvironmentRequestWithBody constructs an http.Request for the UpdateEnvironment method, with any body, and a specified content type
+func NewUpdateEnvironmentRequestWithBody(server string, id EnvironmentID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/environments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReleaseEnvironmentRequest constructs an http.Request for the ReleaseEnvironment method
+func NewReleaseEnvironmentRequest(server string, id EnvironmentID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/environments/%s/hold", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHoldEnvironmentRequest calls the generic HoldEnvironment builder with application/json body
+func NewHoldEnvironmentRequest(server string, id EnvironmentID, body HoldEnvironmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewHoldEnvironmentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewHoldEnvironmentRequestWithBody constructs an http.Request for the HoldEnvironment method, with any body, and a specified content type
+func NewHoldEnvironmentRequestWithBody(server string, id EnvironmentID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/environments/%s/hold", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -2218,6 +2758,18 @@ func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, e
 		if params.EnvironmentId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment_id", *params.EnvironmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Pool != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pool", *params.Pool, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3094,9 +3646,11 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// ListEnvironmentsWithResponse Lists the 100 environments with what runs and waits in each.
+	// ListEnvironmentsWithResponse Lists the 100 environments with what runs and waits in each, the pools and the worker slots.
 	//
-	// Always all 100, by id; an environment is `busy` while a run executes in it.
+	// Always all 100, by id (see `EnvironmentState` for the states), then every pool
+	// (label) with its environments and waiting runs, the live workers' slots, and how
+	// many runs wait for a free slot.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3111,6 +3665,71 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/environments/{id} (the `GetEnvironment` operationId).
 	GetEnvironmentWithResponse(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*GetEnvironmentResponse, error)
+
+	// UpdateEnvironmentWithBodyWithResponse Changes an environment's description, labels, URL or variables.
+	//
+	// Each member given replaces what is stored (`null` or `""` clears `description`
+	// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+	// set, or removed by `null`; others are left alone. A secret's value is never
+	// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+	// and every variable under its own name; secret values are masked in their logs.
+	// Names Baton sets or that change how a run executes are refused. A run already
+	// running keeps what it started with.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+	UpdateEnvironmentWithBodyWithResponse(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
+
+	// UpdateEnvironmentWithResponse Changes an environment's description, labels, URL or variables.
+	//
+	// Each member given replaces what is stored (`null` or `""` clears `description`
+	// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+	// set, or removed by `null`; others are left alone. A secret's value is never
+	// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+	// and every variable under its own name; secret values are masked in their logs.
+	// Names Baton sets or that change how a run executes are refused. A run already
+	// running keeps what it started with.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+	UpdateEnvironmentWithResponse(ctx context.Context, id EnvironmentID, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
+
+	// ReleaseEnvironmentWithResponse Releases an environment's hold.
+	//
+	// The next run starts at once if one waits. Releasing an environment that is not held changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/environments/{id}/hold (the `ReleaseEnvironment` operationId).
+	ReleaseEnvironmentWithResponse(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*ReleaseEnvironmentResponse, error)
+
+	// HoldEnvironmentWithBodyWithResponse Holds an environment, for maintenance or for a person to debug.
+	//
+	// While the hold is in force no run starts in the environment: queued runs keep
+	// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+	// running finishes first; the hold takes effect when it ends. With `until` (at most
+	// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+	// same `held_by` may change its hold; someone else gets 409 until it is released.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+	HoldEnvironmentWithBodyWithResponse(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HoldEnvironmentResponse, error)
+
+	// HoldEnvironmentWithResponse Holds an environment, for maintenance or for a person to debug.
+	//
+	// While the hold is in force no run starts in the environment: queued runs keep
+	// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+	// running finishes first; the hold takes effect when it ends. With `until` (at most
+	// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+	// same `held_by` may change its hold; someone else gets 409 until it is released.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+	HoldEnvironmentWithResponse(ctx context.Context, id EnvironmentID, body HoldEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*HoldEnvironmentResponse, error)
 
 	// GetHealthWithResponse Reports whether the API can reach its database.
 	//
@@ -3154,10 +3773,12 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/runs (the `ListRuns` operationId).
 	ListRunsWithResponse(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*ListRunsResponse, error)
 
-	// CreateRunWithBodyWithResponse Queues a run of one or more test files in an environment.
+	// CreateRunWithBodyWithResponse Queues a run of one or more test files in an environment, or in any environment of a pool.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+	// one of the two) it starts in the first environment carrying that label that
+	// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 	// `python -m pytest FILES` would by hand there; files of several projects run one
 	// pytest per project, in one hold of the environment. `tests` picks single tests by
 	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -3167,10 +3788,12 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/runs (the `CreateRun` operationId).
 	CreateRunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRunResponse, error)
 
-	// CreateRunWithResponse Queues a run of one or more test files in an environment.
+	// CreateRunWithResponse Queues a run of one or more test files in an environment, or in any environment of a pool.
 	//
 	// The run starts at once if the environment is free, else after the runs
-	// already waiting for it (FIFO). Each file runs in its test project's root, as
+	// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+	// one of the two) it starts in the first environment carrying that label that
+	// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 	// `python -m pytest FILES` would by hand there; files of several projects run one
 	// pytest per project, in one hold of the environment. `tests` picks single tests by
 	// node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -3577,6 +4200,339 @@ func (r GetEnvironmentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for UpdateEnvironment
+type UpdateEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UpdateEnvironmentResponse405Headers the declared response headers of an HTTP 405 response for UpdateEnvironment
+type UpdateEnvironmentResponse405Headers struct {
+	Allow string
+}
+
+type UpdateEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Environment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateEnvironmentResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateEnvironmentResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON200() *Environment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateEnvironmentResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateEnvironmentResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReleaseEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for ReleaseEnvironment
+type ReleaseEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReleaseEnvironmentResponse405Headers the declared response headers of an HTTP 405 response for ReleaseEnvironment
+type ReleaseEnvironmentResponse405Headers struct {
+	Allow string
+}
+
+type ReleaseEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Environment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReleaseEnvironmentResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReleaseEnvironmentResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON200() *Environment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ReleaseEnvironmentResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HoldEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for HoldEnvironment
+type HoldEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// HoldEnvironmentResponse405Headers the declared response headers of an HTTP 405 response for HoldEnvironment
+type HoldEnvironmentResponse405Headers struct {
+	Allow string
+}
+
+type HoldEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Environment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HoldEnvironmentResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *HoldEnvironmentResponse405Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON200() *Environment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r HoldEnvironmentResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r HoldEnvironmentResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r HoldEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HoldEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HoldEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HoldEnvironmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5612,9 +6568,11 @@ func (r GetMetricsResponse) ContentType() string {
 	return ""
 }
 
-// ListEnvironmentsWithResponse Lists the 100 environments with what runs and waits in each.
+// ListEnvironmentsWithResponse Lists the 100 environments with what runs and waits in each, the pools and the worker slots.
 //
-// Always all 100, by id; an environment is `busy` while a run executes in it.
+// Always all 100, by id (see `EnvironmentState` for the states), then every pool
+// (label) with its environments and waiting runs, the live workers' slots, and how
+// many runs wait for a free slot.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5640,6 +6598,101 @@ func (c *ClientWithResponses) GetEnvironmentWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseGetEnvironmentResponse(rsp)
+}
+
+// UpdateEnvironmentWithBodyWithResponse Changes an environment's description, labels, URL or variables.
+//
+// Each member given replaces what is stored (`null` or `""` clears `description`
+// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+// set, or removed by `null`; others are left alone. A secret's value is never
+// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+// and every variable under its own name; secret values are masked in their logs.
+// Names Baton sets or that change how a run executes are refused. A run already
+// running keeps what it started with.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+func (c *ClientWithResponses) UpdateEnvironmentWithBodyWithResponse(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error) {
+	rsp, err := c.UpdateEnvironmentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateEnvironmentResponse(rsp)
+}
+
+// UpdateEnvironmentWithResponse Changes an environment's description, labels, URL or variables.
+//
+// Each member given replaces what is stored (`null` or `""` clears `description`
+// and `url`; `labels` replaces the whole set). In `variables` each named variable is
+// set, or removed by `null`; others are left alone. A secret's value is never
+// returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+// and every variable under its own name; secret values are masked in their logs.
+// Names Baton sets or that change how a run executes are refused. A run already
+// running keeps what it started with.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/environments/{id} (the `UpdateEnvironment` operationId).
+func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context, id EnvironmentID, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error) {
+	rsp, err := c.UpdateEnvironment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateEnvironmentResponse(rsp)
+}
+
+// ReleaseEnvironmentWithResponse Releases an environment's hold.
+//
+// The next run starts at once if one waits. Releasing an environment that is not held changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/environments/{id}/hold (the `ReleaseEnvironment` operationId).
+func (c *ClientWithResponses) ReleaseEnvironmentWithResponse(ctx context.Context, id EnvironmentID, reqEditors ...RequestEditorFn) (*ReleaseEnvironmentResponse, error) {
+	rsp, err := c.ReleaseEnvironment(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseEnvironmentResponse(rsp)
+}
+
+// HoldEnvironmentWithBodyWithResponse Holds an environment, for maintenance or for a person to debug.
+//
+// While the hold is in force no run starts in the environment: queued runs keep
+// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+// running finishes first; the hold takes effect when it ends. With `until` (at most
+// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+// same `held_by` may change its hold; someone else gets 409 until it is released.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+func (c *ClientWithResponses) HoldEnvironmentWithBodyWithResponse(ctx context.Context, id EnvironmentID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HoldEnvironmentResponse, error) {
+	rsp, err := c.HoldEnvironmentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHoldEnvironmentResponse(rsp)
+}
+
+// HoldEnvironmentWithResponse Holds an environment, for maintenance or for a person to debug.
+//
+// While the hold is in force no run starts in the environment: queued runs keep
+// their places (their `waiting_for` says `hold`) and pools skip it. A run already
+// running finishes first; the hold takes effect when it ends. With `until` (at most
+// 24 h ahead) the hold ends by itself then; without, it lasts until released. The
+// same `held_by` may change its hold; someone else gets 409 until it is released.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/environments/{id}/hold (the `HoldEnvironment` operationId).
+func (c *ClientWithResponses) HoldEnvironmentWithResponse(ctx context.Context, id EnvironmentID, body HoldEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*HoldEnvironmentResponse, error) {
+	rsp, err := c.HoldEnvironment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHoldEnvironmentResponse(rsp)
 }
 
 // GetHealthWithResponse Reports whether the API can reach its database.
@@ -5708,10 +6761,12 @@ func (c *ClientWithResponses) ListRunsWithResponse(ctx context.Context, params *
 	return ParseListRunsResponse(rsp)
 }
 
-// CreateRunWithBodyWithResponse Queues a run of one or more test files in an environment.
+// CreateRunWithBodyWithResponse Queues a run of one or more test files in an environment, or in any environment of a pool.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO). Each file runs in its test project's root, as
+// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+// one of the two) it starts in the first environment carrying that label that
+// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 // `python -m pytest FILES` would by hand there; files of several projects run one
 // pytest per project, in one hold of the environment. `tests` picks single tests by
 // node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -5727,10 +6782,12 @@ func (c *ClientWithResponses) CreateRunWithBodyWithResponse(ctx context.Context,
 	return ParseCreateRunResponse(rsp)
 }
 
-// CreateRunWithResponse Queues a run of one or more test files in an environment.
+// CreateRunWithResponse Queues a run of one or more test files in an environment, or in any environment of a pool.
 //
 // The run starts at once if the environment is free, else after the runs
-// already waiting for it (FIFO). Each file runs in its test project's root, as
+// already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+// one of the two) it starts in the first environment carrying that label that
+// becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
 // `python -m pytest FILES` would by hand there; files of several projects run one
 // pytest per project, in one hold of the environment. `tests` picks single tests by
 // node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -6231,6 +7288,321 @@ func ParseGetEnvironmentResponse(rsp *http.Response) (*GetEnvironmentResponse, e
 	switch {
 	case rsp.StatusCode == 405:
 		var headers GetEnvironmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateEnvironmentResponse parses an HTTP response from a UpdateEnvironmentWithResponse call
+func ParseUpdateEnvironmentResponse(rsp *http.Response) (*UpdateEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Environment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateEnvironmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReleaseEnvironmentResponse parses an HTTP response from a ReleaseEnvironmentWithResponse call
+func ParseReleaseEnvironmentResponse(rsp *http.Response) (*ReleaseEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Environment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ReleaseEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReleaseEnvironmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHoldEnvironmentResponse parses an HTTP response from a HoldEnvironmentWithResponse call
+func ParseHoldEnvironmentResponse(rsp *http.Response) (*HoldEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HoldEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Environment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HoldEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers HoldEnvironmentResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -24,10 +24,18 @@ func TestRerunOfCopiesEveryField(t *testing.T) {
 	again := domain.RerunOf(orig, "")
 	v := reflect.ValueOf(again)
 	for i := range v.NumField() {
-		require.False(t, v.Field(i).IsZero(), "RerunOf leaves CreateRun.%s unset", v.Type().Field(i).Name)
+		name := v.Type().Field(i).Name
+		if name == "EnvironmentID" || name == "Pool" {
+			continue // the target: exactly one of the two, checked below
+		}
+		require.False(t, v.Field(i).IsZero(), "RerunOf leaves CreateRun.%s unset", name)
 	}
 	require.Equal(t, "alice", again.RequestedBy)
 	require.Equal(t, 9, *again.EnvironmentID)
+	require.Nil(t, again.Pool)
+	pooled := domain.RerunOf(&domain.Run{RequestedBy: "alice", EnvironmentID: 4, Pool: "staging", TestFiles: orig.TestFiles}, "")
+	require.Nil(t, pooled.EnvironmentID, "a pooled run is rerun in its pool, wherever it ran")
+	require.Equal(t, "staging", *pooled.Pool)
 	require.Equal(t, orig.TestFiles[:2], again.TestFiles, "the files of its tests are not run whole")
 	require.Equal(t, orig.Tests, again.Tests)
 	require.Equal(t, orig.TestFiles, again.Files())
@@ -41,6 +49,8 @@ func TestRerunOfCopiesEveryField(t *testing.T) {
 	require.Equal(t, 2, *domain.RerunOf(&domain.Run{Timeout: 1500 * time.Millisecond}, "").TimeoutSeconds,
 		"a timeout is never shortened")
 }
+
+func strp(s string) *string { return &s }
 
 func TestCreateRunValidate(t *testing.T) {
 	t.Parallel()
@@ -58,21 +68,25 @@ func TestCreateRunValidate(t *testing.T) {
 		field string
 		why   string
 	}{
-		"valid":               {func(*domain.CreateRun) {}, "", ""},
-		"150 characters":      {func(c *domain.CreateRun) { c.RequestedBy = strings.Repeat("é", 150) }, "", ""},
-		"151 characters":      {func(c *domain.CreateRun) { c.RequestedBy = strings.Repeat("é", 151) }, "requested_by", domain.RuleRequestedBy},
-		"control character":   {func(c *domain.CreateRun) { c.RequestedBy = "a\x00b" }, "requested_by", "must not contain control characters"},
-		"environment 0":       {func(c *domain.CreateRun) { c.EnvironmentID = env(0) }, "environment_id", domain.RuleEnvironmentID},
-		"environment 100":     {func(c *domain.CreateRun) { c.EnvironmentID = env(100) }, "", ""},
-		"environment 101":     {func(c *domain.CreateRun) { c.EnvironmentID = env(101) }, "environment_id", domain.RuleEnvironmentID},
-		"no environment":      {func(c *domain.CreateRun) { c.EnvironmentID = nil }, "environment_id", "is required"},
-		"100 files":           {func(c *domain.CreateRun) { c.TestFiles = files(100) }, "", ""},
-		"101 files":           {func(c *domain.CreateRun) { c.TestFiles = files(101) }, "test_files", domain.RuleTestFilesMax},
-		"duplicate file":      {func(c *domain.CreateRun) { c.TestFiles = []string{"a", "b", "a"} }, "test_files", "names a more than once"},
-		"timeout 86400":       {func(c *domain.CreateRun) { c.TimeoutSeconds = env(86400) }, "", ""},
-		"timeout 86401":       {func(c *domain.CreateRun) { c.TimeoutSeconds = env(86401) }, "timeout_seconds", domain.RuleTimeout},
-		"timeout 0":           {func(c *domain.CreateRun) { c.TimeoutSeconds = env(0) }, "timeout_seconds", domain.RuleTimeout},
-		"limits in the rules": {func(*domain.CreateRun) {}, "", ""},
+		"valid":                {func(*domain.CreateRun) {}, "", ""},
+		"150 characters":       {func(c *domain.CreateRun) { c.RequestedBy = strings.Repeat("é", 150) }, "", ""},
+		"151 characters":       {func(c *domain.CreateRun) { c.RequestedBy = strings.Repeat("é", 151) }, "requested_by", domain.RuleRequestedBy},
+		"control character":    {func(c *domain.CreateRun) { c.RequestedBy = "a\x00b" }, "requested_by", "must not contain control characters"},
+		"environment 0":        {func(c *domain.CreateRun) { c.EnvironmentID = env(0) }, "environment_id", domain.RuleEnvironmentID},
+		"environment 100":      {func(c *domain.CreateRun) { c.EnvironmentID = env(100) }, "", ""},
+		"environment 101":      {func(c *domain.CreateRun) { c.EnvironmentID = env(101) }, "environment_id", domain.RuleEnvironmentID},
+		"no environment":       {func(c *domain.CreateRun) { c.EnvironmentID = nil }, "environment_id", "is required (or give pool instead)"},
+		"pool":                 {func(c *domain.CreateRun) { c.EnvironmentID, c.Pool = nil, strp("staging") }, "", ""},
+		"pool and environment": {func(c *domain.CreateRun) { c.Pool = strp("staging") }, "pool", "cannot be given with environment_id: ask for one environment or for a pool"},
+		"pool not a label":     {func(c *domain.CreateRun) { c.EnvironmentID, c.Pool = nil, strp("Staging") }, "pool", "is a label, which " + domain.RuleLabel},
+		"empty pool":           {func(c *domain.CreateRun) { c.EnvironmentID, c.Pool = nil, strp("") }, "pool", "is a label, which " + domain.RuleLabel},
+		"100 files":            {func(c *domain.CreateRun) { c.TestFiles = files(100) }, "", ""},
+		"101 files":            {func(c *domain.CreateRun) { c.TestFiles = files(101) }, "test_files", domain.RuleTestFilesMax},
+		"duplicate file":       {func(c *domain.CreateRun) { c.TestFiles = []string{"a", "b", "a"} }, "test_files", "names a more than once"},
+		"timeout 86400":        {func(c *domain.CreateRun) { c.TimeoutSeconds = env(86400) }, "", ""},
+		"timeout 86401":        {func(c *domain.CreateRun) { c.TimeoutSeconds = env(86401) }, "timeout_seconds", domain.RuleTimeout},
+		"timeout 0":            {func(c *domain.CreateRun) { c.TimeoutSeconds = env(0) }, "timeout_seconds", domain.RuleTimeout},
+		"limits in the rules":  {func(*domain.CreateRun) {}, "", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

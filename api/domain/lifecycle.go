@@ -14,6 +14,17 @@ type RunStore interface {
 	// lock, so "is it free?" and "it is mine now" cannot interleave between
 	// workers. fn's error rolls everything back.
 	InEnvironment(ctx context.Context, environmentID int, fn func(tx RunTx) error) error
+	// InPool runs fn in one transaction that holds the labels lock (shared:
+	// labels do not change meanwhile) and then the lock of every
+	// environment carrying label pool, in id order. A pooled run is created
+	// under it, so its id is drawn under the lock of every environment it
+	// may take, as a direct run's is under its one environment's: for each
+	// environment, id order is then commit order among all the runs that
+	// can take it, and FIFO by id is exact. fn's error rolls back.
+	InPool(ctx context.Context, pool string, fn func(tx PoolTx) error) error
+	// QueueSnapshot reads the scheduler's state in one transaction, with
+	// the history its estimates need (see QueueSnapshot.HistoryKeys).
+	QueueSnapshot(ctx context.Context) (*QueueSnapshot, error)
 	// FindRun returns one run, or ENOTFOUND.
 	FindRun(ctx context.Context, id int64) (*Run, error)
 	// ListRuns returns up to f.Limit runs matching f (BeforeID decoded),
@@ -34,7 +45,9 @@ type RunStore interface {
 	Heartbeat(ctx context.Context, workerID string, runs map[int64]*Progress) (map[int64]bool, error)
 	// StaleRuns lists the running runs without a heartbeat for staleAfter.
 	StaleRuns(ctx context.Context, staleAfter time.Duration) ([]StaleRun, error)
-	// StalledEnvironments lists environments with queued runs and nothing running.
+	// StalledEnvironments lists the environments where a run could start
+	// and none runs: not held, and a queued run can take them (asked for
+	// them, or for a pool whose label they carry).
 	StalledEnvironments(ctx context.Context) ([]int, error)
 	// AppendLog is RunScheduler.AppendLog.
 	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
@@ -48,10 +61,17 @@ type RunTx interface {
 	RunStatus(ctx context.Context, id int64) (RunStatus, error)
 	// Busy reports whether a run is running in the environment.
 	Busy(ctx context.Context) (bool, error)
-	// HasQueued reports whether runs wait in the environment.
+	// Held reports whether a hold is in force on the environment now.
+	Held(ctx context.Context) (bool, error)
+	// HasQueued reports whether a queued run can take the environment: one
+	// asked for it, or for a pool whose label it carries.
 	HasQueued(ctx context.Context) (bool, error)
-	// ClaimOldest moves the environment's oldest queued run to running for
-	// workerID and returns it, or returns nil when none is queued.
+	// ClaimOldest moves the oldest queued run that can take the environment
+	// (direct or pooled, lowest id) to running there for workerID and
+	// returns it with what it receives from the environment (Run.Env); nil
+	// when none waits. A run another transaction is claiming is waited for,
+	// never skipped: if that claim commits, the next oldest is taken; if it
+	// rolls back, this one.
 	ClaimOldest(ctx context.Context, workerID string) (*Run, error)
 	// RequestCancel flags a running run so its worker stops it.
 	RequestCancel(ctx context.Context, id int64) error
@@ -68,10 +88,32 @@ type RunTx interface {
 	EnqueueRunStarted(ctx context.Context, e RunStarted) error
 }
 
-// NewRun is a validated run ready to be stored.
+// PoolTx is what the run service may do inside RunStore.InPool.
+type PoolTx interface {
+	// Members are the environments carrying the pool's label, by id; the
+	// transaction holds their locks.
+	Members() []int
+	// InsertRun stores a new queued pooled run and returns its id.
+	InsertRun(ctx context.Context, r NewRun) (int64, error)
+	// RunStatus reads a run's status, or ENOTFOUND.
+	RunStatus(ctx context.Context, id int64) (RunStatus, error)
+	// Startable lists the members where a run could start now: nothing
+	// runs there and no hold is in force.
+	Startable(ctx context.Context) ([]int, error)
+	// EnqueueStartIn enqueues the start job of member environment env.
+	EnqueueStartIn(ctx context.Context, env int) error
+	// EndRun is RunTx.EndRun, for a pooled run that has not started.
+	EndRun(ctx context.Context, e RunEnd) (*RunEnded, error)
+	// EnqueueRunEnded is RunTx.EnqueueRunEnded.
+	EnqueueRunEnded(ctx context.Context, e RunEnded) error
+}
+
+// NewRun is a validated run ready to be stored: in one environment, or
+// (EnvironmentID 0) in a pool.
 type NewRun struct {
 	RequestedBy   string
 	EnvironmentID int
+	Pool          string
 	// TestFiles are every file the run touches; Tests, Keyword and Markers
 	// narrow it (see CreateRun).
 	TestFiles []string
@@ -116,11 +158,15 @@ type RunEnd struct {
 // RunEnded is a run's end as the world is told about it: the payload of
 // the run_ended job every RunEndedHandler receives.
 type RunEnded struct {
-	RunID         int64
+	RunID int64
+	// EnvironmentID is where the run executed; 0 for a pooled run that
+	// ended (was cancelled) before it got one.
 	EnvironmentID int
-	RequestedBy   string
-	TestFiles     []string
-	Status        RunStatus
+	// Pool is the label a pooled run asked for; "" for a direct run.
+	Pool        string
+	RequestedBy string
+	TestFiles   []string
+	Status      RunStatus
 	// Reason explains Status, e.g. ReasonTestsFailed; "" for a success.
 	Reason   string
 	ExitCode *int

@@ -98,18 +98,28 @@ func joinStatuses(ss []RunStatus) string {
 
 // Run is one request to execute test files in an environment.
 type Run struct {
-	ID            int64
-	RequestedBy   string
+	ID          int64
+	RequestedBy string
+	// EnvironmentID is where the run executes; for a pooled run it is 0
+	// until the run starts, then the environment it got.
 	EnvironmentID int
-	TestFiles     []string
-	Status        RunStatus
-	// QueuePosition is 1 for the next run to start in its environment; 0 unless queued.
+	// Pool is the label a pooled run asked for; "" for a run asked for one
+	// environment.
+	Pool      string
+	TestFiles []string
+	Status    RunStatus
+	// QueuePosition is 1 for the next run to start in its line (see
+	// QueueInfo); 0 unless queued.
 	QueuePosition int
-	ExitCode      *int
-	Reason        string
-	CreatedAt     time.Time
-	StartedAt     *time.Time
-	FinishedAt    *time.Time
+	// WaitingFor and ETA explain a queued run (see ExplainQueue); nil
+	// otherwise, and ETA also when it cannot be estimated.
+	WaitingFor *WaitingFor
+	ETA        *time.Duration
+	ExitCode   *int
+	Reason     string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
 	// WorkerID names the worker process that claimed the run.
 	WorkerID string
 	// LogSize is the number of log bytes stored so far.
@@ -125,6 +135,17 @@ type Run struct {
 	Summary *TestSummary
 	// Progress is set once pytest has collected the tests.
 	Progress *Progress
+	// Env is what the run gets from its environment: set by a claim only,
+	// for the worker, and never shown to clients (it holds secrets).
+	Env *RunEnvironment
+}
+
+// RunEnvironment is what a claimed run receives from its environment, as it
+// was when the run started.
+type RunEnvironment struct {
+	// URL is given to the tests as TEST_ENV_URL when set.
+	URL       string
+	Variables []Variable
 }
 
 // Duration returns how long the run executed, or nil while it has not ended
@@ -137,11 +158,15 @@ func (r *Run) Duration() *time.Duration {
 	return &d
 }
 
-// CreateRun is the input for starting a run. EnvironmentID is a pointer so a
-// missing value is told apart from an invalid one.
+// CreateRun is the input for starting a run, in one environment or in any
+// environment of a pool (exactly one of the two). EnvironmentID and Pool are
+// pointers so a missing value is told apart from an invalid one.
 type CreateRun struct {
 	RequestedBy   string
 	EnvironmentID *int
+	// Pool is a label: the run starts in the first environment carrying it
+	// that becomes free (see ExplainQueue for the rule).
+	Pool *string
 	// TestFiles are catalog paths of files to run whole.
 	TestFiles []string
 	// Tests are catalog node ids of single tests to run
@@ -165,8 +190,19 @@ func (c *CreateRun) Validate() error {
 	if why := checkRequestedBy(c.RequestedBy); why != "" {
 		f.Add("requested_by", why)
 	}
-	if err := ValidateEnvironmentID(c.EnvironmentID); err != "" {
-		f.Add("environment_id", err)
+	switch {
+	case c.Pool != nil && c.EnvironmentID != nil:
+		f.Add("pool", "cannot be given with environment_id: ask for one environment or for a pool")
+	case c.Pool != nil:
+		if why := CheckLabel(*c.Pool); why != "" {
+			f.Add("pool", "is a label, which "+why)
+		}
+	case c.EnvironmentID == nil:
+		f.Add("environment_id", "is required (or give pool instead)")
+	default:
+		if why := ValidateEnvironmentID(c.EnvironmentID); why != "" {
+			f.Add("environment_id", why)
+		}
 	}
 	if t := c.TimeoutSeconds; t != nil && (*t < 1 || *t > MaxTimeoutSeconds) {
 		f.Add("timeout_seconds", RuleTimeout)
@@ -269,19 +305,29 @@ func ValidateEnvironmentID(id *int) string {
 	return ""
 }
 
-// RerunOf is the CreateRun that runs r again: the same environment, test
-// files and timeout, requested by requestedBy or, when that is blank, by
-// r's user. Every field CreateRun gains (a test selection, say) must be
-// copied here; TestRerunOfCopiesEveryField fails until it is.
+// RerunOf is the CreateRun that runs r again: the same environment (or the
+// same pool, for a pooled run, wherever the original ran), test files and
+// timeout, requested by requestedBy or, when that is blank, by r's user.
+// Every field CreateRun gains (a test selection, say) must be copied here;
+// TestRerunOfCopiesEveryField fails until it is.
 func RerunOf(r *Run, requestedBy string) CreateRun {
 	if strings.TrimSpace(requestedBy) == "" {
 		requestedBy = r.RequestedBy
 	}
-	env := r.EnvironmentID
+	var env *int
+	var pool *string
+	if r.Pool != "" {
+		p := r.Pool
+		pool = &p
+	} else {
+		e := r.EnvironmentID
+		env = &e
+	}
 	timeout := int((r.Timeout + time.Second - 1) / time.Second)
 	return CreateRun{
 		RequestedBy:    requestedBy,
-		EnvironmentID:  &env,
+		EnvironmentID:  env,
+		Pool:           pool,
 		TestFiles:      r.WholeFiles(),
 		Tests:          slices.Clone(r.Tests),
 		Keyword:        r.Keyword,
@@ -349,6 +395,7 @@ type RunQuery struct {
 	// a repeated status parameter so the query stays comparable).
 	Status        string
 	EnvironmentID string
+	Pool          string
 	RequestedBy   string
 	// CreatedAfter and CreatedBefore bound created_at (RFC 3339), inclusive.
 	CreatedAfter  string
@@ -366,7 +413,9 @@ type RunFilter struct {
 	// Statuses selects runs in any of these statuses.
 	Statuses      []RunStatus
 	EnvironmentID int
-	RequestedBy   string
+	// Pool selects the runs asked for that pool (wherever they ran).
+	Pool        string
+	RequestedBy string
 	// CreatedAfter and CreatedBefore bound created_at, inclusive; zero is unbounded.
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
@@ -436,6 +485,12 @@ func (q RunQuery) Filter() (RunFilter, error) {
 			fe.Add("environment_id", RuleEnvironmentID)
 		}
 		f.EnvironmentID = n
+	}
+	if q.Pool != "" {
+		if why := CheckLabel(q.Pool); why != "" {
+			fe.Add("pool", "is a label, which "+why)
+		}
+		f.Pool = q.Pool
 	}
 	if utf8.RuneCountInString(f.RequestedBy) > MaxRequestedByLen {
 		fe.Add("requested_by", RuleRequestedBy)

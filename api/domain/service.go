@@ -70,13 +70,60 @@ type RunScheduler interface {
 	AppendLog(ctx context.Context, runID int64, offset int64, text string) error
 }
 
-// EnvironmentService reads the test environments.
+// EnvironmentService manages the test environments as shared resources:
+// their metadata and labels (which make pools), holds, and what runs and
+// waits in each. Secret variable values never leave it: what it returns
+// carries them blanked.
 type EnvironmentService interface {
 	// ListEnvironments returns all environments by id, with their running
-	// run and their queue in start order.
-	ListEnvironments(ctx context.Context) ([]*Environment, error)
+	// run and their queue in start order, the pools and the worker slots.
+	ListEnvironments(ctx context.Context) (*EnvironmentList, error)
 	// FindEnvironment returns one environment, or ENOTFOUND.
 	FindEnvironment(ctx context.Context, id int) (*Environment, error)
+	// UpdateEnvironment applies p (see EnvironmentPatch) and returns the
+	// environment; a run that starts afterwards gets the new metadata, one
+	// already running keeps what it started with.
+	UpdateEnvironment(ctx context.Context, id int, p EnvironmentPatch) (*Environment, error)
+	// HoldEnvironment places (or, by the same holder, changes) a hold; a
+	// run already running finishes first. ECONFLICT when someone else holds
+	// the environment.
+	HoldEnvironment(ctx context.Context, id int, r HoldRequest) (*Environment, error)
+	// ReleaseEnvironment ends the hold, if any, and lets the next run start.
+	ReleaseEnvironment(ctx context.Context, id int) (*Environment, error)
+}
+
+// EnvironmentStore is the storage the environment service needs; package
+// postgres implements it.
+type EnvironmentStore interface {
+	// Environments returns every environment (or only environment only)
+	// with its metadata, secret values included, and its hold.
+	Environments(ctx context.Context, only int) ([]*Environment, error)
+	// QueueSnapshot is RunStore.QueueSnapshot.
+	QueueSnapshot(ctx context.Context) (*QueueSnapshot, error)
+	// EditEnvironment runs fn in one transaction that holds environment
+	// id's lock; with relabel it first takes the labels lock exclusively,
+	// since changing labels changes pools (see RunStore.InPool).
+	EditEnvironment(ctx context.Context, id int, relabel bool, fn func(tx EnvironmentTx) error) error
+}
+
+// EnvironmentTx is what the environment service may do inside
+// EnvironmentStore.EditEnvironment.
+type EnvironmentTx interface {
+	// Environment reads the locked environment, secret values included.
+	Environment(ctx context.Context) (*Environment, error)
+	// SaveMeta stores the environment's metadata.
+	SaveMeta(ctx context.Context, m EnvironmentMeta) error
+	// SetHold stores the hold, starting now (the database's clock).
+	SetHold(ctx context.Context, r HoldRequest) error
+	// ClearHold removes the hold, if any.
+	ClearHold(ctx context.Context) error
+	// Busy, Held and HasQueued are RunTx's.
+	Busy(ctx context.Context) (bool, error)
+	Held(ctx context.Context) (bool, error)
+	HasQueued(ctx context.Context) (bool, error)
+	// EnqueueStart enqueues the environment's start job, to run at once or,
+	// with at, not before then (when a hold ends by itself).
+	EnqueueStart(ctx context.Context, at *time.Time) error
 }
 
 // CatalogService reads the test catalog as last synced from disk.
@@ -131,3 +178,16 @@ type RunEndedFunc func(ctx context.Context, e RunEnded) error
 
 // HandleRunEnded calls f.
 func (f RunEndedFunc) HandleRunEnded(ctx context.Context, e RunEnded) error { return f(ctx, e) }
+
+// WorkerRegistry records the worker processes and how many runs each
+// executes at once, with their liveness, so the API can tell when a run
+// waits for a free worker slot (WaitCapacity) however many hosts there are;
+// package postgres implements it.
+type WorkerRegistry interface {
+	// WorkerAlive records worker id, with maxRuns slots, as alive now. A
+	// worker calls it at start and then every heartbeat interval; one that
+	// stops calling counts as gone once BATON_WORKER_LOST_AFTER passes.
+	WorkerAlive(ctx context.Context, id string, maxRuns int) error
+	// WorkerGone forgets worker id, which stopped on purpose.
+	WorkerGone(ctx context.Context, id string) error
+}

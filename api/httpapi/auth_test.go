@@ -11,8 +11,9 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 )
 
-// TestAPITokenGuardsMutations: with BATON_API_TOKEN set, every POST needs the
-// bearer token and a refused one changes nothing; reads stay open.
+// TestAPITokenGuardsMutations: with BATON_API_TOKEN set, every write (POST,
+// PATCH, DELETE) needs the bearer token and a refused one changes nothing;
+// reads stay open.
 func TestAPITokenGuardsMutations(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{apiToken: "s3cret"})
@@ -34,14 +35,20 @@ func TestAPITokenGuardsMutations(t *testing.T) {
 		require.Equal(t, before, h.state(t), "a refused request must change nothing (auth %q)", auth)
 	}
 	// Every write of the contract, present and future, needs the token.
+	writes := 0
 	for path, item := range specDoc.Paths.Map() {
-		if item.Post == nil {
-			continue
+		for method := range item.Operations() {
+			if method == http.MethodGet {
+				continue
+			}
+			writes++
+			p := strings.ReplaceAll(path, "{id}", "1")
+			h.do(t, request{Method: method, Path: p, Spec: specSilent}).
+				requireError(t, http.StatusUnauthorized, domain.EUNAUTHORIZED)
+			require.Equal(t, before, h.state(t), "%s %s without the token changed something", method, p)
 		}
-		p := strings.ReplaceAll(path, "{id}", "1")
-		h.do(t, request{Method: http.MethodPost, Path: p, Spec: specSilent}).
-			requireError(t, http.StatusUnauthorized, domain.EUNAUTHORIZED)
 	}
+	require.GreaterOrEqual(t, writes, 8, "the writes include PATCH and DELETE of environments")
 
 	var run Run
 	post("Bearer s3cret").decode(t, http.StatusCreated, &run)

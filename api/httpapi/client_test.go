@@ -30,7 +30,8 @@ func TestGeneratedGoClient(t *testing.T) {
 	require.Equal(t, string(want), string(doc.Body))
 
 	files := []string{"sample-tests/test_success.py"}
-	created, err := c.CreateRunWithResponse(ctx, client.CreateRunRequest{RequestedBy: "alice", EnvironmentId: 7, TestFiles: &files})
+	seven, tooBig := 7, 101
+	created, err := c.CreateRunWithResponse(ctx, client.CreateRunRequest{RequestedBy: "alice", EnvironmentId: &seven, TestFiles: &files})
 	require.NoError(t, err)
 	require.NotNil(t, created.JSON201, "%s", created.Body)
 	require.Equal(t, client.RunStatusQueued, created.JSON201.Status)
@@ -52,8 +53,33 @@ func TestGeneratedGoClient(t *testing.T) {
 	require.NotNil(t, missing.JSON404, "%s", missing.Body)
 	require.Equal(t, client.ErrorCodeNotFound, missing.JSON404.Error.Code)
 
-	bad, err := c.CreateRunWithResponse(ctx, client.CreateRunRequest{RequestedBy: "alice", EnvironmentId: 101, TestFiles: &files})
+	bad, err := c.CreateRunWithResponse(ctx, client.CreateRunRequest{RequestedBy: "alice", EnvironmentId: &tooBig, TestFiles: &files})
 	require.NoError(t, err)
 	require.NotNil(t, bad.JSON400, "%s", bad.Body)
 	require.Contains(t, *bad.JSON400.Error.Fields, "environment_id")
+
+	// Pools, holds and what a queued run waits for, typed.
+	labels := []string{"gpu"}
+	patched, err := c.UpdateEnvironmentWithResponse(ctx, 4, client.UpdateEnvironmentJSONRequestBody{Labels: &labels})
+	require.NoError(t, err)
+	require.NotNil(t, patched.JSON200, "%s", patched.Body)
+	require.Equal(t, labels, patched.JSON200.Labels)
+	held, err := c.HoldEnvironmentWithResponse(ctx, 4, client.HoldEnvironmentJSONRequestBody{HeldBy: "carol", Reason: "debugging"})
+	require.NoError(t, err)
+	require.NotNil(t, held.JSON200, "%s", held.Body)
+	require.Equal(t, client.EnvironmentStateHeld, held.JSON200.State)
+	gpu := "gpu"
+	pooled, err := c.CreateRunWithResponse(ctx, client.CreateRunRequest{RequestedBy: "bob", Pool: &gpu, TestFiles: &files})
+	require.NoError(t, err)
+	require.NotNil(t, pooled.JSON201, "%s", pooled.Body)
+	require.Nil(t, pooled.JSON201.EnvironmentId)
+	require.Equal(t, client.WaitKindHold, pooled.JSON201.WaitingFor.Kind)
+	released, err := c.ReleaseEnvironmentWithResponse(ctx, 4)
+	require.NoError(t, err)
+	require.NotNil(t, released.JSON200, "%s", released.Body)
+	require.Nil(t, released.JSON200.Hold)
+	envs, err := c.ListEnvironmentsWithResponse(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, envs.JSON200)
+	require.Len(t, envs.JSON200.Items, 100)
 }

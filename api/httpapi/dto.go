@@ -10,15 +10,19 @@ import (
 // so the wire format changes only on purpose.
 
 type runJSON struct {
-	ID            int64            `json:"id"`
-	RequestedBy   string           `json:"requested_by"`
-	EnvironmentID int              `json:"environment_id"`
+	ID          int64  `json:"id"`
+	RequestedBy string `json:"requested_by"`
+	// EnvironmentID is null for a pooled run until it starts.
+	EnvironmentID *int             `json:"environment_id"`
+	Pool          *string          `json:"pool"`
 	TestFiles     []string         `json:"test_files"`
 	Tests         []string         `json:"tests"`
 	Keyword       *string          `json:"keyword"`
 	Markers       *string          `json:"markers"`
 	Status        domain.RunStatus `json:"status"`
 	QueuePosition *int             `json:"queue_position"`
+	WaitingFor    *waitingForJSON  `json:"waiting_for"`
+	ETASeconds    *int64           `json:"eta_seconds"`
 	ExitCode      *int             `json:"exit_code"`
 	Reason        *string          `json:"reason"`
 	CreatedAt     time.Time        `json:"created_at"`
@@ -62,9 +66,57 @@ type testResultsJSON struct {
 	Summary *summaryJSON     `json:"summary"`
 }
 
+// waitingForJSON is what a queued run waits for; only the fields of its kind
+// are present.
+type waitingForJSON struct {
+	Kind          domain.WaitKind `json:"kind"`
+	RunID         int64           `json:"run_id,omitempty"`
+	EnvironmentID int             `json:"environment_id,omitempty"`
+	HeldBy        string          `json:"held_by,omitempty"`
+	// Until is null for a hold without an end; absent for other kinds.
+	Until *jsonTime `json:"until,omitempty"`
+	Pool  string    `json:"pool,omitempty"`
+}
+
+// jsonTime is a time that may be JSON null inside an omitempty field.
+type jsonTime struct{ t *time.Time }
+
+// MarshalJSON implements json.Marshaler.
+func (j jsonTime) MarshalJSON() ([]byte, error) {
+	if j.t == nil {
+		return []byte("null"), nil
+	}
+	return j.t.UTC().MarshalJSON()
+}
+
+func toWaitingForJSON(w *domain.WaitingFor) *waitingForJSON {
+	if w == nil {
+		return nil
+	}
+	out := &waitingForJSON{Kind: w.Kind}
+	switch w.Kind {
+	case domain.WaitRun:
+		out.RunID = w.RunID
+	case domain.WaitHold:
+		out.EnvironmentID, out.HeldBy, out.Until = w.EnvironmentID, w.HeldBy, &jsonTime{w.Until}
+	case domain.WaitPool:
+		out.Pool = w.Pool
+	}
+	return out
+}
+
+// etaSeconds rounds an estimate up to whole seconds.
+func etaSeconds(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	s := int64((*d + time.Second - 1) / time.Second)
+	return &s
+}
+
 func toRunJSON(r *domain.Run) runJSON {
 	out := runJSON{
-		ID: r.ID, RequestedBy: r.RequestedBy, EnvironmentID: r.EnvironmentID, TestFiles: r.TestFiles,
+		ID: r.ID, RequestedBy: r.RequestedBy, TestFiles: r.TestFiles,
 		Status: r.Status, ExitCode: r.ExitCode, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	}
 	if out.TestFiles == nil {
@@ -80,9 +132,20 @@ func toRunJSON(r *domain.Run) runJSON {
 	if r.Markers != "" {
 		out.Markers = &r.Markers
 	}
-	if r.Status == domain.StatusQueued && r.QueuePosition > 0 {
-		p := r.QueuePosition
-		out.QueuePosition = &p
+	if r.EnvironmentID != 0 {
+		env := r.EnvironmentID
+		out.EnvironmentID = &env
+	}
+	if r.Pool != "" {
+		pool := r.Pool
+		out.Pool = &pool
+	}
+	if r.Status == domain.StatusQueued {
+		if r.QueuePosition > 0 {
+			p := r.QueuePosition
+			out.QueuePosition = &p
+		}
+		out.WaitingFor, out.ETASeconds = toWaitingForJSON(r.WaitingFor), etaSeconds(r.ETA)
 	}
 	if r.Reason != "" {
 		reason := r.Reason
@@ -111,6 +174,24 @@ type environmentJSON struct {
 	State        domain.EnvironmentState `json:"state"`
 	RunningRunID *int64                  `json:"running_run_id"`
 	QueuedRunIDs []int64                 `json:"queued_run_ids"`
+	Description  string                  `json:"description"`
+	Labels       []string                `json:"labels"`
+	URL          string                  `json:"url"`
+	Variables    map[string]variableJSON `json:"variables"`
+	Hold         *holdJSON               `json:"hold"`
+}
+
+// variableJSON is a variable as clients see it: a secret's value is null.
+type variableJSON struct {
+	Value  *string `json:"value"`
+	Secret bool    `json:"secret"`
+}
+
+type holdJSON struct {
+	HeldBy string     `json:"held_by"`
+	Reason string     `json:"reason"`
+	Since  time.Time  `json:"since"`
+	Until  *time.Time `json:"until"`
 }
 
 func toEnvironmentJSON(e *domain.Environment) environmentJSON {
@@ -118,7 +199,56 @@ func toEnvironmentJSON(e *domain.Environment) environmentJSON {
 	if q == nil {
 		q = []int64{}
 	}
-	return environmentJSON{ID: e.ID, Name: e.Name, State: e.State, RunningRunID: e.RunningRunID, QueuedRunIDs: q}
+	labels := e.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	out := environmentJSON{ID: e.ID, Name: e.Name, State: e.State, RunningRunID: e.RunningRunID, QueuedRunIDs: q,
+		Description: e.Description, Labels: labels, URL: e.URL, Variables: make(map[string]variableJSON, len(e.Variables))}
+	for _, v := range e.Variables {
+		vj := variableJSON{Secret: v.Secret}
+		if !v.Secret {
+			value := v.Value
+			vj.Value = &value
+		}
+		out.Variables[v.Name] = vj
+	}
+	if h := e.Hold; h != nil {
+		out.Hold = &holdJSON{HeldBy: h.HeldBy, Reason: h.Reason, Since: h.Since, Until: h.Until}
+	}
+	return out
+}
+
+type environmentListJSON struct {
+	Items              []environmentJSON `json:"items"`
+	Pools              []poolJSON        `json:"pools"`
+	WorkerSlots        workerSlotsJSON   `json:"worker_slots"`
+	WaitingForCapacity int               `json:"waiting_for_capacity"`
+}
+
+type poolJSON struct {
+	Name           string  `json:"name"`
+	EnvironmentIDs []int   `json:"environment_ids"`
+	QueuedRunIDs   []int64 `json:"queued_run_ids"`
+}
+
+type workerSlotsJSON struct {
+	Workers int `json:"workers"`
+	Total   int `json:"total"`
+	Busy    int `json:"busy"`
+}
+
+func toEnvironmentListJSON(l *domain.EnvironmentList) environmentListJSON {
+	out := environmentListJSON{Items: make([]environmentJSON, len(l.Items)), Pools: make([]poolJSON, len(l.Pools)),
+		WorkerSlots:        workerSlotsJSON{Workers: l.Slots.Workers, Total: l.Slots.Total, Busy: l.Slots.Busy},
+		WaitingForCapacity: l.WaitingForCapacity}
+	for i, e := range l.Items {
+		out.Items[i] = toEnvironmentJSON(e)
+	}
+	for i, p := range l.Pools {
+		out.Pools[i] = poolJSON{Name: p.Name, EnvironmentIDs: p.EnvironmentIDs, QueuedRunIDs: p.QueuedRunIDs}
+	}
+	return out
 }
 
 type testFileJSON struct {

@@ -36,8 +36,8 @@ func TestEnvironments(t *testing.T) {
 	h.claim(t, 4)
 	envs = list()
 	require.Equal(t, Environment{ID: 4, Name: "env4", State: "busy", RunningRunID: &a.ID, QueuedRunIDs: []int64{b.ID, c.ID}}, envs[3])
-	require.Equal(t, Environment{ID: 100, Name: "env100", State: "idle", QueuedRunIDs: []int64{d.ID}}, envs[99],
-		"queued runs alone do not make an environment busy")
+	require.Equal(t, Environment{ID: 100, Name: "env100", State: "waiting", QueuedRunIDs: []int64{d.ID}}, envs[99],
+		"queued runs alone do not make an environment busy, nor idle: they wait for a worker slot")
 	for _, e := range envs {
 		if e.ID != 4 && e.ID != 100 {
 			require.Equal(t, "idle", e.State)

@@ -156,9 +156,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 
 	ins := insights.New(store, insights.Options{FlakyWindow: o.flakyWindow, Logger: log})
 	meter := metrics.New("api")
-	meter.Environments(store, log)
+	meter.Environments(stack.Environments, log)
 	srv := httpapi.New(httpapi.Services{
-		Runs: stack.Runs, Environments: store, Catalog: store, Uploader: syncer, Health: store, Insights: ins,
+		Runs: stack.Runs, Environments: stack.Environments, Catalog: store, Uploader: syncer, Health: store, Insights: ins,
 	}, httpapi.Options{WebDir: o.webDir, Logger: log,
 		APIToken: o.apiToken, CORSOrigins: o.corsOrigins, ListCacheTTL: o.listCacheTTL, Now: clockFunc(o.clock),
 		Metrics: meter.Handler(), ObserveRequest: meter.ObserveRequest})
@@ -454,6 +454,8 @@ type (
 	Run      = testkit.Run
 	Progress = testkit.Progress
 	Summary  = testkit.Summary
+	// WaitingFor is the WaitingFor schema.
+	WaitingFor = testkit.WaitingFor
 )
 
 // TestResult is the TestResult schema.
@@ -479,13 +481,31 @@ type LogPage struct {
 	Complete   bool   `json:"complete"`
 }
 
-// Environment is the Environment schema.
+// Environment is the Environment schema; tests that compare whole
+// environments compare these fields, and the metadata through Meta.
 type Environment struct {
 	ID           int     `json:"id"`
 	Name         string  `json:"name"`
 	State        string  `json:"state"`
 	RunningRunID *int64  `json:"running_run_id"`
 	QueuedRunIDs []int64 `json:"queued_run_ids"`
+}
+
+// EnvironmentMeta is the rest of the Environment schema.
+type EnvironmentMeta struct {
+	Description string   `json:"description"`
+	Labels      []string `json:"labels"`
+	URL         string   `json:"url"`
+	Variables   map[string]struct {
+		Value  *string `json:"value"`
+		Secret bool    `json:"secret"`
+	} `json:"variables"`
+	Hold *struct {
+		HeldBy string     `json:"held_by"`
+		Reason string     `json:"reason"`
+		Since  time.Time  `json:"since"`
+		Until  *time.Time `json:"until"`
+	} `json:"hold"`
 }
 
 // TestFile is the TestFile schema.
@@ -561,6 +581,8 @@ func (h *harness) requireStartJobs(t *testing.T, n int) []*rivertype.JobRow {
 type state struct {
 	Runs, Jobs, Chunks, Cancels int
 	Files                       map[string]string
+	// Environments is every environment row, metadata and holds included.
+	Environments string
 }
 
 func (h *harness) state(t *testing.T) state {
@@ -571,6 +593,12 @@ func (h *harness) state(t *testing.T) state {
 		Chunks:  h.count(t, `SELECT count(*) FROM run_log_chunks`),
 		Cancels: h.count(t, `SELECT count(*) FROM runs WHERE cancel_requested OR status = 'cancelled'`),
 		Files:   testkit.Tree(t, h.base),
+		Environments: func() string {
+			var s string
+			require.NoError(t, h.db.SQL.QueryRowContext(context.Background(),
+				`SELECT string_agg(e::text, E'\n' ORDER BY id) FROM environments e`).Scan(&s))
+			return s
+		}(),
 	}
 }
 

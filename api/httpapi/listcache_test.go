@@ -93,7 +93,7 @@ func TestEnvironmentListCache(t *testing.T) {
 
 	h.claim(t, 9) // another process's write
 	clock.Advance(ttl - time.Millisecond)
-	require.Equal(t, "idle", env(9).State, "within the TTL the shared answer is served")
+	require.Equal(t, "waiting", env(9).State, "within the TTL the shared answer is served")
 	clock.Advance(time.Millisecond)
 	e := env(9)
 	require.Equal(t, "busy", e.State)

@@ -13,7 +13,7 @@ import (
 
 // createRun binds POST /api/runs; the run service validates.
 func (s *Server) createRun(c echo.Context) error {
-	obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by", "environment_id", "test_files", "tests", "keyword", "markers", "timeout_seconds")
+	obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by", "environment_id", "pool", "test_files", "tests", "keyword", "markers", "timeout_seconds")
 	if err != nil {
 		return err
 	}
@@ -25,6 +25,9 @@ func (s *Server) createRun(c echo.Context) error {
 		TimeoutSeconds: jsonInt(obj, "timeout_seconds", fe),
 	}
 	in.RequestedBy, _ = jsonString(obj, "requested_by", fe)
+	if pool, ok := jsonString(obj, "pool", fe); ok {
+		in.Pool = &pool
+	}
 	in.Keyword, _ = jsonString(obj, "keyword", fe)
 	in.Markers, _ = jsonString(obj, "markers", fe)
 	// A member of the wrong type is left out of in, so the service must not
@@ -47,6 +50,7 @@ func (s *Server) listRuns(c echo.Context) error {
 		// status may repeat (status=failed&status=error); joined, the query stays a comparable cache key.
 		Status:        strings.Join(params["status"], ","),
 		EnvironmentID: params.Get("environment_id"),
+		Pool:          params.Get("pool"),
 		RequestedBy:   params.Get("requested_by"),
 		CreatedAfter:  params.Get("created_after"),
 		CreatedBefore: params.Get("created_before"),

@@ -82,6 +82,7 @@ type RunEndedArgs struct {
 	Reason        string              `json:"reason,omitempty"`
 	ExitCode      *int                `json:"exit_code,omitempty"`
 	WorkerID      string              `json:"worker_id,omitempty"`
+	Pool          string              `json:"pool,omitempty"`
 	CreatedAt     time.Time           `json:"created_at"`
 	StartedAt     *time.Time          `json:"started_at,omitempty"`
 	FinishedAt    time.Time           `json:"finished_at"`
@@ -99,7 +100,7 @@ func (RunEndedArgs) InsertOpts() river.InsertOpts {
 
 func runEndedArgs(e domain.RunEnded) RunEndedArgs {
 	return RunEndedArgs{
-		RunID: e.RunID, EnvironmentID: e.EnvironmentID, RequestedBy: e.RequestedBy, TestFiles: e.TestFiles,
+		RunID: e.RunID, EnvironmentID: e.EnvironmentID, Pool: e.Pool, RequestedBy: e.RequestedBy, TestFiles: e.TestFiles,
 		Status: e.Status, Reason: e.Reason, ExitCode: e.ExitCode, WorkerID: e.WorkerID,
 		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, Summary: e.Summary,
 	}
@@ -108,7 +109,7 @@ func runEndedArgs(e domain.RunEnded) RunEndedArgs {
 // RunEnded is the domain value the job carries.
 func (a RunEndedArgs) RunEnded() domain.RunEnded {
 	return domain.RunEnded{
-		RunID: a.RunID, EnvironmentID: a.EnvironmentID, RequestedBy: a.RequestedBy, TestFiles: a.TestFiles,
+		RunID: a.RunID, EnvironmentID: a.EnvironmentID, Pool: a.Pool, RequestedBy: a.RequestedBy, TestFiles: a.TestFiles,
 		Status: a.Status, Reason: a.Reason, ExitCode: a.ExitCode, WorkerID: a.WorkerID,
 		CreatedAt: a.CreatedAt, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt, Summary: a.Summary,
 	}
@@ -133,9 +134,15 @@ func NewEnqueuer(pool *pgxpool.Pool) (*Enqueuer, error) {
 	return &Enqueuer{client: client}, nil
 }
 
-// EnqueueStartTx inserts a start job for environmentID in tx.
-func (e *Enqueuer) EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int) error {
-	_, err := e.client.InsertTx(ctx, tx, StartArgs{EnvironmentID: environmentID}, nil)
+// EnqueueStartTx inserts a start job for environmentID in tx, to run at
+// once or, with at, not before then (River's scheduled jobs: when a hold
+// ends by itself, its environment's start job is already waiting for it).
+func (e *Enqueuer) EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int, at *time.Time) error {
+	var opts *river.InsertOpts
+	if at != nil {
+		opts = &river.InsertOpts{ScheduledAt: *at}
+	}
+	_, err := e.client.InsertTx(ctx, tx, StartArgs{EnvironmentID: environmentID}, opts)
 	return err
 }
 

@@ -91,6 +91,10 @@ type Config struct {
 	Housekeeping []Task
 	// Observer is told what this worker does, for metrics; nil for none.
 	Observer Observer
+	// Registry, when set, records this worker and its MaxRuns slots as
+	// alive every HeartbeatInterval (and forgets it on Stop), so the API can
+	// tell runs that wait for a free worker slot.
+	Registry domain.WorkerRegistry
 	Logger   *slog.Logger
 }
 
@@ -247,7 +251,19 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.loopsDone.Add(2)
 	go w.every(loopCtx, w.cfg.HeartbeatInterval, w.heartbeat)
 	go w.every(loopCtx, w.cfg.ReapInterval, w.reap)
+	if w.cfg.Registry != nil {
+		w.announce(loopCtx)
+		w.loopsDone.Add(1)
+		go w.every(loopCtx, w.cfg.HeartbeatInterval, w.announce)
+	}
 	return w.client.Start(ctx)
+}
+
+// announce records this worker's slots as alive.
+func (w *Worker) announce(ctx context.Context) {
+	if err := w.cfg.Registry.WorkerAlive(ctx, w.cfg.ID, w.cfg.MaxRuns); err != nil {
+		w.log.Warn("recording the worker as alive failed", "err", err)
+	}
 }
 
 // Stop stops taking new runs and lets running ones finish until ctx ends;
@@ -265,6 +281,13 @@ func (w *Worker) Stop(ctx context.Context) error {
 	if w.stopLoops != nil {
 		w.stopLoops()
 		w.loopsDone.Wait()
+	}
+	if w.cfg.Registry != nil {
+		gone, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if gerr := w.cfg.Registry.WorkerGone(gone, w.cfg.ID); gerr != nil {
+			w.log.Warn("forgetting the stopped worker failed", "err", gerr)
+		}
 	}
 	return err
 }

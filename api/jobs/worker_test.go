@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/environments"
 	"github.com/baton-ci/baton/api/internal/pgtest"
 	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
@@ -36,11 +37,13 @@ type recorder struct {
 	hold map[int]chan struct{}
 	// started is signalled with each run id as it starts.
 	started chan int64
+	// spans records when each run began and ended executing.
+	spans map[int64][2]time.Time
 }
 
 func newRecorder() *recorder {
 	return &recorder{active: map[int]int64{}, order: map[int][]int64{}, executions: map[int64]int{},
-		hold: map[int]chan struct{}{}, started: make(chan int64, 1000)}
+		hold: map[int]chan struct{}{}, started: make(chan int64, 1000), spans: map[int64][2]time.Time{}}
 }
 
 func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) domain.Outcome {
@@ -52,6 +55,7 @@ func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) dom
 	r.active[env] = spec.RunID
 	r.order[env] = append(r.order[env], spec.RunID)
 	r.executions[spec.RunID]++
+	r.spans[spec.RunID] = [2]time.Time{time.Now()}
 	hold := r.hold[env]
 	r.mu.Unlock()
 	r.started <- spec.RunID
@@ -73,6 +77,8 @@ func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) dom
 	if r.active[env] == spec.RunID {
 		delete(r.active, env)
 	}
+	span := r.spans[spec.RunID]
+	r.spans[spec.RunID] = [2]time.Time{span[0], time.Now()}
 	r.mu.Unlock()
 	return outcome
 }
@@ -257,7 +263,7 @@ func TestWaitingRunsHoldNoWorkerSlot(t *testing.T) {
 		return r.Status == domain.StatusSuccess
 	})
 
-	env, err := c.store.FindEnvironment(context.Background(), 1)
+	env, err := environments.New(c.store, nil).FindEnvironment(context.Background(), 1)
 	require.NoError(t, err)
 	require.Equal(t, first.ID, *env.RunningRunID)
 	require.Len(t, env.QueuedRunIDs, 5)

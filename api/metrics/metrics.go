@@ -174,6 +174,11 @@ var (
 		[]string{"environment"}, nil)
 	envBusyDesc = prometheus.NewDesc("baton_environment_busy",
 		"1 while a run executes in the environment, read from the database at scrape time.", []string{"environment"}, nil)
+	poolQueueDepthDesc = prometheus.NewDesc("baton_pool_queue_depth",
+		"Runs waiting for any environment of each pool (label), read from the database at scrape time.",
+		[]string{"pool"}, nil)
+	waitingForCapacityDesc = prometheus.NewDesc("baton_runs_waiting_for_capacity",
+		"Queued runs that could start now but wait for a free worker slot, read from the database at scrape time.", nil, nil)
 	dbUpDesc = prometheus.NewDesc("baton_database_up",
 		"1 when the database answered this scrape's queries, 0 when it did not (the environment gauges are then missing).", nil, nil)
 )
@@ -187,6 +192,8 @@ type environmentCollector struct {
 // Describe implements prometheus.Collector.
 func (c *environmentCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDepthDesc
+	ch <- poolQueueDepthDesc
+	ch <- waitingForCapacityDesc
 	ch <- envBusyDesc
 	ch <- dbUpDesc
 }
@@ -195,14 +202,18 @@ func (c *environmentCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *environmentCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	envs, err := c.envs.ListEnvironments(ctx)
+	list, err := c.envs.ListEnvironments(ctx)
 	if err != nil {
 		c.log.Warn("metrics: reading the environments failed", "err", err)
 		ch <- prometheus.MustNewConstMetric(dbUpDesc, prometheus.GaugeValue, 0)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(dbUpDesc, prometheus.GaugeValue, 1)
-	for _, e := range envs {
+	ch <- prometheus.MustNewConstMetric(waitingForCapacityDesc, prometheus.GaugeValue, float64(list.WaitingForCapacity))
+	for _, p := range list.Pools {
+		ch <- prometheus.MustNewConstMetric(poolQueueDepthDesc, prometheus.GaugeValue, float64(len(p.QueuedRunIDs)), p.Name)
+	}
+	for _, e := range list.Items {
 		id := strconv.Itoa(e.ID)
 		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(len(e.QueuedRunIDs)), id)
 		busy := 0.0

@@ -126,8 +126,8 @@ func TestMetricsMoveAsRunsGoThrough(t *testing.T) {
 	})
 	require.NoError(t, err)
 	meter.WorkerSlots(w)
-	meter.Environments(stack.Store, log)
-	api := httpapi.New(httpapi.Services{Runs: stack.Runs, Environments: stack.Store, Catalog: stack.Store,
+	meter.Environments(stack.Environments, log)
+	api := httpapi.New(httpapi.Services{Runs: stack.Runs, Environments: stack.Environments, Catalog: stack.Store,
 		Health: stack.Store, Insights: ins}, httpapi.Options{Logger: log, Metrics: meter.Handler(), ObserveRequest: meter.ObserveRequest})
 	ts := httptest.NewServer(api.Handler())
 	t.Cleanup(ts.Close)

@@ -15,7 +15,8 @@ import (
 type runRow struct {
 	ID                int64
 	RequestedBy       string
-	EnvironmentID     int
+	EnvironmentID     int // 0 for a pooled run that has no environment yet
+	Pool              string
 	TestFiles         []string `gorm:"serializer:json"`
 	Status            string
 	ExitCode          *int
@@ -38,8 +39,6 @@ type runRow struct {
 	Tests             []string `gorm:"serializer:json"`
 	Keyword           string
 	Markers           string
-	// QueuePosition is computed by queries, never stored.
-	QueuePosition *int `gorm:"-"`
 }
 
 // TableName tells GORM the table.
@@ -50,6 +49,7 @@ func (r *runRow) toDomain() *domain.Run {
 		ID:            r.ID,
 		RequestedBy:   r.RequestedBy,
 		EnvironmentID: r.EnvironmentID,
+		Pool:          r.Pool,
 		TestFiles:     r.TestFiles,
 		Status:        domain.RunStatus(r.Status),
 		ExitCode:      r.ExitCode,
@@ -67,9 +67,6 @@ func (r *runRow) toDomain() *domain.Run {
 	}
 	if r.WorkerID != nil {
 		run.WorkerID = *r.WorkerID
-	}
-	if r.QueuePosition != nil {
-		run.QueuePosition = *r.QueuePosition
 	}
 	if r.ProgressTotal != nil {
 		run.Progress = &domain.Progress{Total: *r.ProgressTotal, Completed: derefInt(r.ProgressCompleted)}
@@ -96,22 +93,12 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// queuePositionSQL computes a queued run's place in its environment's FIFO
-// from the partial queue index; it is NULL for runs that are not queued.
-const queuePositionSQL = `CASE WHEN runs.status = 'queued' THEN (
-	SELECT count(*) FROM runs q WHERE q.environment_id = runs.environment_id AND q.status = 'queued' AND q.id <= runs.id
-) END`
-
-// noQueuePosition stands for the queue position of a run known not to be queued.
-const noQueuePosition = `NULL::bigint`
-
-// runColumns are the columns scanRunRows reads, in its order, with
-// queuePosition as the last one.
-func runColumns(queuePosition string) string {
-	return "id, requested_by, environment_id, test_files, status, exit_code, reason, timeout_seconds, worker_id, " +
-		"cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, progress_completed, progress_total, " +
-		"tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers, " + queuePosition + " AS queue_position"
-}
+// runColumns are the columns scanRunRows reads, in its order. A queued run's
+// place in line is not among them: with pools it depends on every queue,
+// so the run service works it out from a QueueSnapshot (domain.ExplainQueue).
+const runColumns = "runs.id, requested_by, coalesce(runs.environment_id, 0), coalesce(pool, ''), test_files, status, exit_code, reason, " +
+	"timeout_seconds, worker_id, cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, " +
+	"progress_completed, progress_total, tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers"
 
 // rows is what both database/sql (GORM) and pgx return for a query.
 type rows interface {
@@ -122,17 +109,18 @@ type rows interface {
 
 // scanRunRows scans rows that select runColumns by position: the run list is
 // the API's hottest query, and GORM's reflective row mapping cost more CPU
-// than the query itself (bench/README.md). It reads every row.
-func scanRunRows(rs rows) ([]runRow, error) {
+// than the query itself (bench/README.md). It reads every row; columns
+// after runColumns are scanned into extra (for a query of one row).
+func scanRunRows(rs rows, extra ...any) ([]runRow, error) {
 	var out []runRow
 	for rs.Next() {
 		var r runRow
 		var files, tests []byte
-		var queuePosition *int64
-		if err := rs.Scan(&r.ID, &r.RequestedBy, &r.EnvironmentID, &files, &r.Status, &r.ExitCode, &r.Reason,
+		dest := append([]any{&r.ID, &r.RequestedBy, &r.EnvironmentID, &r.Pool, &files, &r.Status, &r.ExitCode, &r.Reason,
 			&r.TimeoutSeconds, &r.WorkerID, &r.CancelRequested, &r.CreatedAt, &r.StartedAt, &r.FinishedAt,
 			&r.HeartbeatAt, &r.LogSize, &r.ProgressCompleted, &r.ProgressTotal, &r.TestsPassed, &r.TestsFailed,
-			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers, &queuePosition); err != nil {
+			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers}, extra...)
+		if err := rs.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(files, &r.TestFiles); err != nil {
@@ -140,10 +128,6 @@ func scanRunRows(rs rows) ([]runRow, error) {
 		}
 		if err := json.Unmarshal(tests, &r.Tests); err != nil {
 			return nil, fmt.Errorf("run %d: tests: %w", r.ID, err)
-		}
-		if queuePosition != nil {
-			p := int(*queuePosition)
-			r.QueuePosition = &p
 		}
 		out = append(out, r)
 	}
@@ -181,7 +165,7 @@ func (s *Store) MissingTestFiles(ctx context.Context, paths []string) ([]string,
 
 // FindRun implements domain.RunStore.
 func (s *Store) FindRun(ctx context.Context, id int64) (*domain.Run, error) {
-	rows, err := scanRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns(queuePositionSQL)).Where("id = ?", id))
+	rows, err := scanRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns).Where("id = ?", id))
 	if err != nil {
 		return nil, wrapDBError(err)
 	}
@@ -202,6 +186,9 @@ func filterRuns(q *gorm.DB, f domain.RunFilter) *gorm.DB {
 	}
 	if f.EnvironmentID != 0 {
 		q = q.Where("environment_id = ?", f.EnvironmentID)
+	}
+	if f.Pool != "" {
+		q = q.Where("pool = ?", f.Pool)
 	}
 	if f.RequestedBy != "" {
 		q = q.Where("requested_by = ?", f.RequestedBy)
@@ -234,7 +221,7 @@ func runNotFound(id int64) error {
 
 // ListRuns implements domain.RunStore.
 func (s *Store) ListRuns(ctx context.Context, f domain.RunFilter) ([]*domain.Run, error) {
-	q := filterRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns(queuePositionSQL)), f)
+	q := filterRuns(s.db.Gorm.WithContext(ctx).Table("runs").Select(runColumns), f)
 	if f.BeforeID > 0 {
 		q = q.Where("id < ?", f.BeforeID)
 	}

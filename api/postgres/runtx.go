@@ -22,19 +22,24 @@ type runTx struct {
 var _ domain.RunTx = (*runTx)(nil)
 
 const insertRunSQL = `
-INSERT INTO runs (requested_by, environment_id, test_files, tests, keyword, markers, status, timeout_seconds)
-VALUES (@requested_by, @environment_id, @test_files, @tests, @keyword, @markers, 'queued', @timeout_seconds)
+INSERT INTO runs (requested_by, environment_id, pool, test_files, tests, keyword, markers, status, timeout_seconds)
+VALUES (@requested_by, NULLIF(@environment_id, 0), NULLIF(@pool, ''), @test_files, @tests, @keyword, @markers, 'queued', @timeout_seconds)
 RETURNING id`
 
 // InsertRun implements domain.RunTx.
 func (t *runTx) InsertRun(ctx context.Context, r domain.NewRun) (int64, error) {
-	if r.EnvironmentID != t.env {
-		return 0, fmt.Errorf("insert a run of environment %d under the lock of environment %d", r.EnvironmentID, t.env)
+	if r.EnvironmentID != t.env || r.Pool != "" {
+		return 0, fmt.Errorf("insert a run of environment %d (pool %q) under the lock of environment %d", r.EnvironmentID, r.Pool, t.env)
 	}
+	return insertRun(ctx, t.tx, r)
+}
+
+func insertRun(ctx context.Context, tx pgx.Tx, r domain.NewRun) (int64, error) {
 	var id int64
-	err := t.tx.QueryRow(ctx, insertRunSQL, pgx.NamedArgs{
+	err := tx.QueryRow(ctx, insertRunSQL, pgx.NamedArgs{
 		"requested_by":    r.RequestedBy,
 		"environment_id":  r.EnvironmentID,
+		"pool":            r.Pool,
 		"test_files":      r.TestFiles, // jsonb: pgx encodes the slice as a JSON array
 		"tests":           nonNil(r.Tests),
 		"keyword":         r.Keyword,
@@ -46,34 +51,86 @@ func (t *runTx) InsertRun(ctx context.Context, r domain.NewRun) (int64, error) {
 
 // RunStatus implements domain.RunTx.
 func (t *runTx) RunStatus(ctx context.Context, id int64) (domain.RunStatus, error) {
+	return runStatus(ctx, t.tx, id)
+}
+
+func runStatus(ctx context.Context, tx pgx.Tx, id int64) (domain.RunStatus, error) {
 	var status domain.RunStatus
-	err := t.tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = @id`, pgx.NamedArgs{"id": id}).Scan(&status)
+	err := tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = @id`, pgx.NamedArgs{"id": id}).Scan(&status)
 	if err == pgx.ErrNoRows { //nolint:errorlint // pgx returns ErrNoRows itself, never wrapped
 		return "", runNotFound(id)
 	}
 	return status, err
 }
 
+// busySQL tells whether a run is running in an environment.
+const busySQL = `SELECT EXISTS (SELECT 1 FROM runs WHERE environment_id = @environment_id AND status = 'running')`
+
 // Busy implements domain.RunTx.
 func (t *runTx) Busy(ctx context.Context) (bool, error) {
-	return t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE environment_id = @environment_id AND status = 'running')`)
+	return t.exists(ctx, busySQL)
 }
+
+// Held implements domain.RunTx.
+func (t *runTx) Held(ctx context.Context) (bool, error) {
+	return t.exists(ctx, heldSQL)
+}
+
+// heldSQL tells whether a hold is in force on an environment, by the
+// database's clock; an expired hold is no hold.
+const heldSQL = `SELECT EXISTS (SELECT 1 FROM environments WHERE id = @environment_id AND hold_by IS NOT NULL
+	AND (hold_until IS NULL OR hold_until > clock_timestamp()))`
+
+// hasQueuedSQL tells whether a queued run can take an environment: one
+// asked for it, or for a pool whose label it carries.
+const hasQueuedSQL = `SELECT EXISTS (SELECT 1 FROM runs q JOIN environments e ON e.id = @environment_id
+	WHERE q.status = 'queued' AND (q.environment_id = e.id OR q.pool = ANY(e.labels)))`
 
 // HasQueued implements domain.RunTx.
 func (t *runTx) HasQueued(ctx context.Context) (bool, error) {
-	return t.exists(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE environment_id = @environment_id AND status = 'queued')`)
+	return t.exists(ctx, hasQueuedSQL)
 }
 
 func (t *runTx) exists(ctx context.Context, query string) (bool, error) {
+	return exists(ctx, t.tx, t.env, query)
+}
+
+func exists(ctx context.Context, tx pgx.Tx, env int, query string) (bool, error) {
 	var ok bool
-	err := t.tx.QueryRow(ctx, query, pgx.NamedArgs{"environment_id": t.env}).Scan(&ok)
+	err := tx.QueryRow(ctx, query, pgx.NamedArgs{"environment_id": env}).Scan(&ok)
 	return ok, err
 }
 
-var claimOldestSQL = `
-UPDATE runs SET status = 'running', started_at = clock_timestamp(), heartbeat_at = clock_timestamp(), worker_id = @worker_id
-WHERE id = (SELECT id FROM runs WHERE environment_id = @environment_id AND status = 'queued' ORDER BY id LIMIT 1)
-RETURNING ` + runColumns(noQueuePosition)
+// claimOldestSQL starts, in environment @environment_id, the oldest queued
+// run that can take it: asked for it, or for a pool whose label it carries.
+// The caller holds the environment's advisory lock, so no other claim of
+// this environment runs meanwhile; but a pooled run is also a candidate of
+// its pool's other environments, whose claims may pick the same run at the
+// same time. FOR UPDATE settles that without skipping anybody: the row
+// locks are taken oldest first, a run whose row another claim holds is
+// waited for, and when that claim commits PostgreSQL re-checks the row
+// (READ COMMITTED), finds it no longer queued and locks the next oldest
+// instead; when that claim rolls back, the run is still the oldest and is
+// taken here. SKIP LOCKED would be faster under contention but could give
+// the environment to a younger run while an older one's claim fails, which
+// is exactly what the fairness rule forbids (TestClaimWaitsForOlderRun).
+// Deadlock-free: a claim holds one advisory lock and at most one row lock,
+// taken after it, and waits for nothing else while holding the row.
+//
+// The run's environment_id is set here (for a pooled run, for the first
+// time), so the partial unique index on running runs covers pooled runs
+// as it covers direct ones. The outer status check re-states the guard:
+// a run is only ever started from queued.
+const claimOldestSQL = `
+UPDATE runs SET status = 'running', environment_id = e.id, started_at = clock_timestamp(),
+	heartbeat_at = clock_timestamp(), worker_id = @worker_id
+FROM environments e
+WHERE e.id = @environment_id AND runs.status = 'queued' AND runs.id = (
+	SELECT q.id FROM runs q JOIN environments qe ON qe.id = @environment_id
+	WHERE q.status = 'queued' AND (q.environment_id = qe.id OR q.pool = ANY(qe.labels))
+	ORDER BY q.id LIMIT 1
+	FOR UPDATE OF q)
+RETURNING ` + runColumns + `, e.url, e.variables`
 
 // ClaimOldest implements domain.RunTx.
 func (t *runTx) ClaimOldest(ctx context.Context, workerID string) (*domain.Run, error) {
@@ -81,11 +138,18 @@ func (t *runTx) ClaimOldest(ctx context.Context, workerID string) (*domain.Run, 
 	if err != nil {
 		return nil, err
 	}
-	claimed, err := scanRunRows(rows)
+	var env domain.RunEnvironment
+	var vars []byte
+	claimed, err := scanRunRows(rows, &env.URL, &vars)
 	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
-	return claimed[0].toDomain(), nil
+	if env.Variables, err = decodeVariables(vars); err != nil {
+		return nil, fmt.Errorf("environment %d: %w", t.env, err)
+	}
+	run := claimed[0].toDomain()
+	run.Env = &env
+	return run, nil
 }
 
 // RequestCancel implements domain.RunTx.
@@ -118,12 +182,18 @@ UPDATE runs SET
 	progress_completed = coalesce(@tests_total, progress_completed),
 	progress_total = coalesce(@tests_total, progress_total)
 WHERE id = @id AND %s
-RETURNING id, environment_id, requested_by, test_files, status, coalesce(reason, ''), exit_code,
+RETURNING id, coalesce(environment_id, 0), coalesce(pool, ''), requested_by, test_files, status, coalesce(reason, ''), exit_code,
 	coalesce(worker_id, ''), created_at, started_at, finished_at,
 	tests_passed, tests_failed, tests_errors, tests_skipped, tests_total`
 
 // EndRun implements domain.RunTx.
 func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, error) {
+	return endRun(ctx, t.tx, e)
+}
+
+// endRun is EndRun on any transaction: the caller holds the locks the end
+// needs (the environment's; for a pooled run that never started, its pool's).
+func endRun(ctx context.Context, tx pgx.Tx, e domain.RunEnd) (*domain.RunEnded, error) {
 	guard, ok := endGuards[e.Kind]
 	if !ok {
 		return nil, fmt.Errorf("end run %d: unknown kind %d", e.RunID, e.Kind)
@@ -147,8 +217,8 @@ func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, 
 	var ended domain.RunEnded
 	var testFiles []string
 	var passed, failed, errs, skipped, total *int
-	err := t.tx.QueryRow(ctx, fmt.Sprintf(endRunSQL, guard), args).Scan(
-		&ended.RunID, &ended.EnvironmentID, &ended.RequestedBy, &testFiles, &ended.Status, &ended.Reason, &ended.ExitCode,
+	err := tx.QueryRow(ctx, fmt.Sprintf(endRunSQL, guard), args).Scan(
+		&ended.RunID, &ended.EnvironmentID, &ended.Pool, &ended.RequestedBy, &testFiles, &ended.Status, &ended.Reason, &ended.ExitCode,
 		&ended.WorkerID, &ended.CreatedAt, &ended.StartedAt, &ended.FinishedAt,
 		&passed, &failed, &errs, &skipped, &total)
 	if err == pgx.ErrNoRows { //nolint:errorlint // pgx returns ErrNoRows itself, never wrapped
@@ -164,16 +234,16 @@ func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, 
 		ended.Summary = &domain.TestSummary{Passed: derefInt(passed), Failed: derefInt(failed), Errors: derefInt(errs),
 			Skipped: derefInt(skipped), Total: *total}
 	}
-	if err := t.insertTestResults(ctx, e.RunID, o.Tests, o.ContentHashes); err != nil {
+	if err := insertTestResults(ctx, tx, e.RunID, o.Tests, o.ContentHashes); err != nil {
 		return nil, err
 	}
 	if len(o.JUnitXML) > 0 {
-		if _, err := t.tx.Exec(ctx, insertReportSQL, pgx.NamedArgs{"run_id": e.RunID, "junit_xml": o.JUnitXML}); err != nil {
+		if _, err := tx.Exec(ctx, insertReportSQL, pgx.NamedArgs{"run_id": e.RunID, "junit_xml": o.JUnitXML}); err != nil {
 			return nil, fmt.Errorf("store JUnit report of run %d: %w", e.RunID, err)
 		}
 	}
 	if e.LogLine != "" {
-		if err := t.appendTail(ctx, e.RunID, e.LogLine); err != nil {
+		if err := appendTail(ctx, tx, e.RunID, e.LogLine); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +264,7 @@ FROM unnest(@node_ids::text[], @outcomes::text[], @durations_ms::bigint[], @mess
 
 // insertTestResults stores a run's results, each with the content hash of
 // its test file (the node id's path part), NULL when the file is unknown.
-func (t *runTx) insertTestResults(ctx context.Context, runID int64, tests []domain.TestResult, hashes map[string]int64) error {
+func insertTestResults(ctx context.Context, tx pgx.Tx, runID int64, tests []domain.TestResult, hashes map[string]int64) error {
 	if len(tests) == 0 {
 		return nil
 	}
@@ -208,7 +278,7 @@ func (t *runTx) insertTestResults(ctx context.Context, runID int64, tests []doma
 			contentHashes[i] = &h
 		}
 	}
-	_, err := t.tx.Exec(ctx, insertTestResultsSQL, pgx.NamedArgs{
+	_, err := tx.Exec(ctx, insertTestResultsSQL, pgx.NamedArgs{
 		"run_id": runID, "node_ids": nodeIDs, "outcomes": outcomes, "durations_ms": durations, "messages": messages,
 		"content_hashes": contentHashes,
 	})
@@ -228,14 +298,14 @@ ins AS (
 	RETURNING end_offset)
 UPDATE runs SET log_size = (SELECT end_offset FROM ins) WHERE id = @run_id`
 
-func (t *runTx) appendTail(ctx context.Context, runID int64, text string) error {
-	_, err := t.tx.Exec(ctx, appendTailSQL, pgx.NamedArgs{"run_id": runID, "text": text})
+func appendTail(ctx context.Context, tx pgx.Tx, runID int64, text string) error {
+	_, err := tx.Exec(ctx, appendTailSQL, pgx.NamedArgs{"run_id": runID, "text": text})
 	return err
 }
 
 // EnqueueStart implements domain.RunTx.
 func (t *runTx) EnqueueStart(ctx context.Context) error {
-	return t.enq.EnqueueStartTx(ctx, t.tx, t.env)
+	return t.enq.EnqueueStartTx(ctx, t.tx, t.env, nil)
 }
 
 // EnqueueRunStarted implements domain.RunTx.

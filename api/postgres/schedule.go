@@ -72,10 +72,13 @@ func (s *Store) StaleRuns(ctx context.Context, staleAfter time.Duration) ([]doma
 	return stale, wrapDBError(err)
 }
 
+// stalledEnvironmentsSQL finds the environments a run could start in now
+// that no run runs in: not held, and a queued run can take them.
 const stalledEnvironmentsSQL = `
-SELECT DISTINCT q.environment_id FROM runs q
-WHERE q.status = 'queued' AND NOT EXISTS (
-	SELECT 1 FROM runs r WHERE r.environment_id = q.environment_id AND r.status = 'running')
+SELECT e.id FROM environments e
+WHERE NOT (e.hold_by IS NOT NULL AND (e.hold_until IS NULL OR e.hold_until > clock_timestamp()))
+	AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.environment_id = e.id AND r.status = 'running')
+	AND EXISTS (SELECT 1 FROM runs q WHERE q.status = 'queued' AND (q.environment_id = e.id OR q.pool = ANY(e.labels)))
 ORDER BY 1`
 
 // StalledEnvironments implements domain.RunStore.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,8 +16,8 @@ import (
 // *jobs.Enqueuer implements it.
 type Enqueuer interface {
 	// EnqueueStartTx inserts the job that makes a worker look at an
-	// environment's queue.
-	EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int) error
+	// environment's queue, to run at once or, with at, not before then.
+	EnqueueStartTx(ctx context.Context, tx pgx.Tx, environmentID int, at *time.Time) error
 	// EnqueueRunEndedTx inserts the run_ended job of a run's end.
 	EnqueueRunEndedTx(ctx context.Context, tx pgx.Tx, e domain.RunEnded) error
 	// EnqueueRunStartedTx inserts the run_started job of a run's claim.
@@ -24,24 +25,50 @@ type Enqueuer interface {
 }
 
 // Store is Baton's storage on PostgreSQL. It implements domain.RunStore for
-// the run service, and the read-only environment and catalog services.
-// It holds no rules and writes no text meant for users.
+// the run service, domain.EnvironmentStore for the environment service, the
+// worker registry, and the read-only catalog services. It holds no rules
+// and writes no text meant for users.
 type Store struct {
 	db  *DB
 	enq Enqueuer
+	// workerLostAfter is how old a worker's heartbeat may be for its slots
+	// to count (BATON_WORKER_LOST_AFTER).
+	workerLostAfter time.Duration
 }
 
 var (
-	_ domain.RunStore           = (*Store)(nil)
-	_ domain.EnvironmentService = (*Store)(nil)
-	_ domain.CatalogService     = (*Store)(nil)
-	_ domain.CatalogStore       = (*Store)(nil)
-	_ domain.HealthChecker      = (*Store)(nil)
+	_ domain.RunStore         = (*Store)(nil)
+	_ domain.EnvironmentStore = (*Store)(nil)
+	_ domain.WorkerRegistry   = (*Store)(nil)
+	_ domain.CatalogService   = (*Store)(nil)
+	_ domain.CatalogStore     = (*Store)(nil)
+	_ domain.HealthChecker    = (*Store)(nil)
 )
 
 // NewStore returns a Store that enqueues River jobs through enq.
-func NewStore(db *DB, enq Enqueuer) *Store {
-	return &Store{db: db, enq: enq}
+func NewStore(db *DB, enq Enqueuer, opts ...StoreOption) *Store {
+	s := &Store{db: db, enq: enq, workerLostAfter: DefaultWorkerLostAfter}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// DefaultWorkerLostAfter is BATON_WORKER_LOST_AFTER's default.
+const DefaultWorkerLostAfter = 12 * time.Second
+
+// WithWorkerLostAfter sets how long a worker counts as alive after its last
+// heartbeat (BATON_WORKER_LOST_AFTER), for the capacity the queue reports;
+// it must be the workers' setting.
+func WithWorkerLostAfter(d time.Duration) StoreOption {
+	return func(s *Store) {
+		if d > 0 {
+			s.workerLostAfter = d
+		}
+	}
 }
 
 // advisoryNamespace is the first key of every per-environment advisory lock,

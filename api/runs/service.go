@@ -54,29 +54,66 @@ func (s *Service) Create(ctx context.Context, in domain.CreateRun) (*domain.Run,
 	if in.TimeoutSeconds != nil {
 		timeout = time.Duration(*in.TimeoutSeconds) * time.Second
 	}
+	nr := domain.NewRun{
+		RequestedBy: in.RequestedBy,
+		TestFiles:   in.Files(),
+		Tests:       in.Tests,
+		Keyword:     in.Keyword,
+		Markers:     in.Markers,
+		Timeout:     wholeSeconds(timeout),
+	}
 	var id int64
-	err := s.store.InEnvironment(ctx, *in.EnvironmentID, func(tx domain.RunTx) error {
-		// Under the lock before the id is drawn: id order is then commit
-		// order within an environment, so FIFO by id is exact.
-		var err error
-		id, err = tx.InsertRun(ctx, domain.NewRun{
-			RequestedBy:   in.RequestedBy,
-			EnvironmentID: *in.EnvironmentID,
-			TestFiles:     in.Files(),
-			Tests:         in.Tests,
-			Keyword:       in.Keyword,
-			Markers:       in.Markers,
-			Timeout:       wholeSeconds(timeout),
+	var err error
+	if in.Pool != nil {
+		nr.Pool = *in.Pool
+		id, err = s.createPooled(ctx, nr)
+	} else {
+		nr.EnvironmentID = *in.EnvironmentID
+		err = s.store.InEnvironment(ctx, nr.EnvironmentID, func(tx domain.RunTx) error {
+			// Under the lock before the id is drawn: id order is then commit
+			// order among the runs that can take the environment, so FIFO
+			// by id is exact (createPooled keeps this true for pools).
+			var err error
+			if id, err = tx.InsertRun(ctx, nr); err != nil {
+				return err
+			}
+			return tx.EnqueueStart(ctx)
 		})
-		if err != nil {
-			return err
-		}
-		return tx.EnqueueStart(ctx)
-	})
+	}
 	if err != nil {
 		return nil, err
 	}
-	return s.store.FindRun(ctx, id)
+	return s.Find(ctx, id)
+}
+
+// createPooled queues a run for any environment carrying label nr.Pool.
+// Under the locks of all those environments (RunStore.InPool) the id is
+// drawn, and every one of them where a run could start now gets a start
+// job: the first to run gives its environment to the oldest run that can
+// take it, this one or an older one, and the others find the next. Busy
+// members need no job: the run that ends there enqueues one (see end).
+func (s *Service) createPooled(ctx context.Context, nr domain.NewRun) (int64, error) {
+	var id int64
+	err := s.store.InPool(ctx, nr.Pool, func(tx domain.PoolTx) error {
+		if len(tx.Members()) == 0 {
+			return domain.Invalid("pool", fmt.Sprintf("names no pool: no environment has the label %s (label environments with PATCH /api/environments/{id})", nr.Pool))
+		}
+		var err error
+		if id, err = tx.InsertRun(ctx, nr); err != nil {
+			return err
+		}
+		free, err := tx.Startable(ctx)
+		if err != nil {
+			return err
+		}
+		for _, env := range free {
+			if err := tx.EnqueueStartIn(ctx, env); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return id, err
 }
 
 // wholeSeconds rounds d up to whole seconds, so a timeout is never shortened.
@@ -148,9 +185,40 @@ func (s *Service) RerunFailed(ctx context.Context, id int64, requestedBy string)
 
 // Cancel implements domain.RunService.
 func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
-	run, err := s.Find(ctx, id)
+	if id < 1 {
+		return nil, domain.Invalid("id", domain.RuleRunID)
+	}
+	run, err := s.store.FindRun(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if run.EnvironmentID == 0 {
+		// A pooled run that had not started when we looked. Under its
+		// pool's locks no claim of it can be under way; if one got it
+		// meanwhile, it now has an environment and is cancelled there.
+		started := false
+		err := s.store.InPool(ctx, run.Pool, func(tx domain.PoolTx) error {
+			status, err := tx.RunStatus(ctx, id)
+			if err != nil {
+				return err
+			}
+			switch status {
+			case domain.StatusQueued:
+				_, err := s.end(ctx, tx, cancelledBeforeStart(id))
+				return err
+			case domain.StatusRunning:
+				started = true
+				return nil
+			default:
+				return domain.Errorf(domain.ECONFLICT, "Run %d has already ended (%s).", id, status)
+			}
+		})
+		if err != nil || !started {
+			return s.found(ctx, id, err)
+		}
+		if run, err = s.store.FindRun(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	err = s.store.InEnvironment(ctx, run.EnvironmentID, func(tx domain.RunTx) error {
 		status, err := tx.RunStatus(ctx, id)
@@ -159,12 +227,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
 		}
 		switch status {
 		case domain.StatusQueued:
-			_, err := s.end(ctx, tx, domain.RunEnd{
-				RunID:   id,
-				Kind:    domain.EndCancelled,
-				Outcome: domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled},
-				LogLine: "=== cancelled before it started ===\n",
-			})
+			_, err := s.end(ctx, tx, cancelledBeforeStart(id))
 			return err
 		case domain.StatusRunning:
 			// Its worker learns of it through its next heartbeat, kills the
@@ -174,18 +237,75 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
 			return domain.Errorf(domain.ECONFLICT, "Run %d has already ended (%s).", id, status)
 		}
 	})
+	return s.found(ctx, id, err)
+}
+
+// cancelledBeforeStart is the end of a run cancelled while queued.
+func cancelledBeforeStart(id int64) domain.RunEnd {
+	return domain.RunEnd{
+		RunID:   id,
+		Kind:    domain.EndCancelled,
+		Outcome: domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled},
+		LogLine: "=== cancelled before it started ===\n",
+	}
+}
+
+// found returns err, or else run id as it is now.
+func (s *Service) found(ctx context.Context, id int64, err error) (*domain.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.store.FindRun(ctx, id)
+	return s.Find(ctx, id)
 }
 
-// Find implements domain.RunService.
+// Find implements domain.RunService. A queued run comes with its place in
+// line, what it waits for and when it should start.
 func (s *Service) Find(ctx context.Context, id int64) (*domain.Run, error) {
 	if id < 1 {
 		return nil, domain.Invalid("id", domain.RuleRunID)
 	}
-	return s.store.FindRun(ctx, id)
+	run, err := s.store.FindRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.explain(ctx, []*domain.Run{run}); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// explain fills in the queue information of the queued runs among runs,
+// from one snapshot of the scheduler's state; it reads nothing when none
+// is queued (most listings, and every ended run).
+func (s *Service) explain(ctx context.Context, runs []*domain.Run) error {
+	if !slices.ContainsFunc(runs, func(r *domain.Run) bool { return r.Status == domain.StatusQueued }) {
+		return nil
+	}
+	snap, err := s.store.QueueSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	ex := domain.ExplainQueue(snap)
+	for _, r := range runs {
+		if r.Status != domain.StatusQueued {
+			continue
+		}
+		info := ex.Runs[r.ID]
+		if info == nil {
+			// It left the queue between the two reads (the snapshot is the
+			// newer): show it as it is now, not as a queued run that waits
+			// for nothing.
+			now, err := s.store.FindRun(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			*r = *now
+			continue
+		}
+		w := info.WaitingFor
+		r.QueuePosition, r.WaitingFor, r.ETA = info.Position, &w, info.ETA
+	}
+	return nil
 }
 
 // List implements domain.RunService.
@@ -208,6 +328,15 @@ func (s *Service) List(ctx context.Context, q domain.RunQuery) (*domain.RunPage,
 	if len(runs) > limit {
 		page.Runs = runs[:limit]
 		page.NextCursor = domain.EncodeCursor(page.Runs[limit-1].ID)
+	}
+	if err := s.explain(ctx, page.Runs); err != nil {
+		return nil, err
+	}
+	if len(f.Statuses) > 0 {
+		// explain may have found a queued run already gone from the queue
+		// (and shows it as it is now); it may no longer match the filter.
+		// The cursor was taken before, so the next page still follows on.
+		page.Runs = slices.DeleteFunc(page.Runs, func(r *domain.Run) bool { return !slices.Contains(f.Statuses, r.Status) })
 	}
 	return page, nil
 }
@@ -270,6 +399,13 @@ func (s *Service) Claim(ctx context.Context, environmentID int, workerID string)
 	err := s.store.InEnvironment(ctx, environmentID, func(tx domain.RunTx) error {
 		busy, err := tx.Busy(ctx)
 		if err != nil || busy {
+			return err
+		}
+		// A hold in force keeps every run out, pooled or not; queued runs
+		// keep their places. One placed while a run ran is checked here,
+		// after that run ended: that is how it "takes effect" then.
+		held, err := tx.Held(ctx)
+		if err != nil || held {
 			return err
 		}
 		claimed, err = tx.ClaimOldest(ctx, workerID)
@@ -365,6 +501,13 @@ func (s *Service) AppendLog(ctx context.Context, runID int64, offset int64, text
 	return s.store.AppendLog(ctx, runID, offset, text)
 }
 
+// endTx is what end needs: a RunTx, or a PoolTx for a pooled run that ends
+// before it started.
+type endTx interface {
+	EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, error)
+	EnqueueRunEnded(ctx context.Context, e domain.RunEnded) error
+}
+
 // end is the one way a run ends, whether its worker finished it, the reaper
 // found its worker lost, or a user cancelled it before it started. In the
 // caller's transaction, under the environment's lock, it records the end,
@@ -372,7 +515,7 @@ func (s *Service) AppendLog(ctx context.Context, runID int64, offset int64, text
 // job exists exactly when the end was committed) and, if the run held the
 // environment, enqueues the start of the next queued run. It returns nil
 // when the run was not in the state e.Kind expects; then nothing changed.
-func (s *Service) end(ctx context.Context, tx domain.RunTx, e domain.RunEnd) (*domain.RunEnded, error) {
+func (s *Service) end(ctx context.Context, tx endTx, e domain.RunEnd) (*domain.RunEnded, error) {
 	ended, err := tx.EndRun(ctx, e)
 	if err != nil || ended == nil {
 		return nil, err
@@ -381,6 +524,12 @@ func (s *Service) end(ctx context.Context, tx domain.RunTx, e domain.RunEnd) (*d
 		return nil, err
 	}
 	if ended.Started() {
+		tx, ok := tx.(domain.RunTx)
+		if !ok {
+			return nil, fmt.Errorf("run %d held environment %d but ended without its lock", ended.RunID, ended.EnvironmentID)
+		}
+		// A run that can take the environment waits: a direct one, or a
+		// pooled one of its labels.
 		waiting, err := tx.HasQueued(ctx)
 		if err != nil {
 			return nil, err

@@ -123,7 +123,17 @@ func TestCLIRunWaitExitCodes(t *testing.T) {
 	require.Contains(t, res.stderr, "test_files")
 	res = cli(t, url, "run", "--pool", "staging", "sample-tests/test_quick.py")
 	require.Equal(t, 4, res.code, "%s", res)
-	require.Contains(t, res.stderr, "does not support pools", "%s", res)
+	require.Contains(t, res.stderr, "no environment has the label staging", "%s", res)
+	srv.label(16, "staging")
+	res = cli(t, url, "run", "--pool", "staging", "--wait", "--json", "sample-tests/test_quick.py")
+	require.Equal(t, 0, res.code, "%s", res)
+	var pooled struct {
+		EnvironmentID int    `json:"environment_id"`
+		Pool          string `json:"pool"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &pooled), "%s", res)
+	require.Equal(t, 16, pooled.EnvironmentID, "the pooled run ran in the pool's environment")
+	require.Equal(t, "staging", pooled.Pool)
 	// rerun --failed runs the failing test again (and fails again); a run
 	// without failures has nothing to rerun.
 	res = cli(t, url, "rerun", "--failed", "--wait", strconv.FormatInt(ids["failed"], 10))

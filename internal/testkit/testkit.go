@@ -148,23 +148,36 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Run is the Run schema of openapi.yaml as a client decodes it.
 type Run struct {
-	ID            int64      `json:"id"`
-	RequestedBy   string     `json:"requested_by"`
-	EnvironmentID int        `json:"environment_id"`
-	TestFiles     []string   `json:"test_files"`
-	Tests         []string   `json:"tests"`
-	Keyword       *string    `json:"keyword"`
-	Markers       *string    `json:"markers"`
-	Status        string     `json:"status"`
-	QueuePosition *int       `json:"queue_position"`
-	ExitCode      *int       `json:"exit_code"`
-	Reason        *string    `json:"reason"`
-	CreatedAt     time.Time  `json:"created_at"`
-	StartedAt     *time.Time `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	DurationMS    *int64     `json:"duration_ms"`
-	Progress      *Progress  `json:"progress"`
-	Summary       *Summary   `json:"summary"`
+	ID            int64       `json:"id"`
+	RequestedBy   string      `json:"requested_by"`
+	EnvironmentID int         `json:"environment_id"` // 0 for null: a pooled run before it starts
+	Pool          *string     `json:"pool"`
+	TestFiles     []string    `json:"test_files"`
+	Tests         []string    `json:"tests"`
+	Keyword       *string     `json:"keyword"`
+	Markers       *string     `json:"markers"`
+	Status        string      `json:"status"`
+	QueuePosition *int        `json:"queue_position"`
+	WaitingFor    *WaitingFor `json:"waiting_for"`
+	ETASeconds    *int64      `json:"eta_seconds"`
+	ExitCode      *int        `json:"exit_code"`
+	Reason        *string     `json:"reason"`
+	CreatedAt     time.Time   `json:"created_at"`
+	StartedAt     *time.Time  `json:"started_at"`
+	FinishedAt    *time.Time  `json:"finished_at"`
+	DurationMS    *int64      `json:"duration_ms"`
+	Progress      *Progress   `json:"progress"`
+	Summary       *Summary    `json:"summary"`
+}
+
+// WaitingFor is the WaitingFor schema: what a queued run waits for.
+type WaitingFor struct {
+	Kind          string     `json:"kind"`
+	RunID         int64      `json:"run_id,omitempty"`
+	EnvironmentID int        `json:"environment_id,omitempty"`
+	HeldBy        string     `json:"held_by,omitempty"`
+	Until         *time.Time `json:"until,omitempty"`
+	Pool          string     `json:"pool,omitempty"`
 }
 
 // Progress is the Progress schema.

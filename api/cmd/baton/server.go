@@ -15,6 +15,7 @@ import (
 	"github.com/baton-ci/baton/api/cli"
 	"github.com/baton-ci/baton/api/config"
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/environments"
 	"github.com/baton-ci/baton/api/httpapi"
 	"github.com/baton-ci/baton/api/insights"
 	"github.com/baton-ci/baton/api/jobs"
@@ -142,7 +143,7 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 	if err != nil {
 		return err
 	}
-	store := postgres.NewStore(db, enq)
+	store := postgres.NewStore(db, enq, postgres.WithWorkerLostAfter(cfg.WorkerLostAfter))
 	runService := runs.New(store, cfg.RunTimeout)
 	hooks, err := webhooks.ParseHooks(cfg.WebhookURLs)
 	if err != nil {
@@ -203,6 +204,7 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 			WebhookTimeout: cfg.WebhookTimeout,
 			Housekeeping:   housekeeping(cfg, insightsService),
 			Observer:       meter.WorkerObserver(),
+			Registry:       store,
 			Logger:         log,
 		})
 		if err != nil {
@@ -223,14 +225,15 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 			return fmt.Errorf("scan test catalog: %w", err)
 		}
 		go syncer.Run(ctx, time.Second)
-		meter.Environments(store, log)
+		envService := environments.New(store, nil)
+		meter.Environments(envService, log)
 		opts := httpapi.Options{WebDir: cfg.WebDir, Logger: log, APIToken: cfg.APIToken, CORSOrigins: cfg.CORSOrigins,
 			ListCacheTTL: cfg.ListCacheTTL, ObserveRequest: meter.ObserveRequest}
 		if cfg.MetricsAddr == "" {
 			opts.Metrics = meter.Handler()
 		}
 		api := httpapi.New(httpapi.Services{
-			Runs: runService, Environments: store, Catalog: store, Uploader: syncer, Health: store, Webhooks: hookService,
+			Runs: runService, Environments: envService, Catalog: store, Uploader: syncer, Health: store, Webhooks: hookService,
 			Insights: insightsService,
 		}, opts)
 		srv = &http.Server{Addr: cfg.Addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/baton-ci/baton/api/environments"
 	"github.com/baton-ci/baton/api/jobs"
 	"github.com/baton-ci/baton/api/postgres"
 	"github.com/baton-ci/baton/api/runs"
@@ -166,6 +167,8 @@ type Stack struct {
 	DB    *postgres.DB
 	Store *postgres.Store
 	Runs  *runs.Service
+	// Environments is the environment service on Store.
+	Environments *environments.Service
 }
 
 // NewStack returns the storage and the run service on db, with runs
@@ -175,5 +178,5 @@ func NewStack(t testing.TB, db *postgres.DB, defaultTimeout time.Duration) *Stac
 	enq, err := jobs.NewEnqueuer(db.Pool)
 	require.NoError(t, err)
 	store := postgres.NewStore(db, enq)
-	return &Stack{DB: db, Store: store, Runs: runs.New(store, defaultTimeout)}
+	return &Stack{DB: db, Store: store, Runs: runs.New(store, defaultTimeout), Environments: environments.New(store, nil)}
 }

@@ -52,8 +52,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Lists the 100 environments with what runs and waits in each.
-         * @description Always all 100, by id; an environment is `busy` while a run executes in it.
+         * Lists the 100 environments with what runs and waits in each, the pools and the worker slots.
+         * @description Always all 100, by id (see `EnvironmentState` for the states), then every pool
+         *     (label) with its environments and waiting runs, the live workers' slots, and how
+         *     many runs wait for a free slot.
          */
         get: operations["listEnvironments"];
         put?: never;
@@ -79,6 +81,44 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes an environment's description, labels, URL or variables.
+         * @description Each member given replaces what is stored (`null` or `""` clears `description`
+         *     and `url`; `labels` replaces the whole set). In `variables` each named variable is
+         *     set, or removed by `null`; others are left alone. A secret's value is never
+         *     returned again: to keep it, leave `value` out. Runs get the URL as `TEST_ENV_URL`
+         *     and every variable under its own name; secret values are masked in their logs.
+         *     Names Baton sets or that change how a run executes are refused. A run already
+         *     running keeps what it started with.
+         */
+        patch: operations["updateEnvironment"];
+        trace?: never;
+    };
+    "/api/environments/{id}/hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Holds an environment, for maintenance or for a person to debug.
+         * @description While the hold is in force no run starts in the environment: queued runs keep
+         *     their places (their `waiting_for` says `hold`) and pools skip it. A run already
+         *     running finishes first; the hold takes effect when it ends. With `until` (at most
+         *     24 h ahead) the hold ends by itself then; without, it lasts until released. The
+         *     same `held_by` may change its hold; someone else gets 409 until it is released.
+         */
+        post: operations["holdEnvironment"];
+        /**
+         * Releases an environment's hold.
+         * @description The next run starts at once if one waits. Releasing an environment that is not held changes nothing.
+         */
+        delete: operations["releaseEnvironment"];
         options?: never;
         head?: never;
         patch?: never;
@@ -178,9 +218,11 @@ export interface paths {
         get: operations["listRuns"];
         put?: never;
         /**
-         * Queues a run of one or more test files in an environment.
+         * Queues a run of one or more test files in an environment, or in any environment of a pool.
          * @description The run starts at once if the environment is free, else after the runs
-         *     already waiting for it (FIFO). Each file runs in its test project's root, as
+         *     already waiting for it (FIFO). With `pool` instead of `environment_id` (exactly
+         *     one of the two) it starts in the first environment carrying that label that
+         *     becomes free, whose id it then records; a label no environment carries is a 400. Each file runs in its test project's root, as
          *     `python -m pytest FILES` would by hand there; files of several projects run one
          *     pytest per project, in one hold of the environment. `tests` picks single tests by
          *     node id; `keyword` and `markers` are pytest's `-k` and `-m`.
@@ -538,8 +580,19 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** @enum {string} */
-        EnvironmentState: "idle" | "busy";
+        /**
+         * @description `idle`: nothing runs and nothing waits for it. `busy`: a run executes in it (a
+         *     hold placed meanwhile takes effect when the run ends). `held`: held, nothing
+         *     runs. `waiting`: free and not held, and a run that can take it waits for a free
+         *     worker slot.
+         * @enum {string}
+         */
+        EnvironmentState: "idle" | "busy" | "held" | "waiting";
+        /**
+         * @description A lower-case word (a letter, then letters, digits or `-`); also the name of a pool.
+         * @example staging
+         */
+        Label: string;
         Environment: {
             id: number;
             /** @example env7 */
@@ -547,11 +600,93 @@ export interface components {
             state: components["schemas"]["EnvironmentState"];
             /** Format: int64 */
             running_run_id: number | null;
-            /** @description Waiting runs in the order they will start. */
+            /** @description Runs asked for this environment, in the order they will start (pooled runs are listed under their pool). */
             queued_run_ids: number[];
+            description: string;
+            /** @description Sorted; each is a pool this environment belongs to. */
+            labels: components["schemas"]["Label"][];
+            /**
+             * @description What the tests get as `TEST_ENV_URL`; empty when none.
+             * @example https://staging-2.example.com
+             */
+            url: string;
+            /** @description What every run here gets in its environment, by name. */
+            variables: {
+                [key: string]: components["schemas"]["EnvironmentVariable"];
+            };
+            hold: components["schemas"]["Hold"];
+        };
+        EnvironmentVariable: {
+            /** @description The value; always null for a secret, which is never shown once set. */
+            value: string | null;
+            secret: boolean;
+        };
+        /** @description The hold in force (or, on a busy environment, taking effect when its run ends); null when none. */
+        Hold: {
+            /** @example carol */
+            held_by: string;
+            /** @example debugging the payments sandbox */
+            reason: string;
+            /** Format: date-time */
+            since: string;
+            /**
+             * Format: date-time
+             * @description When the hold ends by itself; null for one that lasts until released.
+             */
+            until: string | null;
+        } | null;
+        EnvironmentPatch: {
+            description?: string | null;
+            labels?: components["schemas"]["Label"][];
+            /** @description An absolute http or https URL; `""` or null clears it. */
+            url?: string | null;
+            /**
+             * @description Variables to set, by name (a letter or `_`, then letters, digits or `_`, at
+             *     most 64 characters; not one Baton reserves: `TEST_ENV_*`, `TEST_RUN_ID`,
+             *     `REQUESTED_BY`, `BATON_*`, `PATH`, `PYTHON*`, `PYTEST*`, `LD_*`, `HOME`,
+             *     `USER`, `LOGNAME`, `SHELL`, `PWD`, `TMPDIR`, `TMP`, `TEMP`, `DATABASE_URL`,
+             *     ... compared ignoring case); null removes one. At most 50 in all.
+             */
+            variables?: {
+                [key: string]: components["schemas"]["EnvironmentVariableInput"];
+            };
+        };
+        EnvironmentVariableInput: {
+            /** @description Leave it out to keep the stored value (e.g. to keep a secret, or make a variable secret). */
+            value?: string;
+            /** @default false */
+            secret: boolean;
+        } | null;
+        HoldRequest: {
+            held_by: string;
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When the hold ends by itself, in the future and at most 24 h ahead; leave it out for a hold until released.
+             */
+            until?: string;
         };
         EnvironmentList: {
             items: components["schemas"]["Environment"][];
+            /** @description Every label in use (and any a run still waits for), by name. */
+            pools: components["schemas"]["Pool"][];
+            worker_slots: components["schemas"]["WorkerSlots"];
+            /** @description Queued runs that could start now but wait for a free worker slot. */
+            waiting_for_capacity: number;
+        };
+        Pool: {
+            name: components["schemas"]["Label"];
+            environment_ids: number[];
+            /** @description The runs waiting for the pool, oldest first. */
+            queued_run_ids: number[];
+        };
+        /** @description The live workers (a heartbeat within BATON_WORKER_LOST_AFTER) and their run slots. */
+        WorkerSlots: {
+            workers: number;
+            /** @description The runs they can execute at once (BATON_MAX_RUNS each). */
+            total: number;
+            /** @description Slots executing a run now. */
+            busy: number;
         };
         TestDirectory: {
             /** @example sample-tests */
@@ -612,12 +747,14 @@ export interface components {
          * @enum {string|null}
          */
         RunReason: "tests_failed" | "no_tests_collected" | "interrupted" | "pytest_internal_error" | "usage_error" | "killed_by_signal" | "timeout" | "start_failed" | "worker_lost" | "worker_shutdown" | "cancelled_by_user" | "lease_expired" | "report_missing" | "supervisor_lost" | null;
-        /** @description At least one of `test_files` and `tests` is needed. */
-        CreateRunRequest: {
+        /** @description Exactly one of `environment_id` and `pool`; at least one of `test_files` and `tests`. */
+        CreateRunRequest: ({
             /** @example alice */
             requested_by: string;
             /** @example 7 */
-            environment_id: number;
+            environment_id?: number;
+            /** @description Instead of `environment_id`, any environment with this label; it must have at least one. */
+            pool?: components["schemas"]["Label"];
             /**
              * @description Catalog paths of files to run whole.
              * @example [
@@ -650,7 +787,7 @@ export interface components {
             test_files: string[];
         } | {
             tests: string[];
-        };
+        }) & (unknown | unknown);
         TestProject: {
             /** @example uploads/shop */
             directory: string;
@@ -668,7 +805,10 @@ export interface components {
             /** Format: int64 */
             id: number;
             requested_by: string;
-            environment_id: number;
+            /** @description Where the run executes; null for a pooled run until it starts. */
+            environment_id: number | null;
+            /** @description The label a pooled run asked for; null for a run asked for one environment. */
+            pool: string | null;
             /** @description Every file the run touches, the files of `tests` included. */
             test_files: string[];
             /** @description The single tests the run was narrowed to; their files run only these. */
@@ -678,8 +818,21 @@ export interface components {
             /** @description The run's `-m` expression, if any. */
             markers: string | null;
             status: components["schemas"]["RunStatus"];
-            /** @description 1 for the next run to start in its environment; null unless queued. */
+            /**
+             * @description 1 for the next run to start in its line; null unless queued. A direct run's line
+             *     is every run that can take its environment (pooled ones included); a pooled
+             *     run's line is its pool's.
+             */
             queue_position: number | null;
+            waiting_for: components["schemas"]["WaitingFor"];
+            /**
+             * Format: int64
+             * @description When the run should start, in seconds from now, from the median duration of
+             *     recent runs of the same files (in that environment, else anywhere); null unless
+             *     queued, or when a run it waits for has no history, or it waits for a hold
+             *     without an end or for workers that do not exist.
+             */
+            eta_seconds: number | null;
             /** @description pytest's exit code, once it ended on its own. */
             exit_code: number | null;
             reason: components["schemas"]["RunReason"];
@@ -697,6 +850,43 @@ export interface components {
             progress: components["schemas"]["Progress"];
             summary: components["schemas"]["TestSummary"];
         };
+        /**
+         * @description `run`: behind `run_id` (running in its environment, or directly ahead in line).
+         *     `hold`: its environment (or every one of its pool) is held (`environment_id`,
+         *     `held_by`, `until`). `capacity`: nothing but a free worker slot stands between it
+         *     and its start. `pool`: every environment of `pool` is busy, held or promised to an
+         *     older run.
+         * @enum {string}
+         */
+        WaitKind: "run" | "hold" | "capacity" | "pool";
+        /**
+         * @description What a queued run waits for; null unless queued. Only the fields of its `kind` are present.
+         * @example {
+         *       "kind": "hold",
+         *       "environment_id": 3,
+         *       "held_by": "carol",
+         *       "until": "2025-05-01T12:00:00Z"
+         *     }
+         */
+        WaitingFor: {
+            kind: components["schemas"]["WaitKind"];
+            /**
+             * Format: int64
+             * @description `run`: the run waited behind.
+             */
+            run_id?: number;
+            /** @description `hold`: the held environment. */
+            environment_id?: number;
+            /** @description `hold`: who holds it. */
+            held_by?: string;
+            /**
+             * Format: date-time
+             * @description `hold`: when it ends by itself; null for a hold until released.
+             */
+            until?: string | null;
+            /** @description `pool`: the label. */
+            pool?: string;
+        } | null;
         /** @description Tests completed out of collected; null until pytest has collected. */
         Progress: {
             completed: number;
@@ -1294,7 +1484,12 @@ export interface operations {
                      *           "name": "env1",
                      *           "state": "idle",
                      *           "running_run_id": null,
-                     *           "queued_run_ids": []
+                     *           "queued_run_ids": [],
+                     *           "description": "",
+                     *           "labels": [],
+                     *           "url": "",
+                     *           "variables": {},
+                     *           "hold": null
                      *         },
                      *         {
                      *           "id": 2,
@@ -1304,9 +1499,56 @@ export interface operations {
                      *           "queued_run_ids": [
                      *             42,
                      *             45
+                     *           ],
+                     *           "description": "Staging in eu-west; payments sandbox.",
+                     *           "labels": [
+                     *             "eu",
+                     *             "staging"
+                     *           ],
+                     *           "url": "https://staging-2.example.com",
+                     *           "variables": {
+                     *             "REGION": {
+                     *               "value": "eu-west-1",
+                     *               "secret": false
+                     *             },
+                     *             "API_KEY": {
+                     *               "value": null,
+                     *               "secret": true
+                     *             }
+                     *           },
+                     *           "hold": {
+                     *             "held_by": "carol",
+                     *             "reason": "debugging the payments sandbox",
+                     *             "since": "2025-05-01T09:00:00Z",
+                     *             "until": "2025-05-01T12:00:00Z"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "pools": [
+                     *         {
+                     *           "name": "eu",
+                     *           "environment_ids": [
+                     *             2
+                     *           ],
+                     *           "queued_run_ids": []
+                     *         },
+                     *         {
+                     *           "name": "staging",
+                     *           "environment_ids": [
+                     *             2,
+                     *             3
+                     *           ],
+                     *           "queued_run_ids": [
+                     *             44
                      *           ]
                      *         }
-                     *       ]
+                     *       ],
+                     *       "worker_slots": {
+                     *         "workers": 2,
+                     *         "total": 16,
+                     *         "busy": 3
+                     *       },
+                     *       "waiting_for_capacity": 0
                      *     }
                      */
                     "application/json": components["schemas"]["EnvironmentList"];
@@ -1342,6 +1584,134 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's id, 1–100. */
+                id: components["parameters"]["EnvironmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "description": "Staging in eu-west; payments sandbox.",
+                 *       "labels": [
+                 *         "eu",
+                 *         "staging"
+                 *       ],
+                 *       "url": "https://staging-2.example.com",
+                 *       "variables": {
+                 *         "REGION": {
+                 *           "value": "eu-west-1"
+                 *         },
+                 *         "API_KEY": {
+                 *           "value": "s3cr3t",
+                 *           "secret": true
+                 *         },
+                 *         "OLD_FLAG": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EnvironmentPatch"];
+            };
+        };
+        responses: {
+            /** @description The environment as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    holdEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's id, 1–100. */
+                id: components["parameters"]["EnvironmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "held_by": "carol",
+                 *       "reason": "debugging the payments sandbox",
+                 *       "until": "2025-05-01T12:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["HoldRequest"];
+            };
+        };
+        responses: {
+            /** @description The environment with its hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    releaseEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's id, 1–100. */
+                id: components["parameters"]["EnvironmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The environment, without a hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["Internal"];
@@ -1522,8 +1892,10 @@ export interface operations {
             query?: {
                 /** @description Only runs in one of these statuses; repeat it for several (`status=failed&status=error`). */
                 status?: components["schemas"]["RunStatus"][];
-                /** @description Only runs in this environment. */
+                /** @description Only runs in this environment (pooled runs that got it included). */
                 environment_id?: number;
+                /** @description Only runs asked for this pool, wherever they ran. */
+                pool?: components["schemas"]["Label"];
                 /** @description The user who started the run. Surrounding spaces are ignored, as they are when a run is created. */
                 requested_by?: string;
                 /** @description Only runs created at or after this time (RFC 3339). */
@@ -1556,6 +1928,7 @@ export interface operations {
                      *           "id": 42,
                      *           "requested_by": "alice",
                      *           "environment_id": 7,
+                     *           "pool": null,
                      *           "test_files": [
                      *             "sample-tests/test_failure.py"
                      *           ],
@@ -1564,6 +1937,8 @@ export interface operations {
                      *           "markers": null,
                      *           "status": "failed",
                      *           "queue_position": null,
+                     *           "waiting_for": null,
+                     *           "eta_seconds": null,
                      *           "exit_code": 1,
                      *           "reason": "tests_failed",
                      *           "created_at": "2025-05-01T09:30:00Z",

@@ -76,6 +76,16 @@ export function environmentName(id: number): string {
   return `env${id}`;
 }
 
+/**
+ * Where a run runs: "env7"; a pooled run "any staging" until it starts, then
+ * "env3 (staging)".
+ */
+export function runTarget(run: { environment_id: number | null; pool: string | null }): string {
+  if (run.environment_id == null) return `any ${run.pool ?? 'environment'}`;
+  const name = environmentName(run.environment_id);
+  return run.pool ? `${name} (${run.pool})` : name;
+}
+
 /** "just now", "12 s ago", "3 min ago", "2 h ago", "4 days ago". */
 export function formatAgo(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

@@ -12,10 +12,17 @@ describe('EnvironmentsGrid', () => {
       state: 'idle',
       running_run_id: null,
       queued_run_ids: [],
+      description: '',
+      labels: [],
+      url: '',
+      variables: {},
+      hold: null,
     }));
     items[2] = { ...items[2]!, state: 'busy', running_run_id: 10 };
     items[4] = { ...items[4]!, state: 'busy', running_run_id: 11, queued_run_ids: [12, 13, 14, 15, 16, 17, 18, 19] };
-    mockApi({ 'GET /api/environments': () => json({ items }) });
+    mockApi({
+      'GET /api/environments': () => json({ items, pools: [], worker_slots: { workers: 1, total: 8, busy: 2 }, waiting_for_capacity: 0 }),
+    });
     const { container } = renderWithProviders(<EnvironmentsGrid />);
 
     await screen.findByText('env100');

@@ -10,7 +10,7 @@ import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
 import { StatusAnnouncer } from '../../components/StatusAnnouncer';
 import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorState, LoadingState, Spinner } from '../../components/States';
-import { elapsedSince, environmentName, formatBytes, formatDuration, formatElapsed } from '../../lib/format';
+import { elapsedSince, runTarget, formatBytes, formatDuration, formatElapsed } from '../../lib/format';
 import { useDocumentStatus } from '../../lib/useDocumentStatus';
 import { FailingTests } from './FailingTests';
 import { LogViewer } from './log/LogViewer';
@@ -68,7 +68,11 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
           <div>
             <dt>Environment</dt>
             <dd data-field="environment">
-              <Link to={`/?environment_id=${run.environment_id}`}>{environmentName(run.environment_id)}</Link>
+              {run.environment_id != null ? (
+                <Link to={`/?environment_id=${run.environment_id}`}>{runTarget(run)}</Link>
+              ) : (
+                runTarget(run)
+              )}
               {run.status === 'queued' && run.queue_position != null && <span className="muted"> · position {run.queue_position} in line</span>}
             </dd>
           </div>
@@ -230,7 +234,7 @@ function RunPage({ run, now, live, online }: { run: Run; now: number; live: bool
           <span className="run-header__meta">
             <span data-field="duration">{durationOf(run, now, online)}</span>
             <span aria-hidden="true"> · </span>
-            {run.requested_by} in {environmentName(run.environment_id)}
+            {run.requested_by} in {runTarget(run)}
           </span>
         </div>
         <RunActions run={run} />

@@ -7,7 +7,7 @@ import { useOnline } from '../../api/status';
 import type { CreateRunRequest, Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
-import { environmentName } from '../../lib/format';
+import { runTarget } from '../../lib/format';
 import { loadUsername, saveUsername } from '../../lib/username';
 import { EnvironmentSelect } from './EnvironmentSelect';
 import { TestFilePicker } from './TestFilePicker';
@@ -196,7 +196,7 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
       {created && (
         <Alert tone="success" onDismiss={() => setCreated(null)}>
           Run <Link to={`/runs/${created.id}`}>#{created.id}</Link> {created.status === 'queued' ? 'queued' : created.status} in{' '}
-          {environmentName(created.environment_id)}
+          {runTarget(created)}
           {created.queue_position != null ? ` (#${created.queue_position} in line)` : ''}.
         </Alert>
       )}

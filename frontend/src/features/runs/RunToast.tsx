@@ -3,14 +3,14 @@ import { useRun } from '../../api/queries';
 import { useOnline } from '../../api/status';
 import { isFinalStatus, type Run } from '../../api/types';
 import { StatusBadge } from '../../components/StatusBadge';
-import { environmentName } from '../../lib/format';
+import { runTarget } from '../../lib/format';
 
 function sentence(run: Run): string {
   switch (run.status) {
     case 'queued':
-      return run.queue_position != null ? `is queued in ${environmentName(run.environment_id)} (#${run.queue_position} in line)` : 'is queued';
+      return run.queue_position != null ? `is queued in ${runTarget(run)} (#${run.queue_position} in line)` : 'is queued';
     case 'running':
-      return `is running in ${environmentName(run.environment_id)}`;
+      return `is running in ${runTarget(run)}`;
     case 'success':
       return 'passed';
     case 'failed':

@@ -4,7 +4,7 @@ import type { Run } from '../../api/types';
 import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
 import { RelativeTime } from '../../components/RelativeTime';
 import { StatusBadge } from '../../components/StatusBadge';
-import { elapsedSince, environmentName, formatDuration, formatElapsed } from '../../lib/format';
+import { elapsedSince, runTarget, formatDuration, formatElapsed } from '../../lib/format';
 
 interface RunsTableProps {
   runs: Run[];
@@ -52,7 +52,7 @@ const RunRow = memo(function RunRow({ run, now, stale }: { run: Run; now: number
       <td className="truncate" title={run.requested_by} data-label="User">
         {run.requested_by}
       </td>
-      <td data-label="Environment">{environmentName(run.environment_id)}</td>
+      <td data-label="Environment">{runTarget(run)}</td>
       <td data-label="Test files">
         <TestFilesCell files={run.test_files} />
       </td>
