@@ -13,8 +13,6 @@ var t0 = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
 func at(d time.Duration) *time.Time { t := t0.Add(d); return &t }
 
-func files(f ...string) []string { return f }
-
 // snapshot is a QueueSnapshot at t0 over environments 1..n with the given
 // labels, and 8 free worker slots unless changed.
 func snapshot(labels map[int][]string, n int) *domain.QueueSnapshot {

@@ -34,13 +34,6 @@ type envMeta struct {
 	EnvironmentMeta
 }
 
-func (h *harness) env(t *testing.T, id int) envMeta {
-	t.Helper()
-	var e envMeta
-	h.get(t, fmt.Sprintf("/api/environments/%d", id), specValid).decode(t, http.StatusOK, &e)
-	return e
-}
-
 // TestEnvironmentMetadata: PATCH sets description, labels, URL and
 // variables; a secret's value is never shown again, anywhere.
 func TestEnvironmentMetadata(t *testing.T) {

@@ -529,7 +529,27 @@ func (w *Worker) runTests(ctx context.Context, run *domain.Run, out io.Writer) d
 		Roots:           w.resolver.RootDirs(),
 		APIURL:          w.cfg.APIURL,
 		Timeout:         run.Timeout,
+		Vars:            environmentVars(run.Env),
 	}, out)
+}
+
+// environmentVars is what a run gets from its environment, as it was when
+// the run was claimed: TEST_ENV_URL and the environment's variables, the
+// secret ones marked so the runner masks their values in the log and the
+// results. (Their names cannot clash with Baton's own: the environment
+// service refuses TEST_ENV_* and the rest, and Baton's win anyway.)
+func environmentVars(env *domain.RunEnvironment) []runner.Var {
+	if env == nil {
+		return nil
+	}
+	vars := make([]runner.Var, 0, len(env.Variables)+1)
+	if env.URL != "" {
+		vars = append(vars, runner.Var{Name: "TEST_ENV_URL", Value: env.URL})
+	}
+	for _, v := range env.Variables {
+		vars = append(vars, runner.Var{Name: v.Name, Value: v.Value, Secret: v.Secret})
+	}
+	return vars
 }
 
 // reconcileWorker is the River worker of ReconcileArgs.

@@ -16,7 +16,6 @@ import (
 func (b *bundle) label(t *testing.T, labels map[int][]string) {
 	t.Helper()
 	for env, ls := range labels {
-		ls := ls
 		_, err := b.Environments.UpdateEnvironment(b.ctx, env, domain.EnvironmentPatch{Labels: &ls})
 		require.NoError(t, err)
 	}

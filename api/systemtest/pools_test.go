@@ -2,6 +2,8 @@ package systemtest
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -128,7 +130,7 @@ func TestPoolsRace(t *testing.T) {
 				}
 				code, b, err := c.try(http.MethodPost, "/api/runs", body)
 				if err != nil || code != http.StatusCreated {
-					errs <- fmt.Errorf("create: %d %s %v", code, b, err)
+					errs <- fmt.Errorf("create: %d %s %w", code, b, err)
 					return
 				}
 				var created pooledRun
@@ -244,43 +246,71 @@ func TestHoldsWithRealWorkers(t *testing.T) {
 	}
 
 	// A busy environment: its run finishes, the next waits for the release.
-	{
-		first := api.createRun(5, "sample-tests/test_sleep2.py", 0)
-		r.waitPytest(first.ID, 60*time.Second)
-		hold(5, map[string]any{"held_by": "carol", "reason": "debugging"})
-		second := api.createRun(5, "sample-tests/test_quick.py", 0)
-		require.Equal(t, "hold", waitingFor(second.ID))
-		ended := api.waitFinal(first.ID, 60*time.Second)
-		require.Equal(t, "success", ended.Status, "the running run finished under the hold")
-		time.Sleep(1500 * time.Millisecond) // a start would take milliseconds
-		require.Equal(t, "queued", api.getRun(second.ID).Status, "no run starts in a held environment")
-		require.Empty(t, r.pids(second.ID))
-		api.expect(http.StatusOK, http.MethodDelete, "/api/environments/5/hold", nil, nil)
-		require.Equal(t, "success", api.waitFinal(second.ID, 60*time.Second).Status)
-	}
+	first := api.createRun(5, "sample-tests/test_sleep2.py", 0)
+	r.waitPytest(first.ID, 60*time.Second)
+	hold(5, map[string]any{"held_by": "carol", "reason": "debugging"})
+	second := api.createRun(5, "sample-tests/test_quick.py", 0)
+	require.Equal(t, "hold", waitingFor(second.ID))
+	ended := api.waitFinal(first.ID, 60*time.Second)
+	require.Equal(t, "success", ended.Status, "the running run finished under the hold")
+	time.Sleep(1500 * time.Millisecond) // a start would take milliseconds
+	require.Equal(t, "queued", api.getRun(second.ID).Status, "no run starts in a held environment")
+	require.Empty(t, r.pids(second.ID))
+	api.expect(http.StatusOK, http.MethodDelete, "/api/environments/5/hold", nil, nil)
+	require.Equal(t, "success", api.waitFinal(second.ID, 60*time.Second).Status)
 	// A hold with until ends by itself.
-	{
-		until := time.Now().Add(2 * time.Second)
-		hold(6, map[string]any{"held_by": "carol", "reason": "a short look", "until": until.UTC().Format(time.RFC3339Nano)})
-		run := api.createRun(6, "sample-tests/test_quick.py", 0)
-		require.Equal(t, "hold", waitingFor(run.ID))
-		// River's scheduler moves the scheduled start job within seconds
-		// of the hold's end (and the reconciler would within 10 s).
-		ended := api.waitFinal(run.ID, 30*time.Second)
-		require.Equal(t, "success", ended.Status)
-		require.False(t, ended.StartedAt.Before(until), "started at %s, before the hold ended at %s", ended.StartedAt, until)
-		t.Logf("the run started %s after the hold ended", ended.StartedAt.Sub(until).Round(time.Millisecond))
-	}
+	until := time.Now().Add(2 * time.Second)
+	hold(6, map[string]any{"held_by": "carol", "reason": "a short look", "until": until.UTC().Format(time.RFC3339Nano)})
+	late := api.createRun(6, "sample-tests/test_quick.py", 0)
+	require.Equal(t, "hold", waitingFor(late.ID))
+	// River's scheduler moves the scheduled start job within seconds
+	// of the hold's end (and the reconciler would within 10 s).
+	expired := api.waitFinal(late.ID, 30*time.Second)
+	require.Equal(t, "success", expired.Status)
+	require.False(t, expired.StartedAt.Before(until), "started at %s, before the hold ended at %s", expired.StartedAt, until)
+	t.Logf("the run started %s after the hold ended", expired.StartedAt.Sub(until).Round(time.Millisecond))
 	// Pools skip a held environment.
-	{
-		api.label(7, "p")
-		api.label(8, "p")
-		hold(7, map[string]any{"held_by": "carol", "reason": "maintenance"})
-		for range 3 {
-			run := api.createTarget(map[string]any{"pool": "p"}, "sample-tests/test_quick.py")
-			got := api.waitFinal(run.ID, 60*time.Second)
-			require.Equal(t, "success", got.Status)
-			require.Equal(t, 8, got.EnvironmentID)
-		}
+	api.label(7, "p")
+	api.label(8, "p")
+	hold(7, map[string]any{"held_by": "carol", "reason": "maintenance"})
+	for range 3 {
+		run := api.createTarget(map[string]any{"pool": "p"}, "sample-tests/test_quick.py")
+		got := api.waitFinal(run.ID, 60*time.Second)
+		require.Equal(t, "success", got.Status)
+		require.Equal(t, 8, got.EnvironmentID)
+	}
+}
+
+// TestEnvironmentVariablesReachRuns: a run gets its environment's URL and
+// variables; a secret one arrives intact but is masked in the stored log,
+// and no API answer ever shows it.
+func TestEnvironmentVariablesReachRuns(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	api := r.serve("api")
+	const secret = "s3cr3t-Zq9-value"
+	sum := sha256.Sum256([]byte(secret))
+	var env map[string]any
+	api.expect(http.StatusOK, http.MethodPatch, "/api/environments/9", map[string]any{
+		"labels": []string{"vars"},
+		"url":    "https://staging-9.example.com/api",
+		"variables": map[string]any{
+			"REGION":         map[string]any{"value": "eu-west-1"},
+			"API_KEY":        map[string]any{"value": secret, "secret": true},
+			"API_KEY_SHA256": map[string]any{"value": hex.EncodeToString(sum[:])},
+		},
+	}, &env)
+	run := api.createTarget(map[string]any{"pool": "vars"}, "sample-tests/test_env_vars.py")
+	got := api.waitFinal(run.ID, 60*time.Second)
+	require.Equal(t, "success", got.Status, "the secret reached the test intact: %s", api.log(run.ID))
+	log := api.log(run.ID)
+	require.Contains(t, log, "url=https://staging-9.example.com/api")
+	require.Contains(t, log, "region=eu-west-1")
+	require.Contains(t, log, "secret=[MASKED]")
+	require.NotContains(t, dbLog(t, r.dbURL, run.ID), secret, "the stored log never holds the secret")
+	for _, path := range []string{"/api/environments", "/api/environments/9", fmt.Sprintf("/api/runs/%d", run.ID),
+		fmt.Sprintf("/api/runs/%d/tests", run.ID)} {
+		_, body := api.do(http.MethodGet, path, nil)
+		require.NotContains(t, string(body), secret, path)
 	}
 }
