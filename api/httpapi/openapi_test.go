@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
@@ -9,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -118,4 +121,44 @@ func TestSpecRejectsBadInput(t *testing.T) {
 		"test_files": []string{"sample-tests/test_success.py"}}, specInvalid).
 		requireError(t, http.StatusBadRequest, "invalid", "environment_id")
 	unchanged()
+}
+
+// TestEveryOperationDocumentsItsErrors: every operation lists the error
+// answers any endpoint can give — `default` (the one error shape, for any
+// status not listed), 400 (a query that is not text, on any endpoint),
+// 405 (the router's, with Allow) and 500 — as the components that say so,
+// so a generated client (oapi-codegen, ogen's "convenient errors", an
+// Ajv-validating openapi-backend) can decode them. Baton's own endpoints
+// also answer 503 while the database is unreachable (TestDatabaseDown).
+func TestEveryOperationDocumentsItsErrors(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{
+		"default": "#/components/responses/Error",
+		"405":     "#/components/responses/MethodNotAllowed",
+	}
+	api := map[string]string{
+		"400": "#/components/responses/BadRequest",
+		"500": "#/components/responses/Internal",
+	}
+	for path, item := range specDoc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			expect := maps.Clone(want)
+			if strings.HasPrefix(path, "/api/") && path != "/api/openapi.yaml" {
+				maps.Copy(expect, api) // served by Baton's own handlers, not a static document or Prometheus's
+				expect["503"] = "#/components/responses/Unavailable"
+			}
+			for status, ref := range expect {
+				var got *openapi3.ResponseRef
+				if status == "default" {
+					got = op.Responses.Default()
+				} else {
+					got = op.Responses.Value(status)
+				}
+				if assert.NotNil(t, got, "%s does not document its %s answer", where, status) {
+					assert.Equal(t, ref, got.Ref, "%s: %s", where, status)
+				}
+			}
+		}
+	}
 }
