@@ -13,6 +13,7 @@ import (
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/internal/pgtest"
 	"github.com/baton-ci/baton/api/jobs"
+	"github.com/baton-ci/baton/api/runs"
 )
 
 const (
@@ -232,6 +233,20 @@ func TestStartJobs(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	start(2) // nothing waits any more
+
+	// A running run that ends with another waiting hands the environment
+	// on at once: a start job for the next run, in the end's transaction
+	// (the reconciler, which would also start it, runs only every 10 s).
+	third := b.create(t, 6, domain.CreateRun{})
+	fourth := b.create(t, 6, domain.CreateRun{})
+	start(4)
+	claimed = b.claim(t, 6, "w1")
+	require.Equal(t, third.ID, claimed.ID)
+	ok, err = b.Runs.Finish(b.ctx, claimed, "w1", domain.OutcomeForExit(1))
+	require.NoError(t, err)
+	require.True(t, ok)
+	start(5)
+	require.Equal(t, fourth.ID, b.claim(t, 6, "w1").ID)
 }
 
 // TestValidation: every rule is checked by the service itself, whoever
@@ -271,3 +286,39 @@ func TestValidation(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// heartbeatAfterLook is the storage at the moment the reaper races a
+// heartbeat: the run was stale when StaleRuns looked, and its worker
+// heartbeats before the reaper takes the environment's lock.
+type heartbeatAfterLook struct {
+	domain.RunStore
+	beat func()
+}
+
+func (s heartbeatAfterLook) StaleRuns(ctx context.Context, staleAfter time.Duration) ([]domain.StaleRun, error) {
+	stale, err := s.RunStore.StaleRuns(ctx, staleAfter)
+	s.beat()
+	return stale, err
+}
+
+// TestReapSparesARunThatHeartbeatsMeanwhile is the guard of the reaper's
+// second look under the lock: a worker that proved it is alive after
+// StaleRuns listed its run keeps the run, and nothing ends.
+func TestReapSparesARunThatHeartbeatsMeanwhile(t *testing.T) {
+	b := setup(t)
+	b.create(t, 7, domain.CreateRun{})
+	run := b.claim(t, 7, "slow-worker")
+	svc := runs.New(heartbeatAfterLook{RunStore: b.Store, beat: func() {
+		_, err := b.Runs.Heartbeat(b.ctx, "slow-worker", map[int64]*domain.Progress{run.ID: nil})
+		require.NoError(t, err)
+	}}, time.Hour)
+
+	time.Sleep(1100 * time.Millisecond) // stale for a 1 s limit when StaleRuns looks
+	reaped, err := svc.Reap(b.ctx, time.Second)
+	require.NoError(t, err)
+	require.Empty(t, reaped, "the heartbeat came before the reaper took the lock")
+	got, err := b.Runs.Find(b.ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusRunning, got.Status)
+	rivertest.RequireNotInserted(b.ctx, t, b.driver, &jobs.RunEndedArgs{}, nil)
+}
