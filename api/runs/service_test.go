@@ -322,3 +322,24 @@ func TestReapSparesARunThatHeartbeatsMeanwhile(t *testing.T) {
 	require.Equal(t, domain.StatusRunning, got.Status)
 	rivertest.RequireNotInserted(b.ctx, t, b.driver, &jobs.RunEndedArgs{}, nil)
 }
+
+// TestClaimWaitsForABusyEnvironment: while a run executes, a claim in its
+// environment takes nothing and is no error (the start job just ends);
+// the partial unique index is the backstop, not the rule.
+func TestClaimWaitsForABusyEnvironment(t *testing.T) {
+	b := setup(t)
+	b.create(t, 8, domain.CreateRun{})
+	waiting := b.create(t, 8, domain.CreateRun{})
+	first := b.claim(t, 8, "w1")
+	claimed, err := b.Runs.Claim(b.ctx, 8, "w2")
+	require.NoError(t, err)
+	require.Nil(t, claimed, "environment 8 is busy")
+	got, err := b.Runs.Find(b.ctx, waiting.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusQueued, got.Status)
+
+	ok, err := b.Runs.Finish(b.ctx, first, "w1", domain.OutcomeForExit(0))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, waiting.ID, b.claim(t, 8, "w2").ID)
+}
