@@ -69,6 +69,22 @@ func (b *budget) read(name string, r io.Reader) ([]byte, error) {
 	return content, nil
 }
 
+// charge counts n bytes that are not a file's content (archive metadata).
+func (b *budget) charge(n int64) error {
+	if b.bytes += n; b.bytes > b.c.maxProjectBytes {
+		return archiveTooLarge(fmt.Sprintf("must unpack to at most %d bytes", b.c.maxProjectBytes))
+	}
+	return nil
+}
+
+func paxSize(records map[string]string) int64 {
+	var n int64
+	for k, v := range records {
+		n += int64(len(k) + len(v))
+	}
+	return n
+}
+
 func archiveTooLarge(why string) error {
 	return &domain.Error{Code: domain.ETOOLARGE, Message: "archive " + why + ".", Fields: domain.FieldErrors{FieldArchive: why}}
 }
@@ -153,6 +169,16 @@ func (c *Catalog) readTarGz(data []byte) ([]domain.ProjectFile, error) {
 		if err := b.entry(); err != nil {
 			return nil, err
 		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			// Metadata for the whole archive, no file: git archive writes
+			// one with the commit id. archive/tar hands it over as an
+			// entry; its records count against the size limit, so a
+			// stream of them cannot keep the server unpacking.
+			if err := b.charge(paxSize(h.PAXRecords)); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		switch h.Typeflag {
 		case tar.TypeSymlink, tar.TypeLink:
 			return nil, domain.Invalid(FieldArchive, fmt.Sprintf("entry %s is a link (to %s); links are not accepted", h.Name, h.Linkname))
@@ -165,7 +191,9 @@ func (c *Catalog) readTarGz(data []byte) ([]domain.ProjectFile, error) {
 				return nil, err
 			}
 			continue
-		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA: old tars still write it
+		// TypeRegA: old tars still write it; TypeCont ('7', contiguous) is a
+		// regular file to every tar that does not implement it, as here.
+		case tar.TypeReg, tar.TypeRegA, tar.TypeCont: //nolint:staticcheck // TypeRegA is deprecated, see above
 		default:
 			return nil, domain.Invalid(FieldArchive, fmt.Sprintf("entry %s has tar type %q; only files and folders are accepted", h.Name, h.Typeflag))
 		}

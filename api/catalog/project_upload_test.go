@@ -8,6 +8,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,7 @@ type tarEntry struct {
 	content  string
 	typeflag byte
 	link     string
+	pax      map[string]string // the records of a pax global header
 }
 
 func makeTarGz(t *testing.T, entries ...tarEntry) []byte {
@@ -63,6 +65,9 @@ func makeTarGz(t *testing.T, entries ...tarEntry) []byte {
 			tf = tar.TypeReg
 		}
 		h := &tar.Header{Name: e.name, Typeflag: tf, Linkname: e.link, Mode: 0o644, ModTime: time.Unix(1e9, 0)}
+		if tf == tar.TypeXGlobalHeader {
+			h = &tar.Header{Typeflag: tf, PAXRecords: e.pax}
+		}
 		if tf == tar.TypeReg {
 			h.Size = int64(len(e.content))
 		}
@@ -200,6 +205,12 @@ func TestUploadProjectAttackCorpus(t *testing.T) {
 			code: domain.ETOOLARGE, field: FieldArchive, want: "at most 4096 bytes"},
 		{name: "gzip bomb", archive: makeTarGz(t, tarEntry{name: "zeros.bin", content: bomb}), code: domain.ETOOLARGE, field: FieldArchive, want: "above 2048 bytes"},
 		{name: "tar too many entries", archive: makeTarGz(t, manyTar(11)...), code: domain.ETOOLARGE, field: FieldArchive, want: "at most 10 entries"},
+		{name: "tar of global headers", archive: makeTarGz(t, append(slices.Repeat([]tarEntry{{name: "g", typeflag: tar.TypeXGlobalHeader,
+			pax: map[string]string{"comment": "x"}}}, 10), tarEntry{name: "test_a.py", content: validPython})...),
+			code: domain.ETOOLARGE, field: FieldArchive, want: "at most 10 entries"},
+		{name: "tar global header too large", archive: makeTarGz(t, tarEntry{name: "g", typeflag: tar.TypeXGlobalHeader,
+			pax: map[string]string{"comment": big + big}}, tarEntry{name: "test_a.py", content: validPython}),
+			code: domain.ETOOLARGE, field: FieldArchive, want: "at most 4096 bytes"},
 		{name: "corrupt gzip", archive: append([]byte{0x1f, 0x8b}, []byte("garbage")...), code: domain.EINVALID, field: FieldArchive, want: "gzip"},
 		{name: "gzip of not a tar", archive: gzipOf(t, "just text, not a tar"), code: domain.EINVALID, field: FieldArchive, want: "tar"},
 	}
@@ -239,6 +250,29 @@ func TestReadArchiveAcceptsCommonLayouts(t *testing.T) {
 	got, err = f.cat.ReadArchive(tgz)
 	require.NoError(t, err)
 	require.Equal(t, []domain.ProjectFile{{Path: "tests/test_a.py", Content: []byte(validPython)}}, got)
+
+	// git archive --format=tar.gz starts with a pax global header (the
+	// commit id), metadata and no file; '7' (contiguous) is a regular file.
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": "2b8e3d0c6f0a4c1b9a7e5d3c1b0a9f8e7d6c5b4a"}}))
+	for _, h := range []*tar.Header{{Typeflag: tar.TypeDir, Name: "tests/", Mode: 0o755},
+		{Typeflag: tar.TypeReg, Name: "tests/test_a.py", Mode: 0o644, Size: int64(len(validPython))},
+		{Typeflag: tar.TypeCont, Name: "tests/test_b.py", Mode: 0o644, Size: int64(len(validPython))}} {
+		require.NoError(t, tw.WriteHeader(h))
+		if h.Size > 0 {
+			_, err := tw.Write([]byte(validPython))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, gz.Close())
+	got, err = f.cat.ReadArchive(buf.Bytes())
+	require.NoError(t, err)
+	require.Equal(t, []domain.ProjectFile{{Path: "tests/test_a.py", Content: []byte(validPython)},
+		{Path: "tests/test_b.py", Content: []byte(validPython)}}, got)
 }
 
 func manyZip(n int) []zipEntry {
