@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(overhead handoff parallel apiload loglatency memory)
+ALL=(overhead handoff parallel apiload loglatency memory insights)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${ALL[@]}")
 for n in "${names[@]}"; do
@@ -20,7 +20,7 @@ GO="${GO:-go}"
 echo "building bin/baton and bin/bench/* ..."
 "$GO" build -o bin/baton ./api/cmd/baton
 mkdir -p bin/bench
-"$GO" build -o bin/bench/ ./bench/overhead ./bench/handoff ./bench/parallel ./bench/apiload ./bench/loglatency ./bench/memory
+"$GO" build -o bin/bench/ ./bench/overhead ./bench/handoff ./bench/parallel ./bench/apiload ./bench/loglatency ./bench/memory ./bench/insights
 
 rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 dirty="$(git status --porcelain -- api go.mod go.sum 2>/dev/null | wc -l | tr -d ' ')"

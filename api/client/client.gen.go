@@ -662,7 +662,7 @@ type TestHistory struct {
 	NextCursor *string `json:"next_cursor"`
 	NodeId     string  `json:"node_id"`
 
-	// Stats A test's figures over its last `window` results; null for a test without any.
+	// Stats The test's figures; null for a test without any.
 	Stats *TestStats `json:"stats"`
 }
 
@@ -721,7 +721,7 @@ type TestResultList struct {
 	Summary *TestSummary `json:"summary"`
 }
 
-// TestStats A test's figures over its last `window` results; null for a test without any.
+// TestStats A test's figures over its last `window` results.
 type TestStats struct {
 	// DurationChange (duration_mean_ms - previous_mean_ms) / previous_mean_ms.
 	DurationChange *float32 `json:"duration_change"`
@@ -764,7 +764,7 @@ type TestStats struct {
 
 // TestStatsList defines model for TestStatsList.
 type TestStatsList struct {
-	Items []*TestStats `json:"items"`
+	Items []TestStats `json:"items"`
 
 	// Since Tests whose last run ended before this are left out.
 	Since time.Time `json:"since"`

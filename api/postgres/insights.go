@@ -315,7 +315,7 @@ SELECT r.run_id, runs.environment_id, runs.requested_by, r.outcome, r.duration_m
 	left(split_part(r.message, E'\n', 1), 300), r.content_hash, runs.started_at, runs.finished_at
 FROM run_test_results r JOIN runs ON runs.id = r.run_id
 WHERE r.node_id = @node_id AND r.run_id < @before
-ORDER BY r.run_id DESC, r.position DESC
+ORDER BY r.run_id DESC
 LIMIT @limit`
 
 // TestHistory implements domain.InsightsStore.

@@ -5,6 +5,8 @@ import { apiErrorFromResponse, isAbortError, networkError } from './errors';
 import { healthOfResponse, reportApiHealth } from './status';
 import type {
   CreateRunRequest,
+  EnvironmentInsights,
+  EnvironmentInsightsQuery,
   EnvironmentList,
   ListRunsQuery,
   LogPage,
@@ -14,7 +16,11 @@ import type {
   TestDirectory,
   TestFile,
   TestProject,
+  TestHistory,
+  TestHistoryQuery,
+  TestListQuery,
   TestResultList,
+  TestStatsList,
   UploadTestFileBody,
 } from './types';
 
@@ -146,4 +152,20 @@ export function uploadTestFile(body: UploadTestFileBody): Promise<TestFile> {
       },
     }),
   );
+}
+
+export function getTestHistory(query: TestHistoryQuery, signal?: AbortSignal): Promise<TestHistory> {
+  return unwrap(client.GET('/api/tests/history', { params: { query }, signal }));
+}
+
+export function listFlakyTests(query: TestListQuery, signal?: AbortSignal): Promise<TestStatsList> {
+  return unwrap(client.GET('/api/tests/flaky', { params: { query }, signal }));
+}
+
+export function listSlowestTests(query: TestListQuery, signal?: AbortSignal): Promise<TestStatsList> {
+  return unwrap(client.GET('/api/tests/slowest', { params: { query }, signal }));
+}
+
+export function getEnvironmentInsights(query: EnvironmentInsightsQuery, signal?: AbortSignal): Promise<EnvironmentInsights> {
+  return unwrap(client.GET('/api/insights/environments', { params: { query }, signal }));
 }

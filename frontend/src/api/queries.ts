@@ -3,8 +3,26 @@
 // or setQueryData); writes live in mutation hooks next to the feature that makes
 // them, and each mutation hook owns its cache invalidation (see ./mutations.ts).
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
-import { getRun, getRunTests, listEnvironments, listRuns, listTestDirectories, listTestFiles } from './client';
-import { isFinalStatus, type ListRunsQuery, type Run } from './types';
+import {
+  getEnvironmentInsights,
+  getRun,
+  getRunTests,
+  getTestHistory,
+  listEnvironments,
+  listFlakyTests,
+  listRuns,
+  listSlowestTests,
+  listTestDirectories,
+  listTestFiles,
+} from './client';
+import {
+  isFinalStatus,
+  type EnvironmentInsightsQuery,
+  type ListRunsQuery,
+  type Run,
+  type TestHistoryQuery,
+  type TestListQuery,
+} from './types';
 
 /** How often live data is polled. */
 export const POLL_MS = 1000;
@@ -21,7 +39,14 @@ export const queryKeys = {
   run: (id: number) => ['runs', 'detail', id] as const,
   runLog: (id: number) => ['runs', 'log', id] as const,
   runTests: (id: number) => ['runs', 'tests', id] as const,
+  testHistory: (query: TestHistoryQuery) => ['tests', 'history', query] as const,
+  flakyTests: (query: TestListQuery) => ['tests', 'flaky', query] as const,
+  slowestTests: (query: TestListQuery) => ['tests', 'slowest', query] as const,
+  environmentInsights: (query: EnvironmentInsightsQuery) => ['insights', 'environments', query] as const,
 };
+
+/** Statistics change only when runs end; a slower poll is plenty. */
+const INSIGHTS_POLL_MS = 10_000;
 
 export const environmentsQueryOptions = () =>
   queryOptions({
@@ -78,9 +103,46 @@ export const runTestsQueryOptions = (run: Run | undefined) =>
     staleTime: Infinity,
   });
 
+export const testHistoryQueryOptions = (query: TestHistoryQuery) =>
+  queryOptions({
+    queryKey: queryKeys.testHistory(query),
+    queryFn: ({ signal }) => getTestHistory(query, signal),
+    refetchInterval: INSIGHTS_POLL_MS,
+    placeholderData: keepPreviousData,
+    enabled: query.node_id !== '',
+  });
+
+export const flakyTestsQueryOptions = (query: TestListQuery) =>
+  queryOptions({
+    queryKey: queryKeys.flakyTests(query),
+    queryFn: ({ signal }) => listFlakyTests(query, signal),
+    refetchInterval: INSIGHTS_POLL_MS,
+    placeholderData: keepPreviousData,
+  });
+
+export const slowestTestsQueryOptions = (query: TestListQuery) =>
+  queryOptions({
+    queryKey: queryKeys.slowestTests(query),
+    queryFn: ({ signal }) => listSlowestTests(query, signal),
+    refetchInterval: INSIGHTS_POLL_MS,
+    placeholderData: keepPreviousData,
+  });
+
+export const environmentInsightsQueryOptions = (query: EnvironmentInsightsQuery) =>
+  queryOptions({
+    queryKey: queryKeys.environmentInsights(query),
+    queryFn: ({ signal }) => getEnvironmentInsights(query, signal),
+    refetchInterval: INSIGHTS_POLL_MS * 3,
+    placeholderData: keepPreviousData,
+  });
+
 export const useEnvironments = () => useQuery(environmentsQueryOptions());
 export const useTestFiles = () => useQuery(testFilesQueryOptions());
 export const useTestDirectories = () => useQuery(testDirectoriesQueryOptions());
 export const useRuns = (query: ListRunsQuery) => useQuery(runsQueryOptions(query));
 export const useRun = (id: number) => useQuery(runQueryOptions(id));
 export const useRunTests = (run: Run | undefined) => useQuery(runTestsQueryOptions(run));
+export const useTestHistory = (query: TestHistoryQuery) => useQuery(testHistoryQueryOptions(query));
+export const useFlakyTests = (query: TestListQuery) => useQuery(flakyTestsQueryOptions(query));
+export const useSlowestTests = (query: TestListQuery) => useQuery(slowestTestsQueryOptions(query));
+export const useEnvironmentInsights = (query: EnvironmentInsightsQuery) => useQuery(environmentInsightsQueryOptions(query));

@@ -919,7 +919,8 @@ export interface components {
         };
         TestHistory: {
             node_id: string;
-            stats: components["schemas"]["TestStats"];
+            /** @description The test's figures; null for a test without any. */
+            stats: components["schemas"]["TestStats"] | null;
             items: components["schemas"]["TestHistoryEntry"][];
             /** @description Pass as `cursor` for older results; null on the last page. */
             next_cursor: string | null;
@@ -951,7 +952,7 @@ export interface components {
             /** Format: int64 */
             duration_ms: number;
         };
-        /** @description A test's figures over its last `window` results; null for a test without any. */
+        /** @description A test's figures over its last `window` results. */
         TestStats: {
             node_id: string;
             /** @description The N these figures are over. */
@@ -990,7 +991,7 @@ export interface components {
             duration_change: number | null;
             /** @description The window's results, oldest first. */
             recent: components["schemas"]["RecentResult"][];
-        } | null;
+        };
         TestStatsList: {
             /** @description The N of the flakiness window. */
             window: number;

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { NavLink, Outlet, Route, Routes } from 'react-router';
 import { ApiStatusBanner } from '../components/ApiStatusBanner';
 import { ApiTokenControl } from '../components/ApiTokenControl';
@@ -5,6 +6,12 @@ import { EnvironmentsPage } from '../pages/EnvironmentsPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { RunDetailsPage } from '../pages/RunDetailsPage';
 import { RunsPage } from '../pages/RunsPage';
+import { TestsPage } from '../pages/TestsPage';
+import { LoadingState } from '../components/States';
+
+// The pages with charts load the chart library only when opened.
+const TestHistoryPage = lazy(() => import('../pages/TestHistoryPage').then((m) => ({ default: m.TestHistoryPage })));
+const InsightsPage = lazy(() => import('../pages/InsightsPage').then((m) => ({ default: m.InsightsPage })));
 
 function Layout() {
   return (
@@ -23,13 +30,19 @@ function Layout() {
               Runs
             </NavLink>
             <NavLink to="/environments">Environments</NavLink>
+            <NavLink to="/tests" end>
+              Tests
+            </NavLink>
+            <NavLink to="/insights">Insights</NavLink>
           </nav>
           <ApiTokenControl />
         </div>
       </header>
       <ApiStatusBanner />
       <main id="main" className="main" tabIndex={-1}>
-        <Outlet />
+        <Suspense fallback={<LoadingState />}>
+          <Outlet />
+        </Suspense>
       </main>
     </>
   );
@@ -42,6 +55,9 @@ export function AppRoutes() {
         <Route index element={<RunsPage />} />
         <Route path="runs/:id" element={<RunDetailsPage />} />
         <Route path="environments" element={<EnvironmentsPage />} />
+        <Route path="tests" element={<TestsPage />} />
+        <Route path="tests/history" element={<TestHistoryPage />} />
+        <Route path="insights" element={<InsightsPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

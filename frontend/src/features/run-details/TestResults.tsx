@@ -1,10 +1,13 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { describeApiError } from '../../api/errors';
 import { useRunTests } from '../../api/queries';
 import { isFinalStatus, type Run, type TestResult } from '../../api/types';
+import { FlakyBadge } from '../../components/FlakyBadge';
 import { SummaryText } from '../../components/RunOutcome';
 import { Spinner } from '../../components/States';
 import { formatDuration } from '../../lib/format';
+import { testHistoryPath } from '../../lib/testLinks';
 
 const OUTCOME_ORDER: Record<TestResult['outcome'], number> = { failed: 0, error: 1, skipped: 2, passed: 3 };
 
@@ -16,7 +19,10 @@ function ResultRow({ result }: { result: TestResult }) {
     <li className={`result result--${result.outcome}`}>
       <div className="result__line">
         <span className={`outcome outcome--${result.outcome}`}>{result.outcome}</span>
-        <code className="result__id">{result.node_id}</code>
+        <Link to={testHistoryPath(result.node_id)} className="result__id" title="This test's history across runs">
+          <code>{result.node_id}</code>
+        </Link>
+        {result.flaky && <FlakyBadge />}
         <span className="result__time">{formatDuration(result.duration_ms)}</span>
         {hasMessage && (
           <button type="button" className="button button--link" aria-expanded={open} onClick={() => setOpen((o) => !o)}>

@@ -1,0 +1,2 @@
+export { EnvironmentInsights } from './EnvironmentInsights';
+export { contended } from './contention';

@@ -1,0 +1,1 @@
+export { TestHistory } from './TestHistory';

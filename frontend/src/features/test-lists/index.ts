@@ -1,0 +1,2 @@
+export { FlakyTests } from './FlakyTests';
+export { SlowestTests } from './SlowestTests';
