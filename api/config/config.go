@@ -98,6 +98,10 @@ type Config struct {
 	// finds the worker's own cgroup v2 and uses it if it can, "off" never
 	// uses one, a path must be usable.
 	Cgroup string
+	// WarmSlots is how many warm runner slots a worker keeps ready
+	// (BATON_WARM_SLOTS): Python processes that have imported pytest and
+	// wait for a run. Default and most: MaxRuns; 0 starts every run cold.
+	WarmSlots int
 	// TestRoots are extra catalog roots, e.g. a team's own test checkout
 	// (BATON_TEST_ROOTS, "qa=/srv/qa-tests,smoke=/srv/smoke:rw").
 	TestRoots []TestRoot
@@ -195,6 +199,10 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	c.Retention = p.span("BATON_RETENTION", time.Hour)
 	c.MetricsAddr = p.str("BATON_METRICS_ADDR", "")
 	c.Logging = p.logging()
+	c.WarmSlots = p.integer("BATON_WARM_SLOTS", c.MaxRuns, 0, 1000)
+	if c.WarmSlots > c.MaxRuns {
+		p.errs = append(p.errs, fmt.Errorf("BATON_WARM_SLOTS=%d: at most BATON_MAX_RUNS (%d), since a warm slot waits for a free run slot", c.WarmSlots, c.MaxRuns))
+	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}

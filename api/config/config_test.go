@@ -27,6 +27,21 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, time.Second, c.HeartbeatInterval)
 	require.Equal(t, 12*time.Second, c.WorkerLostAfter)
 	require.Equal(t, slog.LevelInfo, c.LogLevel)
+	require.Equal(t, c.MaxRuns, c.WarmSlots, "a warm slot for every free run slot")
+}
+
+func TestWarmSlots(t *testing.T) {
+	t.Parallel()
+	c, err := FromLookup(lookupMap(map[string]string{"BATON_MAX_RUNS": "3"}))
+	require.NoError(t, err)
+	require.Equal(t, 3, c.WarmSlots)
+	c, err = FromLookup(lookupMap(map[string]string{"BATON_WARM_SLOTS": "0"}))
+	require.NoError(t, err)
+	require.Zero(t, c.WarmSlots)
+	_, err = FromLookup(lookupMap(map[string]string{"BATON_MAX_RUNS": "4", "BATON_WARM_SLOTS": "5"}))
+	require.ErrorContains(t, err, "BATON_WARM_SLOTS=5: at most BATON_MAX_RUNS (4)")
+	_, err = FromLookup(lookupMap(map[string]string{"BATON_WARM_SLOTS": "-1"}))
+	require.ErrorContains(t, err, `BATON_WARM_SLOTS="-1": want a whole number`)
 }
 
 func TestLogLevel(t *testing.T) {

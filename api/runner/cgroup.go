@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -180,29 +181,48 @@ func (c *runCgroup) populated() (bool, error) {
 	return true, fmt.Errorf("%s/cgroup.events: no populated field", c.path)
 }
 
-// procs lists the processes in the cgroup.
+// procs lists the processes in the cgroup and the cgroups below it.
 func (c *runCgroup) procs() []int {
-	b, err := os.ReadFile(filepath.Join(c.path, "cgroup.procs"))
-	if err != nil {
-		return nil
-	}
 	var pids []int
-	for _, f := range strings.Fields(string(b)) {
-		if pid, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, pid)
+	_ = filepath.WalkDir(c.path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
 		}
-	}
+		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		if err != nil {
+			return nil
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return nil
+	})
 	return pids
 }
 
-// remove deletes the (empty) cgroup.
+// remove deletes the (empty) cgroup, and the cgroups below it first (an
+// invocation's, or ones a root-run test made).
 func (c *runCgroup) remove() error {
 	if c.dir != nil {
 		c.dir.Close()
 	}
-	err := os.Remove(c.path)
-	if errors.Is(err, os.ErrNotExist) {
+	var dirs []string
+	_ = filepath.WalkDir(c.path, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
 		return nil
+	})
+	var err error
+	for i := len(dirs) - 1; i >= 0; i-- { // deepest first
+		if e := os.Remove(dirs[i]); e != nil && !errors.Is(e, os.ErrNotExist) {
+			err = e
+		}
+	}
+	if e := os.Remove(c.path); e != nil && !errors.Is(e, os.ErrNotExist) {
+		return e
 	}
 	return err
 }

@@ -30,6 +30,11 @@ type session struct {
 	note string
 	// sent is the lease deadline the supervisor knows.
 	sent time.Duration
+	// A warm session's warm process (warm.go): its pid, the read end of
+	// its output pipe (the run's output once it has one) and of its report.
+	warmPID    int
+	warmOut    *os.File
+	warmReport *os.File
 }
 
 // supervisorArgv is how to start a supervisor: this very binary (even if it
@@ -42,7 +47,10 @@ func (r *Runner) supervisorArgv() []string {
 }
 
 // startSession starts the supervisor of a run and waits until it is ready.
-func (r *Runner) startSession(ws *workspace, spec Spec) (*session, error) {
+// With warm set it is a warm session: the supervisor starts warm (the
+// Python that waits for a run) at once, and the run's limits come later
+// with arm.
+func (r *Runner) startSession(ws *workspace, spec Spec, warm *execRequest) (*session, error) {
 	conn, theirs, err := socketPair()
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -80,7 +88,7 @@ func (r *Runner) startSession(ws *workspace, spec Spec) (*session, error) {
 
 	cfg := &supervisorConfig{
 		RunID: spec.RunID, Timeout: int64(spec.Timeout), KillGrace: int64(r.killGrace()),
-		CgroupParent: r.Cgroup, Mounts: ws.mounts,
+		CgroupParent: r.Cgroup, Mounts: ws.mounts, Warm: warm,
 	}
 	if r.Cgroup != "" {
 		cfg.CgroupName = "run-" + ws.suffix()
@@ -107,7 +115,34 @@ func (r *Runner) startSession(ws *workspace, spec Spec) (*session, error) {
 		s.abandon()
 		return nil, errors.New("supervisor did not answer within a minute")
 	}
-	return s, nil
+	if warm == nil {
+		return s, nil
+	}
+	if s.note != "" && r.Cgroup != "" {
+		// A run gets a cgroup or says why not; a warm slot that has none
+		// would make every run it serves say so. Cold runs say it instead.
+		s.close()
+		return nil, errors.New(s.note)
+	}
+	select {
+	case ev, ok := <-s.events:
+		switch {
+		case ok && ev.Op == opWarm && len(ev.fds) == 2:
+			s.warmPID = ev.PID
+			s.warmOut, s.warmReport = os.NewFile(uintptr(ev.fds[0]), "warm-output"), os.NewFile(uintptr(ev.fds[1]), "warm-report")
+			return s, nil
+		case ok && ev.Op == opWarmGone:
+			closeFds(ev.fds)
+			s.close()
+			return nil, errors.New(ev.Note)
+		}
+		closeFds(ev.fds)
+		s.close()
+		return nil, fmt.Errorf("supervisor answered %q to a warm start", ev.Op)
+	case <-time.After(time.Minute):
+		s.close()
+		return nil, errors.New("supervisor did not start the warm process within a minute")
+	}
 }
 
 func (s *session) read() {
@@ -133,6 +168,11 @@ func (s *session) abandon() {
 // close ends the session: the supervisor sees its socket close, makes
 // sure nothing of the run is left, removes the cgroup and exits.
 func (s *session) close() {
+	for _, f := range []*os.File{s.warmOut, s.warmReport} {
+		if f != nil {
+			f.Close()
+		}
+	}
 	s.conn.Close()
 	select {
 	case <-s.exited:
@@ -177,6 +217,12 @@ func (s *session) invoke(ctx context.Context, inv execRequest, lease *Lease, log
 		pr.Close()
 		return result{failed: "supervisor: " + err.Error()}
 	}
+	return s.await(ctx, pr, lease, log, outputGrace)
+}
+
+// await follows a started invocation whose output is pr until every
+// process it started is gone (or the supervisor died); see invoke.
+func (s *session) await(ctx context.Context, pr *os.File, lease *Lease, log *runLog, outputGrace time.Duration) result {
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -295,4 +341,78 @@ func readMemfdJSON(fd int, v any) error {
 		off += n
 	}
 	return json.Unmarshal(b, v)
+}
+
+// arm gives a warm session to run spec: from now on its lease and its
+// timeout count, as they do from a cold session's start.
+func (s *session) arm(spec Spec) error {
+	m := packet{Op: opArm, RunID: spec.RunID, Timeout: int64(spec.Timeout)}
+	if spec.Lease != nil {
+		d, _ := spec.Lease.Deadline()
+		m.Deadline = int64(d)
+	}
+	if err := send(s.conn, m); err != nil {
+		return fmt.Errorf("supervisor: %w", err)
+	}
+	s.sent = time.Duration(m.Deadline)
+	return nil
+}
+
+// promote asks for the warm process to get a run's CPU priority: a run is
+// waiting for it to finish warming.
+func (s *session) promote() { _ = send(s.conn, packet{Op: opPromote}) }
+
+// handoff runs inv in the session's warm process, like invoke in a new one.
+// warm is false when the warm process was gone by then (res is then
+// empty): the caller starts inv cold in the same session instead.
+func (s *session) handoff(ctx context.Context, inv execRequest, lease *Lease, log *runLog, outputGrace time.Duration) (res result, warm bool) {
+	body, err := memfdJSON(inv)
+	if err != nil {
+		return result{failed: err.Error()}, true
+	}
+	err = send(s.conn, packet{Op: opGo}, int(body.Fd()))
+	body.Close()
+	if err != nil {
+		return result{failed: "supervisor: " + err.Error()}, true
+	}
+	done := ctx.Done()
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				return result{supervisor: fmt.Errorf("the run's supervisor died (%s)", s.exitState())}, true
+			}
+			switch ev.Op {
+			case opStarted:
+				out := s.warmOut
+				s.warmOut = nil
+				return s.await(ctx, out, lease, log, outputGrace), true
+			case opWarmGone:
+				return result{}, false
+			case opFailed:
+				return result{failed: ev.Note}, true
+			case opDone: // stopped before the handoff
+				return result{reason: ev.Reason}, true
+			}
+		case <-done:
+			done = nil
+			o := stopOutcome(ctx)
+			_ = send(s.conn, packet{Op: opStop, Reason: o.Reason, Now: stopNow(ctx)})
+		}
+	}
+}
+
+// discard kills the warm process unused and returns once it is gone, so
+// the session can run the first invocation cold. ok is false when the
+// supervisor died meanwhile.
+func (s *session) discard() (ok bool) {
+	if err := send(s.conn, packet{Op: opDiscard}); err != nil {
+		return false
+	}
+	for ev := range s.events {
+		if ev.Op == opWarmGone {
+			return true
+		}
+	}
+	return false
 }

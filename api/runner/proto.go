@@ -22,6 +22,13 @@ const (
 	opExec  = "exec"  // start an invocation; fds: output pipe, memfd holding the execRequest
 	opRenew = "renew" // the lease now ends at Deadline
 	opStop  = "stop"  // kill the run (Reason; Now skips the SIGTERM grace)
+
+	// A warm session (warm.go) is started before its run exists; these
+	// give it to a run.
+	opArm     = "arm"     // the session now serves run RunID: its lease (Deadline) and Timeout start now
+	opGo      = "go"      // hand the run's first invocation to the warm process; fds: memfd holding the execRequest
+	opDiscard = "discard" // kill the warm process unused: the run starts cold in this session instead
+	opPromote = "promote" // a run waits for the warm process: give it the CPU priority a run has
 )
 
 // Operations from the supervisor to the worker.
@@ -32,6 +39,9 @@ const (
 	opSurvivors = "survivors" // processes still alive after SIGKILL (Procs)
 	opDone      = "done"      // the invocation ended and every process it started is gone
 	opFailed    = "failed"    // the invocation could not start (Note)
+
+	opWarm     = "warm"      // the warm process runs as PID; fds: the read ends of its output pipe and of its report
+	opWarmGone = "warm_gone" // the warm process is gone, unused (Note says why): start the run cold
 )
 
 // Why the supervisor killed a run on its own, besides the worker's stop reasons.
@@ -49,6 +59,8 @@ type packet struct {
 	Deadline int64             `json:"deadline,omitempty"` // Boottime, ns
 	Reason   string            `json:"reason,omitempty"`
 	Now      bool              `json:"now,omitempty"`
+	RunID    int64             `json:"run_id,omitempty"`
+	Timeout  int64             `json:"timeout,omitempty"` // ns
 
 	Cgroup string     `json:"cgroup,omitempty"`
 	Note   string     `json:"note,omitempty"`
@@ -63,6 +75,9 @@ type packet struct {
 	KillNs int64 `json:"kill_ns,omitempty"`
 
 	fds []int // received with the message
+	// give are descriptors to send with the message; the sender closes
+	// them once sent (or dropped).
+	give []int
 }
 
 // supervisorConfig is what a supervisor needs to know about its run.
@@ -82,6 +97,10 @@ type supervisorConfig struct {
 	// Mounts are bind mounts made in the supervisor's own mount namespace
 	// before anything runs (see workspace.go).
 	Mounts []bindMount `json:"mounts,omitempty"`
+	// Warm, when set, makes this a warm session: its Python starts at
+	// once and waits for a run (opArm, then opGo or opDiscard); Deadline
+	// and Timeout then come with opArm.
+	Warm *execRequest `json:"warm,omitempty"`
 }
 
 type bindMount struct {

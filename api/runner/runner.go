@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -96,6 +98,17 @@ type Runner struct {
 	// this binary re-executed with SupervisorCommand (a test binary must
 	// then call SupervisorMain from TestMain when IsSupervisor).
 	Supervisor []string
+	// WarmSlots is how many warm slots StartWarm keeps ready: sessions
+	// whose Python has imported pytest and waits for a run (warm.go).
+	// 0 starts every run cold.
+	WarmSlots int
+	// Log receives what keeping warm slots has to report (slots that fail
+	// to start, slots retired); nil means slog.Default().
+	Log *slog.Logger
+
+	warm atomic.Pointer[warmPool]
+	// warmCheck overrides warmCheckEvery (tests).
+	warmCheck time.Duration
 }
 
 // Stop is a context cancel cause (see context.WithCancelCause) saying how a
@@ -271,8 +284,19 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		return o
 	}
 
-	ws, err := newWorkspace(r.TempDir, spec.RunID, spec.Roots, r.User)
-	if err != nil {
+	// A warm slot brings its session and workspace; without one, they are
+	// made now.
+	var slot *warmSlot
+	cold := ""
+	if p := r.warm.Load(); p != nil {
+		slot, cold = p.take(ctx, spec, r.Python)
+	}
+	var ws *workspace
+	var sess *session
+	var err error
+	if slot != nil {
+		ws, sess = slot.ws, slot.sess
+	} else if ws, err = newWorkspace(r.TempDir, spec.RunID, spec.Roots, r.User); err != nil {
 		return startFailed(err)
 	}
 	env := r.environ(spec, ws)
@@ -280,16 +304,27 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 	// run user then reaches them through its mounts.
 	invs, err := Plan(r.Python, spec, ws.work, env)
 	if err != nil {
+		if sess != nil {
+			sess.close()
+		}
 		_ = ws.remove()
 		return startFailed(err)
 	}
-	sess, err := r.startSession(ws, spec)
-	if err != nil {
-		_ = ws.remove()
-		return startFailed(err)
-	}
-	if sess.cgroup != "" {
-		ws.recordCgroup(sess.cgroup)
+	if slot != nil {
+		if err := sess.arm(spec); err != nil {
+			sess.close()
+			_ = ws.remove()
+			return startFailed(err)
+		}
+		cold = slot.coldReason(invs[0], env)
+	} else {
+		if sess, err = r.startSession(ws, spec, nil); err != nil {
+			_ = ws.remove()
+			return startFailed(err)
+		}
+		if sess.cgroup != "" {
+			ws.recordCgroup(sess.cgroup)
+		}
 	}
 	if sess.note != "" {
 		log.line("=== note: %s ===", sess.note)
@@ -304,9 +339,16 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		if inv.Note != "" {
 			log.line("=== note: %s ===", inv.Note)
 		}
+		switch {
+		case i > 0:
+		case slot != nil && cold == "":
+			log.line("=== warm start: Python had imported pytest before the run (BATON_WARM_SLOTS) ===")
+		case cold != "":
+			log.line("=== cold start: %s ===", cold)
+		}
 		log.line("$ cd %s && %s", shellQuote(inv.Dir), shellJoin(inv.Argv))
 		invStarted := time.Now()
-		res := sess.invoke(ctx, ws.view(inv, env), spec.Lease, log, r.outputGrace())
+		res := r.invokeFirst(ctx, i, slot, cold, sess, ws.view(inv, env), spec.Lease, log)
 		var o domain.Outcome
 		if res.supervisor != nil {
 			o, stopped = r.supervisorLost(ctx, sess, res, log, spec), true
@@ -336,6 +378,26 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 	}
 	o.JUnitXML = log.mask.maskXML(o.JUnitXML)
 	return o
+}
+
+// invokeFirst runs invocation i of a run: the first one of a warm slot's
+// run in its warm process, unless cold says why not (the warm process is
+// then discarded and the invocation starts cold in the same session);
+// every other one cold.
+func (r *Runner) invokeFirst(ctx context.Context, i int, slot *warmSlot, cold string, sess *session, req execRequest, lease *Lease, log *runLog) result {
+	if i > 0 || slot == nil {
+		return sess.invoke(ctx, req, lease, log, r.outputGrace())
+	}
+	if cold == "" {
+		res, warm := sess.handoff(ctx, req, lease, log, r.outputGrace())
+		if warm {
+			return res
+		}
+		log.line("=== the warm process had ended before the run; starting cold ===")
+	} else if !sess.discard() {
+		return result{supervisor: fmt.Errorf("the run's supervisor died (%s)", sess.exitState())}
+	}
+	return sess.invoke(ctx, req, lease, log, r.outputGrace())
 }
 
 // conclude writes how an invocation ended and returns its outcome; stopped

@@ -46,9 +46,11 @@ func newRunner(t *testing.T) *Runner {
 	}
 }
 
-// containment names the two ways a run's processes are kept: the
-// supervisor as subreaper alone, and with a cgroup of the run's own.
-var containment = []string{"subreaper", "cgroup"}
+// containment names the ways a run's processes are kept: the supervisor
+// as subreaper alone, with a cgroup of the run's own, and a warm slot's
+// session (with a cgroup when this machine offers one), whose pytest is a
+// process started before the run.
+var containment = []string{"subreaper", "cgroup", "warm"}
 
 // newRunnerWith returns newRunner's Runner using the given containment,
 // skipping the test when this machine has no usable cgroup for "cgroup".
@@ -63,6 +65,8 @@ func newRunnerWith(t *testing.T, mode string) *Runner {
 			_, err := detectCgroup()
 			t.Skipf("skipping: no usable cgroup v2 here: %v", err)
 		}
+	case "warm":
+		startWarm(t, r, nil, 1)
 	}
 	return r
 }
@@ -238,7 +242,7 @@ func TestRunEnvironment(t *testing.T) {
 	cg := regexp.MustCompile(`CGROUP=(\S+)`).FindStringSubmatch(log)
 	require.NotNil(t, cg, log)
 	if r.Cgroup != "" {
-		require.Regexp(t, "/"+cgroupParentName+"/run-42-[0-9]+$", cg[1], "pytest runs in the run's own cgroup")
+		require.Regexp(t, "/"+cgroupParentName+"/run-42-[0-9]+/inv-1$", cg[1], "pytest runs in the cgroup of its invocation, in the run's own")
 		require.NoDirExists(t, filepath.Join(r.Cgroup, "run-"+strings.TrimPrefix(filepath.Base(ws), "baton-run-")), "the run's cgroup is removed")
 	}
 }
@@ -567,6 +571,7 @@ func TestRunKillsWhatTestsLeave(t *testing.T) {
 				require.NotContains(t, log, "still holds its output open")
 				require.Regexp(t, `=== killed [0-9]+ process\(es\) the tests left running: [0-9]+ \(`, log)
 				require.Contains(t, lastLine(t, log), "=== pytest exited with code 0")
+				requireStart(t, mode, log)
 
 				var pids []int
 				switch name {

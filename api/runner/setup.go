@@ -64,7 +64,7 @@ func (r *Runner) Check(ctx context.Context, roots map[string]string) error {
 		return fmt.Errorf("create a run directory in %s: %w", r.tempDir(), err)
 	}
 	defer func() { _ = ws.remove() }()
-	sess, err := r.startSession(ws, Spec{Timeout: time.Minute})
+	sess, err := r.startSession(ws, Spec{Timeout: time.Minute}, nil)
 	if err != nil {
 		return err
 	}

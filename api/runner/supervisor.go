@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -89,6 +91,10 @@ func superviseFd3() error {
 	for _, fd := range []int{3, 4} {
 		unix.CloseOnExec(fd) // fd 4, if any, is the work directory's lock
 	}
+	// Nor may a descriptor the worker inherited from whoever started it
+	// (a shell, a service manager) and passed on to this process reach
+	// the tests: exec keeps every descriptor not marked close-on-exec.
+	_ = unix.CloseRange(5, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	f := os.NewFile(3, "control")
 	c, err := net.FileConn(f)
 	f.Close()
@@ -107,27 +113,52 @@ func superviseFd3() error {
 }
 
 type supervisor struct {
-	conn    *net.UnixConn
-	outbox  chan packet
-	cfg     supervisorConfig
-	self    int
-	cg      *runCgroup
+	conn   *net.UnixConn
+	outbox chan packet
+	cfg    supervisorConfig
+	self   int
+	cg     *runCgroup
+	// leaf is the cgroup, below cg, of the invocation (or warm process)
+	// now running: each gets a fresh one, because a process cloned into a
+	// cgroup that cgroup.kill was ever used on is killed at once on some
+	// kernels (seen on 6.18), and a run goes on after killing what one
+	// invocation left behind. nil without cg, or when one could not be
+	// made (processes then go straight into cg).
+	leaf    *runCgroup
+	leaves  int // made so far, to name the next
 	cred    *syscall.Credential
 	devnull *os.File
 
 	timerfd  *os.File
 	deadline int64
+	// timeout ends the run at its time limit; nil until the run has one.
+	timeout *time.Timer
 	// poison is why no further invocation may start: the run was stopped,
 	// timed out, lost its lease or lost its worker.
 	poison string
 	closed bool // the worker's end of the socket is gone
 
 	inv *invocation
+	// warm is the warm process's side of a warm session (warm.go).
+	warm *warmProc
+}
+
+// warmProc is what the supervisor keeps of its warm process.
+type warmProc struct {
+	req *os.File // the write end of its request pipe (its fd 3)
+	// sched is the scheduling a run's processes have, the supervisor's
+	// own: the warm process waits at SCHED_IDLE and gets this back when a
+	// run wants it. nil when the supervisor could not give it back (it
+	// lacks CAP_SYS_NICE), and so never lowers it.
+	sched *unix.SchedAttr
 }
 
 // invocation is the one running now.
 type invocation struct {
-	pid    int
+	pid int
+	// warm says this is a warm process no run has been handed yet: its end
+	// is opWarmGone, not opDone.
+	warm   bool
 	status *unix.WaitStatus // the main process's, once reaped
 	// reason is why the supervisor is killing it; "" while it runs, or ran,
 	// on its own.
@@ -192,22 +223,23 @@ func (s *supervisor) run() error {
 	sigterm := make(chan os.Signal, 1)
 	signal.Notify(sigterm, syscall.SIGTERM)
 	s.send(ready)
-
 	msgs := make(chan packet)
 	go s.reader(msgs)
 
-	var timeoutC <-chan time.Time
-	if s.cfg.Timeout > 0 {
-		t := time.NewTimer(time.Duration(s.cfg.Timeout))
-		defer t.Stop()
-		timeoutC = t.C
+	if s.cfg.Warm == nil {
+		s.startTimeout(s.cfg.Timeout)
+	} else if s.poison == "" {
+		s.startWarm()
 	}
 	check := time.NewTimer(time.Hour)
 	check.Stop()
 	for {
-		var graceC <-chan time.Time
+		var graceC, timeoutC <-chan time.Time
 		if s.inv != nil && s.inv.grace != nil {
 			graceC = s.inv.grace.C
+		}
+		if s.timeout != nil {
+			timeoutC = s.timeout.C
 		}
 		select {
 		case m, ok := <-msgs:
@@ -321,8 +353,9 @@ func (s *supervisor) reader(msgs chan<- packet) {
 func (s *supervisor) writer() {
 	for m := range s.outbox {
 		if s.conn != nil {
-			_ = send(s.conn, m)
+			_ = send(s.conn, m, m.give...)
 		}
+		closeFds(m.give)
 	}
 }
 
@@ -330,6 +363,14 @@ func (s *supervisor) send(m packet) {
 	select {
 	case s.outbox <- m:
 	default: // a worker that stopped reading loses reports, never the kill
+		closeFds(m.give)
+	}
+}
+
+// startTimeout starts the run's time limit (0: none), once.
+func (s *supervisor) startTimeout(d int64) {
+	if d > 0 && s.timeout == nil {
+		s.timeout = time.NewTimer(time.Duration(d))
 	}
 }
 
@@ -345,7 +386,203 @@ func (s *supervisor) handle(m packet) {
 		s.kill(m.Reason, m.Now)
 	case opExec:
 		s.exec(m)
+	case opArm:
+		// Before the process that will run user code gets anything.
+		s.cfg.RunID = m.RunID
+		if s.poison != killLeaseExpired && m.Deadline > s.deadline {
+			s.deadline = m.Deadline
+			s.arm()
+		}
+		s.startTimeout(m.Timeout)
+	case opGo:
+		s.handOver(m)
+	case opDiscard:
+		if inv := s.inv; inv != nil && inv.warm {
+			inv.reason = "discarded"
+			s.hardKill()
+		} else if inv == nil {
+			s.send(packet{Op: opWarmGone, Note: "gone before the run"})
+		}
+	case opPromote:
+		if inv := s.inv; inv != nil && inv.warm {
+			_ = s.restorePriority()
+		}
 	}
+}
+
+// procAttr is how a run's process is started: in a process group of its
+// own, so SIGTERM reaches pytest and the children it did not move
+// elsewhere (the tree walk finds the rest); dying with the supervisor,
+// should it be killed; as the run user; in the run's cgroup.
+func (s *supervisor) procAttr() *syscall.SysProcAttr {
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: s.cred}
+	if s.cg != nil {
+		cg := s.cg
+		s.leaves++
+		if leaf, err := createRunCgroup(s.cg.path, "inv-"+strconv.Itoa(s.leaves)); err == nil {
+			s.leaf, cg = leaf, leaf
+		}
+		sys.UseCgroupFD, sys.CgroupFD = true, int(cg.dir.Fd())
+	}
+	return sys
+}
+
+// dropLeaf removes the cgroup of an invocation that has failed to start
+// or whose processes are all gone.
+func (s *supervisor) dropLeaf() {
+	if s.leaf != nil {
+		_ = s.leaf.remove()
+		s.leaf = nil
+	}
+}
+
+// startWarm starts the warm process of a warm session exactly as exec
+// starts a run's pytest (same user, group, cgroup, parent-death signal,
+// stdin), with the run's output pipe as its stdout and stderr, a request
+// pipe as fd 3 and a report pipe as fd 4; the worker gets the read ends of
+// output and report. It waits at SCHED_IDLE, so that warming a slot never
+// takes CPU from a run, when the supervisor can give the run's priority
+// back (restorePriority); otherwise at the run's own.
+func (s *supervisor) startWarm() {
+	w := s.cfg.Warm
+	fail := func(err error) { s.send(packet{Op: opWarmGone, Note: "start the warm process: " + err.Error()}) }
+	var ends [6]*os.File // out r/w, req r/w, report r/w
+	for i := 0; i < 6; i += 2 {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			for _, f := range ends[:i] {
+				f.Close()
+			}
+			fail(err)
+			return
+		}
+		ends[i], ends[i+1] = r, wr
+	}
+	outR, outW, reqR, reqW, repR, repW := ends[0], ends[1], ends[2], ends[3], ends[4], ends[5]
+	pid, err := syscall.ForkExec(w.Argv[0], w.Argv, &syscall.ProcAttr{
+		Dir: w.Dir, Env: w.Env, Files: []uintptr{s.devnull.Fd(), outW.Fd(), outW.Fd(), reqR.Fd(), repW.Fd()}, Sys: s.procAttr(),
+	})
+	outW.Close()
+	reqR.Close()
+	repW.Close()
+	if err != nil {
+		s.dropLeaf()
+		outR.Close()
+		reqW.Close()
+		repR.Close()
+		fail(err)
+		return
+	}
+	wp := &warmProc{req: reqW}
+	if canRaisePriority() {
+		if own, err := unix.SchedGetAttr(0, 0); err == nil {
+			idle := *own
+			idle.Policy, idle.Nice, idle.Priority, idle.Flags = unix.SCHED_IDLE, 0, 0, 0
+			if unix.SchedSetAttr(pid, &idle, 0) == nil {
+				wp.sched = own
+			}
+		}
+	}
+	s.warm = wp
+	s.inv = &invocation{pid: pid, warm: true, checkIn: firstCheck}
+	// Dup'ed for the message: the writer closes what it sends.
+	s.send(packet{Op: opWarm, PID: pid, give: []int{dupFd(outR), dupFd(repR)}})
+	outR.Close()
+	repR.Close()
+}
+
+// dupFd returns a close-on-exec copy of f's descriptor (-1 on failure, which
+// the message then lacks).
+func dupFd(f *os.File) int {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// restorePriority gives the warm process the scheduling of a run's
+// processes back, once.
+func (s *supervisor) restorePriority() error {
+	w := s.warm
+	if w == nil || w.sched == nil {
+		return nil
+	}
+	attr := *w.sched
+	if err := unix.SchedSetAttr(s.inv.pid, &attr, 0); err != nil {
+		return err
+	}
+	w.sched = nil
+	return nil
+}
+
+// canRaisePriority reports whether this process may give another one a
+// higher CPU priority (CAP_SYS_NICE): without it, a process lowered to
+// SCHED_IDLE stays there.
+func canRaisePriority() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_NICE) != 0
+}
+
+// handOver gives the run's first invocation (m.fds[0], a memfd with its
+// execRequest) to the warm process: its priority back first, then the
+// request on its fd 3, after which it is the run's pytest, like one exec
+// started. If the warm process is gone the worker hears opWarmGone and
+// starts the invocation cold.
+func (s *supervisor) handOver(m packet) {
+	defer closeFds(m.fds)
+	inv := s.inv
+	switch {
+	case s.poison != "":
+		if inv == nil {
+			s.send(packet{Op: opDone, Reason: s.poison})
+		} // else it is being killed, and its end is the answer
+		return
+	case inv == nil || !inv.warm || inv.status != nil || inv.reason != "":
+		if inv == nil {
+			s.send(packet{Op: opWarmGone, Note: "gone before the run"})
+		}
+		return
+	case len(m.fds) != 1:
+		s.send(packet{Op: opFailed, Note: "go without invocation"})
+		return
+	}
+	var req execRequest
+	if err := readMemfdJSON(m.fds[0], &req); err != nil {
+		s.send(packet{Op: opFailed, Note: "read invocation: " + err.Error()})
+		return
+	}
+	if err := s.restorePriority(); err != nil {
+		inv.reason = "discarded"
+		s.hardKill()
+		return
+	}
+	inv.warm = false
+	body := warmRequest(req)
+	w := s.warm.req
+	go func() {
+		// Its own goroutine: a request larger than the pipe holds must
+		// not stall the supervisor while Python reads it.
+		_, _ = w.Write(body)
+		w.Close()
+	}()
+	s.warm.req = nil
+	s.send(packet{Op: opStarted, PID: inv.pid})
+}
+
+// warmRequest encodes an invocation for the warm process (warm.py):
+// NUL-separated magic, directory, argument count, arguments, variable
+// count, variables.
+func warmRequest(req execRequest) []byte {
+	fields := []string{"BATON-WARM-1", req.Dir, strconv.Itoa(len(req.Argv))}
+	fields = append(fields, req.Argv...)
+	fields = append(fields, strconv.Itoa(len(req.Env)))
+	fields = append(fields, req.Env...)
+	return []byte(strings.Join(fields, "\x00"))
 }
 
 // exec starts an invocation: m.fds are its output pipe and a memfd with
@@ -373,21 +610,11 @@ func (s *supervisor) exec(m packet) {
 		return
 	}
 	out := uintptr(m.fds[0])
-	sys := &syscall.SysProcAttr{
-		// Its own group, so SIGTERM reaches pytest and the children it
-		// did not move elsewhere; the rest is found by the tree walk.
-		Setpgid: true,
-		// pytest dies with the supervisor, should it be killed.
-		Pdeathsig:  syscall.SIGKILL,
-		Credential: s.cred,
-	}
-	if s.cg != nil {
-		sys.UseCgroupFD, sys.CgroupFD = true, int(s.cg.dir.Fd())
-	}
 	pid, err := syscall.ForkExec(inv.Argv[0], inv.Argv, &syscall.ProcAttr{
-		Dir: inv.Dir, Env: inv.Env, Files: []uintptr{s.devnull.Fd(), out, out}, Sys: sys,
+		Dir: inv.Dir, Env: inv.Env, Files: []uintptr{s.devnull.Fd(), out, out}, Sys: s.procAttr(),
 	})
 	if err != nil {
+		s.dropLeaf()
 		s.send(packet{Op: opFailed, Note: err.Error()})
 		return
 	}
@@ -434,6 +661,8 @@ func (s *supervisor) hardKill() {
 		}
 	}
 	if s.cg != nil {
+		// The run's cgroup, with the invocation's below it: also what a
+		// root-run test moved elsewhere within the run.
 		_ = s.cg.kill()
 	}
 	if inv.status == nil {
@@ -537,6 +766,24 @@ func (s *supervisor) survivors() []procInfo {
 func (s *supervisor) finish() {
 	inv := s.inv
 	s.inv = nil
+	s.dropLeaf()
+	if w := s.warm; w != nil && w.req != nil {
+		w.req.Close()
+		w.req = nil
+	}
+	if inv.warm {
+		// No run had it: the worker starts the run cold, or drops the slot.
+		note := inv.reason
+		switch {
+		case note != "":
+		case inv.status != nil && inv.status.Signaled():
+			note = "killed by signal " + inv.status.Signal().String()
+		case inv.status != nil:
+			note = "exited with code " + strconv.Itoa(inv.status.ExitStatus())
+		}
+		s.send(packet{Op: opWarmGone, Note: note})
+		return
+	}
 	done := packet{Op: opDone, Reason: inv.reason, Procs: inv.leftovers}
 	if inv.hard {
 		done.KillNs = int64(time.Since(inv.hardSince))

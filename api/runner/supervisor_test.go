@@ -53,6 +53,7 @@ func TestRunLeaseExpires(t *testing.T) {
 			require.Regexp(t, `^=== lease expired after [0-9.]+m?s: `, lastLine(t, log))
 			requireKilled(t, pytest, child)
 			require.Less(t, took, lease+r.KillGrace/2, "an expired lease must not wait for the SIGTERM grace")
+			requireStart(t, mode, log)
 		})
 	}
 }
@@ -303,6 +304,7 @@ func TestRunWaitsForSurvivors(t *testing.T) {
 			require.Equal(t, domain.StatusCancelled, got.Status, out.String())
 			requireKilled(t, pytest, child)
 			require.Contains(t, out.String(), "the last surviving process is gone")
+			requireStart(t, mode, out.String())
 		})
 	}
 }
@@ -368,5 +370,38 @@ func TestSweepLeftovers(t *testing.T) {
 	require.DirExists(t, unrelated)
 	if leftover != 0 {
 		require.Eventually(t, func() bool { return gone(leftover) }, guard, 10*time.Millisecond, "the dead run's process survived the sweep")
+	}
+}
+
+// A run over two projects whose first leaves a process behind goes on with
+// the second once that process is killed. (With one cgroup for the whole
+// run, the second pytest was killed as it started: after cgroup.kill, a
+// process cloned into that cgroup is killed at once on some kernels; each
+// invocation now gets a cgroup of its own.)
+func TestRunGoesOnAfterKillingLeftovers(t *testing.T) {
+	t.Parallel()
+	for _, mode := range containment {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			r := newRunnerWith(t, mode)
+			root := t.TempDir()
+			src, err := os.ReadFile(filepath.Join("testdata", "orphan.py"))
+			require.NoError(t, err)
+			for name, body := range map[string]string{
+				"a/pytest.ini": "[pytest]\n", "a/test_orphan.py": string(src),
+				"b/pytest.ini": "[pytest]\n", "b/test_b.py": "def test_b():\n    pass\n",
+			} {
+				require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(body), 0o644))
+			}
+			s := spec(filepath.Join(root, "a", "test_orphan.py"), filepath.Join(root, "b", "test_b.py"))
+			var out testkit.SyncBuffer
+			got := r.Run(context.Background(), s, &out)
+			log := out.String()
+			require.Equal(t, domain.StatusSuccess, got.Status, log)
+			require.Contains(t, log, "=== killed 1 process(es) the tests left running")
+			require.Equal(t, 2, got.Summary.Passed, log)
+			requireStart(t, mode, log)
+		})
 	}
 }

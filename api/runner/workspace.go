@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 // A run's workspace is a directory of its own under Runner.TempDir:
 //
 //	baton-run-<id>-<random>/  the worker's; 0755 when the run user must traverse it
+//	                           (baton-run-warm-<random> for a warm slot's, made
+//	                           before its run exists; see warm.go)
 //	  .lock                    flock()ed by the worker and held by the supervisor
 //	  cgroup                   the run's cgroup, once it has one
 //	  work/                    the run's own files, outside every project
@@ -64,6 +67,12 @@ type workspace struct {
 // newWorkspace makes run runID's workspace in tempDir, with a mount point
 // per catalog root when the run has a user of its own.
 func newWorkspace(tempDir string, runID int64, roots map[string]string, user *User) (*workspace, error) {
+	return newWorkspaceFor(tempDir, strconv.FormatInt(runID, 10), roots, user)
+}
+
+// newWorkspaceFor is newWorkspace for a run named label: a run id, or
+// "warm" for a warm slot's, made before its run exists.
+func newWorkspaceFor(tempDir, label string, roots map[string]string, user *User) (*workspace, error) {
 	if tempDir == "" {
 		tempDir = os.TempDir()
 	}
@@ -71,7 +80,7 @@ func newWorkspace(tempDir string, runID int64, roots map[string]string, user *Us
 	if err != nil {
 		return nil, err
 	}
-	ws, err := buildWorkspace(tempDir, staging, runID, roots, user)
+	ws, err := buildWorkspace(tempDir, staging, label, roots, user)
 	if err != nil {
 		_ = os.RemoveAll(staging)
 		return nil, err
@@ -79,20 +88,20 @@ func newWorkspace(tempDir string, runID int64, roots map[string]string, user *Us
 	return ws, nil
 }
 
-func buildWorkspace(tempDir, staging string, runID int64, roots map[string]string, user *User) (*workspace, error) {
+func buildWorkspace(tempDir, staging, label string, roots map[string]string, user *User) (*workspace, error) {
 	lock, err := os.OpenFile(filepath.Join(staging, lockFile), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	ws := &workspace{lock: lock}
-	if err := ws.fill(tempDir, staging, runID, roots, user); err != nil {
+	if err := ws.fill(tempDir, staging, label, roots, user); err != nil {
 		lock.Close()
 		return nil, err
 	}
 	return ws, nil
 }
 
-func (ws *workspace) fill(tempDir, staging string, runID int64, roots map[string]string, user *User) error {
+func (ws *workspace) fill(tempDir, staging, label string, roots map[string]string, user *User) error {
 	if err := unix.Flock(int(ws.lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return fmt.Errorf("lock %s: %w", ws.lock.Name(), err)
 	}
@@ -139,7 +148,7 @@ func (ws *workspace) fill(tempDir, staging string, runID int64, roots map[string
 			}
 		}
 	}
-	final := filepath.Join(tempDir, fmt.Sprintf("%s%d-%s", workspacePrefix, runID, strings.TrimPrefix(filepath.Base(staging), stagingPrefix)))
+	final := filepath.Join(tempDir, workspacePrefix+label+"-"+strings.TrimPrefix(filepath.Base(staging), stagingPrefix))
 	if err := os.Rename(staging, final); err != nil {
 		return err
 	}
