@@ -16,7 +16,8 @@ import (
 // newRunner builds the worker's runner from the configuration and proves
 // on this host that runs can work (run user, cgroup, Python, catalog
 // roots), so a misconfigured worker fails at start naming the variable
-// rather than failing every run.
+// rather than failing every run. It starts the warm slots; the caller
+// stops them (StopWarm) at shutdown.
 func newRunner(ctx context.Context, cfg *config.Config, python string, roots map[string]string, log *slog.Logger) (*runner.Runner, error) {
 	r := &runner.Runner{Python: python, KillGrace: cfg.KillGrace, Env: testEnviron()}
 	if cfg.APIToken != "" {
@@ -55,7 +56,11 @@ func newRunner(ctx context.Context, cfg *config.Config, python string, roots map
 	if u != nil {
 		runUser = u.Name
 	}
-	log.Info("runs are supervised", "run_user", runUser, "cgroup", r.Cgroup)
+	log.Info("runs are supervised", "run_user", runUser, "cgroup", r.Cgroup, "warm_slots", cfg.WarmSlots)
+	// Started once the host is proven fit; a slot that fails to warm is
+	// logged and runs start cold.
+	r.WarmSlots, r.Log = cfg.WarmSlots, log
+	r.StartWarm(roots)
 	return r, nil
 }
 

@@ -187,6 +187,9 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		if err != nil {
 			return err
 		}
+		// After the worker's Stop (deferred calls run last): the runs it
+		// lets finish need no new slots, and waiting ones go now.
+		defer rn.StopWarm()
 		worker, err = jobs.NewWorker(db.Pool, runService, rn, cat, jobs.Config{
 			ID:                cfg.WorkerID,
 			MaxRuns:           cfg.MaxRuns,

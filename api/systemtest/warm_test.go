@@ -1,0 +1,142 @@
+package systemtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/internal/testkit"
+)
+
+// startedTest records, from the test's own clock, when its process
+// started (wall time) and its pid.
+const startedTest = `import os
+import time
+
+
+def test_started():
+    with open("/proc/self/stat") as f:
+        s = f.read()
+    ticks = int(s[s.rindex(")") + 2 :].split()[19])
+    with open("/proc/uptime") as f:
+        up = float(f.read().split()[0])
+    started = time.time() - (up - ticks / os.sysconf("SC_CLK_TCK"))
+    with open(os.path.join(os.environ["SYSTEMTEST_PID_DIR"], os.environ["TEST_RUN_ID"] + ".started"), "w") as f:
+        f.write("%d %.3f" % (os.getpid(), started))
+`
+
+// warmProcs returns the warm slots' Python processes below root that are
+// warm: started from warm.py (its first line is in their command line),
+// holding their request pipe (fd 3), their report (fd 4) closed.
+func warmProcs(root int) []int {
+	var out []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(d + "/cmdline")
+		if err != nil || !strings.Contains(string(cmd), "# baton warm slot") {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		if !below(pid, root) {
+			continue
+		}
+		_, err3 := os.Readlink(d + "/fd/3")
+		_, err4 := os.Readlink(d + "/fd/4")
+		if err3 == nil && err4 != nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// below reports whether pid descends from root.
+func below(pid, root int) bool {
+	for i := 0; i < 64 && pid > 1; i++ {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return false
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if pid, _ = strconv.Atoi(f[1]); pid == root {
+			return true
+		}
+	}
+	return false
+}
+
+func waitWarmProcs(t *testing.T, root, n int) []int {
+	t.Helper()
+	var pids []int
+	testkit.Eventually(t, 2*time.Minute, strconv.Itoa(n)+" warm slots", func() bool {
+		pids = warmProcs(root)
+		return len(pids) >= n
+	})
+	return pids
+}
+
+// Through the real server: a worker keeps BATON_WARM_SLOTS Pythons warm,
+// below its runs' supervisors; a run is handed to one (its process started
+// before the run was created, by the test's own clock) and another is
+// warmed in its place. Warm slots die with their worker, however it ends:
+// SIGKILLed, the supervisors kill them and the next worker sweeps their
+// workspaces; stopped, they and their workspaces are gone.
+func TestWarmStart(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	require.NoError(t, os.WriteFile(filepath.Join(r.testsDir, "test_started.py"), []byte(startedTest), 0o644))
+	tmp := sharedDir(t, "tmp")
+	s := r.serve("api", "BATON_WARM_SLOTS=2", "TMPDIR="+tmp)
+	waitWarmProcs(t, s.pid(), 2)
+
+	run := s.createRun(1, "sample-tests/test_started.py", 0)
+	done := s.waitFinal(run.ID, time.Minute)
+	log := s.log(run.ID)
+	require.Equal(t, "success", done.Status, log)
+	require.Contains(t, log, "=== warm start: ")
+	b, err := os.ReadFile(filepath.Join(r.pidDir, strconv.FormatInt(run.ID, 10)+".started"))
+	require.NoError(t, err)
+	var pid int
+	var started float64
+	_, err = fmt.Sscan(string(b), &pid, &started)
+	require.NoError(t, err)
+	require.Less(t, started, float64(run.CreatedAt.UnixNano())/1e9, "the run's Python started before the run was created")
+	warm := waitWarmProcs(t, s.pid(), 2)
+	require.NotContains(t, warm, pid, "a slot serves one run")
+
+	s.signal(syscall.SIGKILL)
+	require.Error(t, s.waitExit(10*time.Second))
+	testkit.Eventually(t, 30*time.Second, "the killed worker's warm Pythons to be gone", func() bool {
+		for _, p := range warm {
+			if _, ok := procStart(p); ok {
+				return false
+			}
+		}
+		return true
+	})
+	left, err := filepath.Glob(filepath.Join(tmp, "baton-run-warm-*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, left, "a SIGKILLed worker cannot remove its slots' workspaces")
+
+	s2 := r.serve("api2", "BATON_WARM_SLOTS=1", "TMPDIR="+tmp)
+	warm = waitWarmProcs(t, s2.pid(), 1)
+	for _, dir := range left {
+		require.NoDirExists(t, dir, "the next worker sweeps a dead worker's slot")
+	}
+	s2.signal(syscall.SIGTERM)
+	require.NoError(t, s2.waitExit(time.Minute))
+	for _, p := range warm {
+		_, alive := procStart(p)
+		require.False(t, alive, "warm Python %d outlived its stopped worker", p)
+	}
+	left, err = filepath.Glob(filepath.Join(tmp, "baton-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "a stopped worker leaves nothing in its TMPDIR")
+}
