@@ -580,12 +580,17 @@ func (r *rig) waitPytest(id int64, timeout time.Duration) pyProc {
 	return ps[0]
 }
 
-// waitChild waits for a child process of parent (a worker's pytest, before
-// the test function itself runs) and returns it.
-func waitChild(t *testing.T, parent int, timeout time.Duration) pyProc {
+// waitRunSupervisor waits for the supervisor of the one run a worker
+// (parent) executes, before the test function itself runs, and returns
+// it: the worker's child with a child of its own that is not a warm slot's
+// Python still waiting for a run (the worker's other children are the
+// supervisors of its warm slots).
+func waitRunSupervisor(t *testing.T, parent int, timeout time.Duration) pyProc {
 	t.Helper()
 	var found pyProc
-	testkit.Eventually(t, timeout, fmt.Sprintf("a child process of pid %d", parent), func() bool {
+	testkit.Eventually(t, timeout, fmt.Sprintf("the supervisor of a run of pid %d", parent), func() bool {
+		kids := map[int][]int{}
+		starts := map[int]string{}
 		dirs, _ := filepath.Glob("/proc/[0-9]*")
 		for _, d := range dirs {
 			b, err := os.ReadFile(d + "/stat")
@@ -594,16 +599,37 @@ func waitChild(t *testing.T, parent int, timeout time.Duration) pyProc {
 			}
 			s := string(b)
 			f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-			if len(f) < 20 || f[1] != strconv.Itoa(parent) || f[0] == "Z" {
+			if len(f) < 20 || f[0] == "Z" {
 				continue
 			}
-			found.pid, _ = strconv.Atoi(filepath.Base(d))
-			found.ppid, found.start = parent, f[19]
-			return true
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			ppid, _ := strconv.Atoi(f[1])
+			kids[ppid] = append(kids[ppid], pid)
+			starts[pid] = f[19]
+		}
+		for _, sup := range kids[parent] {
+			for _, c := range kids[sup] {
+				if !waitingWarm(c) {
+					found = pyProc{pid: sup, ppid: parent, start: starts[sup]}
+					return true
+				}
+			}
 		}
 		return false
 	})
 	return found
+}
+
+// waitingWarm reports whether pid is a warm slot's Python that no run has
+// been handed yet: started from warm.py, its request pipe (fd 3) still open.
+func waitingWarm(pid int) bool {
+	d := "/proc/" + strconv.Itoa(pid)
+	cmd, err := os.ReadFile(d + "/cmdline")
+	if err != nil || !strings.Contains(string(cmd), "# baton warm slot") {
+		return false
+	}
+	_, err = os.Readlink(d + "/fd/3")
+	return err == nil
 }
 
 // procStart returns a live process's start time (field 22 of

@@ -22,13 +22,13 @@ func TestRunTimeout(t *testing.T) {
 	created := srv.createRun(1, "sample-tests/test_sleep30.py", 2)
 	// Not the pid the test records: on a loaded machine pytest may take
 	// longer than the timeout to reach the test function.
-	py := waitChild(t, srv.pid(), 30*time.Second)
+	sup := waitRunSupervisor(t, srv.pid(), 30*time.Second)
 
 	got := srv.waitFinal(created.ID, 30*time.Second)
 	require.Equal(t, "error", got.Status, "%s", got)
 	require.Equal(t, "timeout", got.ReasonText(), "%s", got)
 	require.Contains(t, srv.log(created.ID), "=== timed out after 2s: process tree killed ===")
-	waitGone(t, py, 5*time.Second)
+	waitGone(t, sup, 5*time.Second)
 }
 
 // A test printing 100 MB: the run ends normally, the stored log stops at

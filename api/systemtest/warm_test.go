@@ -33,23 +33,16 @@ def test_started():
 `
 
 // warmProcs returns the warm slots' Python processes below root that are
-// warm: started from warm.py (its first line is in their command line),
-// holding their request pipe (fd 3), their report (fd 4) closed.
+// warm and waiting: their report (fd 4) closed, their request pipe open.
 func warmProcs(root int) []int {
 	var out []int
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
-		cmd, err := os.ReadFile(d + "/cmdline")
-		if err != nil || !strings.Contains(string(cmd), "# baton warm slot") {
-			continue
-		}
 		pid, _ := strconv.Atoi(filepath.Base(d))
-		if !below(pid, root) {
+		if !waitingWarm(pid) || !below(pid, root) {
 			continue
 		}
-		_, err3 := os.Readlink(d + "/fd/3")
-		_, err4 := os.Readlink(d + "/fd/4")
-		if err3 == nil && err4 != nil {
+		if _, err := os.Readlink(d + "/fd/4"); err != nil {
 			out = append(out, pid)
 		}
 	}
