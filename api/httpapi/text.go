@@ -81,8 +81,8 @@ func fieldName(name string) string {
 
 // checkJSONText finds what in a JSON body is not text — invalid UTF-8
 // (which encoding/json would turn into U+FFFD without a word), escaped NUL
-// or control characters, lone UTF-16 surrogates such as \ud800 (also
-// turned into U+FFFD), or raw control bytes — and returns a 400 naming the
+// or control characters (\b and \f too), lone UTF-16 surrogates such as
+// \ud800 (also turned into U+FFFD), or raw control bytes (DEL too) — and returns a 400 naming the
 // top-level member it is in; nil when the body is text throughout.
 func checkJSONText(body []byte) error {
 	at := badJSONText(body)
@@ -117,10 +117,14 @@ func badJSONText(body []byte) int {
 			}
 		case b == '"':
 			inString = false
-		case b < 0x20:
+		case b < 0x20, b == 0x7f: // raw control bytes, DEL included
 			return i
 		case b == '\\' && i+1 < len(body):
-			if body[i+1] != 'u' {
+			switch body[i+1] {
+			case 'b', 'f': // backspace and form feed: control characters too
+				return i
+			case 'u':
+			default:
 				i += 2
 				continue
 			}

@@ -34,6 +34,10 @@ var badJSON = map[string]string{
 	"high at the end":      `a\ud800`,
 	"reversed surrogates":  `a\udc00\ud800b`,
 	"escaped NUL in a key": `a\u0000`,
+	"escaped backspace":    `a\bb`,
+	"escaped form feed":    `a\fb`,
+	"raw DEL":              "a\x7fb",
+	"escaped DEL":          `a\u007fb`,
 }
 
 // badQuery is the same as URL query escapes.
@@ -44,6 +48,7 @@ var badQuery = map[string]string{
 	"overlong UTF-8":  "a%C0%AFb",
 	"UTF-8 surrogate": "a%ED%A0%80b",
 	"C1 control":      "a%C2%85b",
+	"DEL":             "a%7Fb",
 	"bad escape":      "a%zzb",
 	"cut escape":      "a%F",
 }
@@ -57,24 +62,36 @@ func TestBadTextIsRefused(t *testing.T) {
 	run := h.createRun(t, 4, "alice")
 	unchanged := h.unchanged(t)
 
-	type jsonCase struct{ path, template, field string }
+	type jsonCase struct{ method, path, template, field string }
 	jsonCases := []jsonCase{
-		{"/api/runs", `{"requested_by":"%s","environment_id":7,"test_files":["sample-tests/test_success.py"]}`, "requested_by"},
-		{"/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py","%s"]}`, "test_files"},
-		{"/api/runs", `{"requested_by":"bob","environment_id":"%s","test_files":["sample-tests/test_success.py"]}`, "environment_id"},
-		{"/api/runs", `{"requested_by":"bob","environment_id":7,"timeout_seconds":"%s","test_files":["x"]}`, "timeout_seconds"},
-		{"/api/runs", `{"requested_by":"bob","environment_id":7,"tests":["sample-tests/test_success.py::test_ok%s"]}`, "tests"},
-		{"/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"keyword":"ok%s"}`, "keyword"},
-		{"/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"markers":"m%s"}`, "markers"},
-		{fmt.Sprintf("/api/runs/%d/rerun", run.ID), `{"requested_by":"%s"}`, "requested_by"},
-		{fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), `{"requested_by":"%s"}`, "requested_by"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"%s","environment_id":7,"test_files":["sample-tests/test_success.py"]}`, "requested_by"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py","%s"]}`, "test_files"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":"%s","test_files":["sample-tests/test_success.py"]}`, "environment_id"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"timeout_seconds":"%s","test_files":["x"]}`, "timeout_seconds"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"tests":["sample-tests/test_success.py::test_ok%s"]}`, "tests"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"keyword":"ok%s"}`, "keyword"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"markers":"m%s"}`, "markers"},
+		{http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun", run.ID), `{"requested_by":"%s"}`, "requested_by"},
+		{http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), `{"requested_by":"%s"}`, "requested_by"},
+		{http.MethodPost, "/api/runs", `{"requested_by":"bob","pool":"p%s","test_files":["sample-tests/test_success.py"]}`, "pool"},
+		{http.MethodPatch, "/api/environments/3", `{"description":"d%s"}`, "description"},
+		{http.MethodPatch, "/api/environments/3", `{"labels":["staging","l%s"]}`, "labels"},
+		{http.MethodPatch, "/api/environments/3", `{"url":"https://x.example/%s"}`, "url"},
+		{http.MethodPatch, "/api/environments/3", `{"variables":{"REGION":{"value":"v%s"}}}`, "variables"},
+		{http.MethodPatch, "/api/environments/3", `{"variables":{"K%s":{"value":"v"}}}`, "variables"},
+		{http.MethodPost, "/api/environments/3/hold", `{"held_by":"h%s"}`, "held_by"},
+		{http.MethodPost, "/api/environments/3/hold", `{"held_by":"carol","reason":"r%s"}`, "reason"},
+		{http.MethodPost, "/api/environments/3/hold", `{"held_by":"carol","until":"2030-01-01T00:00:00Z%s"}`, "until"},
 	}
 	for _, c := range jsonCases {
 		for name, bad := range badJSON {
-			t.Run(c.path+" "+c.field+" "+name, func(t *testing.T) {
+			t.Run(c.method+" "+c.path+" "+c.field+" "+name, func(t *testing.T) {
 				body := fmt.Sprintf(c.template, bad)
-				res := h.postJSON(t, c.path, body, specSilent)
-				res.requireError(t, http.StatusBadRequest, domain.EINVALID, c.field)
+				res := h.do(t, request{Method: c.method, Path: c.path, Body: []byte(body), ContentType: "application/json", Spec: specSilent})
+				e := res.requireError(t, http.StatusBadRequest, domain.EINVALID, c.field)
+				// The text check itself refused it, before any rule of the
+				// field could pass or store it.
+				require.Equal(t, domain.RuleText, e.Fields[c.field], "body: %s", res.Body)
 			})
 		}
 	}
@@ -93,6 +110,15 @@ func TestBadTextIsRefused(t *testing.T) {
 		{fmt.Sprintf("/api/runs/%d?%%s=%%s", run.ID), "any"},
 		{"/api/health?%s=%s", "x"},
 		{"/api/environments/3?%s=%s", "x"},
+		{fmt.Sprintf("/api/runs/%d/log.txt?%%s=%%s", run.ID), "x"},
+		{fmt.Sprintf("/api/runs/%d/junit.xml?%%s=%%s", run.ID), "x"},
+		{"/api/webhooks?%s=%s", "x"},
+		{"/api/tests/history?%s=%s", "node_id"},
+		{"/api/tests/history?node_id=a&%s=%s", "cursor"},
+		{"/api/tests/flaky?%s=%s", "window"},
+		{"/api/tests/slowest?%s=%s", "limit"},
+		{"/api/insights/environments?%s=%s", "tz"},
+		{"/api/insights/environments?%s=%s", "end"},
 	}
 	for _, c := range queryCases {
 		for name, bad := range badQuery {
@@ -141,7 +167,7 @@ func TestBadTextIsRefused(t *testing.T) {
 			} {
 				body, ct := rawFilePart(t, disposition)
 				r := h.do(t, request{Method: http.MethodPost, Path: "/api/test-files", Body: body, ContentType: ct, Spec: specSilent})
-				if strings.ContainsFunc(disposition, func(r rune) bool { return r < 0x20 }) {
+				if strings.ContainsFunc(disposition, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 					// A control byte in a part's header breaks the multipart
 					// syntax itself: no field can be named.
 					r.requireError(t, http.StatusBadRequest, domain.EINVALID)
