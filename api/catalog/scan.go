@@ -98,11 +98,13 @@ func (w *scanWalk) dir(dir, cp string, parent *dirProject, entries []fs.DirEntry
 
 // dirProject is the test project a directory belongs to, and what decides
 // it for the directories below: the nearest config above (which beats any
+// pyproject.toml or setup.py), the nearest pyproject.toml (which beats any
 // setup.py) and the nearest setup.py.
 type dirProject struct {
 	project.Root
-	cfg   *project.Root
-	setup string
+	cfg       *project.Root
+	pyproject string
+	setup     string
 }
 
 // projectOf works out the project of directory dir from its parent's, as
@@ -110,12 +112,15 @@ type dirProject struct {
 func (c *Catalog) projectOf(r *root, dir string, parent *dirProject) *dirProject {
 	dp := &dirProject{}
 	if parent != nil {
-		dp.cfg, dp.setup = parent.cfg, parent.setup
+		dp.cfg, dp.pyproject, dp.setup = parent.cfg, parent.pyproject, parent.setup
 	}
 	if cfg := c.finder.ConfigIn(dir, nil); cfg != nil {
 		dp.cfg = &project.Root{Dir: dir, By: project.ByConfig, Config: cfg}
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "setup.py")); err == nil && fi.Mode().IsRegular() {
+	if isRegular(filepath.Join(dir, "pyproject.toml")) {
+		dp.pyproject = dir
+	}
+	if isRegular(filepath.Join(dir, "setup.py")) {
 		dp.setup = dir
 	}
 	dp.decide(r)
@@ -127,7 +132,7 @@ func (c *Catalog) projectOf(r *root, dir string, parent *dirProject) *dirProject
 func (c *Catalog) projectFromEntries(r *root, dir string, parent *dirProject, entries []fs.DirEntry) *dirProject {
 	dp := &dirProject{}
 	if parent != nil {
-		dp.cfg, dp.setup = parent.cfg, parent.setup
+		dp.cfg, dp.pyproject, dp.setup = parent.cfg, parent.pyproject, parent.setup
 	}
 	present := map[string]bool{}
 	for _, e := range entries {
@@ -140,21 +145,29 @@ func (c *Catalog) projectFromEntries(r *root, dir string, parent *dirProject, en
 		if cfg := c.finder.ConfigIn(dir, present); cfg != nil {
 			dp.cfg = &project.Root{Dir: dir, By: project.ByConfig, Config: cfg}
 		}
-		if present["setup.py"] {
-			if fi, err := os.Stat(filepath.Join(dir, "setup.py")); err == nil && fi.Mode().IsRegular() {
-				dp.setup = dir
-			}
+		if present["pyproject.toml"] && isRegular(filepath.Join(dir, "pyproject.toml")) {
+			dp.pyproject = dir
+		}
+		if present["setup.py"] && isRegular(filepath.Join(dir, "setup.py")) {
+			dp.setup = dir
 		}
 	}
 	dp.decide(r)
 	return dp
 }
 
-// decide sets the project from the nearest config and setup.py.
+func isRegular(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// decide sets the project from the nearest config, pyproject.toml and setup.py.
 func (dp *dirProject) decide(r *root) {
 	switch {
 	case dp.cfg != nil:
 		dp.Root = *dp.cfg
+	case dp.pyproject != "":
+		dp.Root = project.Root{Dir: dp.pyproject, By: project.ByPyproject}
 	case dp.setup != "":
 		dp.Root = project.Root{Dir: dp.setup, By: project.BySetupPy}
 	default:

@@ -20,7 +20,12 @@ import (
 const (
 	// ByConfig: the nearest directory with a pytest config file.
 	ByConfig = "config"
-	// BySetupPy: no config file, but a setup.py (pytest's fallback).
+	// ByPyproject: no config file, but a pyproject.toml without pytest's
+	// table, which marks a Python project's root (pytest >= 8.1 takes it as
+	// the rootdir then; Baton tells older pytests with --rootdir).
+	ByPyproject = "pyproject.toml"
+	// BySetupPy: no config file nor pyproject.toml, but a setup.py
+	// (pytest's older fallback).
 	BySetupPy = "setup.py"
 	// ByCatalogRoot: neither below the catalog root; the root itself.
 	ByCatalogRoot = "catalog root"
@@ -42,7 +47,10 @@ func (r Root) HasConfig() bool { return r.Config != nil }
 // Find returns the project of a file or directory at path (absolute, at or
 // below catalogRoot, both clean): the nearest directory from path's own
 // directory up to catalogRoot holding a pytest config; failing that the
-// nearest holding setup.py; failing that catalogRoot.
+// nearest holding a pyproject.toml (pytest 8.1's rule: sqlparse, for one,
+// has no pytest config and its tests expect its own folder as the working
+// directory); failing that the nearest holding setup.py; failing that
+// catalogRoot.
 func Find(catalogRoot, path string) Root {
 	return defaultFinder.Find(catalogRoot, path)
 }
@@ -72,13 +80,20 @@ func (f *Finder) Find(catalogRoot, path string) Root {
 	if !within(dir, catalogRoot) {
 		dir = catalogRoot
 	}
+	pyproject := ""
 	for d := dir; ; d = filepath.Dir(d) {
 		if cfg := f.ConfigIn(d, nil); cfg != nil {
 			return Root{Dir: d, By: ByConfig, Config: cfg}
 		}
+		if pyproject == "" && isFile(filepath.Join(d, "pyproject.toml")) {
+			pyproject = d
+		}
 		if d == catalogRoot || d == filepath.Dir(d) {
 			break
 		}
+	}
+	if pyproject != "" {
+		return Root{Dir: pyproject, By: ByPyproject}
 	}
 	for d := dir; ; d = filepath.Dir(d) {
 		if isFile(filepath.Join(d, "setup.py")) {

@@ -78,8 +78,12 @@ func TestFindAgreesWithPytest(t *testing.T) {
 			"shop/sub/tests/test_a.py": pyTest}, "shop/sub/tests/test_a.py", "shop/sub", ByConfig, "tox.ini"},
 		{"tox.ini without [pytest] is skipped", map[string]string{"shop/pytest.ini": "[pytest]\n", "shop/sub/tox.ini": "[tox]\nenvlist = py3\n",
 			"shop/sub/test_a.py": pyTest}, "shop/sub/test_a.py", "shop", ByConfig, "pytest.ini"},
-		{"pyproject without table is skipped", map[string]string{"p/pyproject.toml": "[project]\nname = \"x\"\n", "p/test_a.py": pyTest},
-			"p/test_a.py", ".", ByCatalogRoot, ""},
+		{"pyproject without table: the project's root", map[string]string{"p/pyproject.toml": "[project]\nname = \"x\"\n", "p/tests/test_a.py": pyTest},
+			"p/tests/test_a.py", "p", ByPyproject, ""},
+		{"config above beats pyproject without table", map[string]string{"repo/tox.ini": "[pytest]\n", "repo/lib/pyproject.toml": "[project]\n",
+			"repo/lib/tests/test_a.py": pyTest}, "repo/lib/tests/test_a.py", "repo", ByConfig, "tox.ini"},
+		{"pyproject with table beats a nearer one without", map[string]string{"repo/pyproject.toml": "[tool.pytest.ini_options]\n",
+			"repo/lib/pyproject.toml": "[project]\n", "repo/lib/test_a.py": pyTest}, "repo/lib/test_a.py", "repo", ByConfig, "pyproject.toml"},
 		{"pyproject with table", map[string]string{"p/pyproject.toml": "[tool.pytest.ini_options]\naddopts = \"-ra\"\n", "p/tests/test_a.py": pyTest},
 			"p/tests/test_a.py", "p", ByConfig, "pyproject.toml"},
 		{"pyproject dotted keys", map[string]string{"p/pyproject.toml": "tool.pytest.ini_options.addopts = \"-ra\"\n", "p/test_a.py": pyTest},
@@ -124,6 +128,18 @@ func TestFindAgreesWithPytest(t *testing.T) {
 			assert.Equal(t, gotCfg, pyCfg, "pytest's configfile")
 		})
 	}
+}
+
+// TestFindPyprojectBeforeSetupPy: with no pytest config, the nearest
+// pyproject.toml marks the project even when a setup.py is nearer or
+// farther, as in pytest 8.1 (pytest 7 would pick the setup.py; Baton
+// passes --rootdir, so both agree with Find).
+func TestFindPyprojectBeforeSetupPy(t *testing.T) {
+	t.Parallel()
+	root := layout(t, map[string]string{"repo/setup.py": "", "repo/lib/pyproject.toml": "[project]\n",
+		"repo/lib/sub/setup.py": "", "repo/lib/sub/tests/test_a.py": pyTest, "other/setup.py": "", "other/test_b.py": pyTest})
+	assert.Equal(t, Root{Dir: filepath.Join(root, "repo", "lib"), By: ByPyproject}, Find(root, filepath.Join(root, "repo", "lib", "sub", "tests", "test_a.py")))
+	assert.Equal(t, Root{Dir: filepath.Join(root, "other"), By: BySetupPy}, Find(root, filepath.Join(root, "other", "test_b.py")))
 }
 
 func TestFindNeverAboveCatalogRoot(t *testing.T) {

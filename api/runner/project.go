@@ -32,8 +32,8 @@ type Invocation struct {
 	Report string `json:"report"`
 	// Tests are the files and node ids given to pytest, relative to Dir.
 	Tests []string `json:"tests"`
-	// Root says how Dir was decided, for the log: "pytest.ini", "setup.py",
-	// "catalog root".
+	// Root says how Dir was decided, for the log: "pytest.ini",
+	// "pyproject.toml", "setup.py", "catalog root".
 	Root string `json:"root"`
 	// Note explains anything Baton had to tell pytest beyond the user's
 	// suite (a config above the catalog root that was kept out), or "".
@@ -127,6 +127,9 @@ func Plan(python string, spec Spec, workDir string, env []string) ([]Invocation,
 				// pytest 7 loads conftest.py files from every ancestor when
 				// there is no config; the catalog root is the limit.
 				argv = append(argv, "--confcutdir="+g.proj.Dir)
+				// pytest before 8.1 does not take a pyproject.toml without
+				// its table as the rootdir: it would look for a setup.py.
+				rootdir := g.proj.By == project.ByPyproject
 				ini, setupPy := project.Above(g.catRoot)
 				switch {
 				case ini != "":
@@ -134,11 +137,15 @@ func Plan(python string, spec Spec, workDir string, env []string) ([]Invocation,
 					if err := os.WriteFile(stub, []byte("[pytest]\n"), 0o644); err != nil {
 						return nil, err
 					}
-					argv = append(argv, "-c", stub, "--rootdir="+g.proj.Dir)
+					argv = append(argv, "-c", stub)
+					rootdir = true
 					inv.Note = "pytest would take its config from " + ini + ", above the catalog root; it is kept out"
 				case setupPy != "" && g.proj.By == project.ByCatalogRoot:
-					argv = append(argv, "--rootdir="+g.proj.Dir)
+					rootdir = true
 					inv.Note = "pytest would take its rootdir from " + setupPy + ", above the catalog root; it is kept out"
+				}
+				if rootdir {
+					argv = append(argv, "--rootdir="+g.proj.Dir)
 				}
 			}
 			if spec.Keyword != "" {
@@ -161,8 +168,8 @@ func rootLabel(p project.Root) string {
 	switch {
 	case p.Config != nil:
 		return filepath.Base(p.Config.File)
-	case p.By == project.BySetupPy:
-		return "setup.py"
+	case p.By == project.BySetupPy, p.By == project.ByPyproject:
+		return p.By
 	}
 	return "catalog root"
 }
@@ -251,53 +258,74 @@ func importMode(args []string) string {
 	return mode
 }
 
-// splitByModule splits targets into batches in which no two files have the
-// same module name under pytest's prepend/append import modes. With
+// splitByModule splits targets into batches in which no module name stands
+// for two files or folders under pytest's prepend/append import modes: two
+// test files of the same name outside packages, or two packages of the
+// same name (tests/__init__.py in two folders: the second tests.conftest or
+// tests.test_x would be looked up in the first tests package). With
 // importlib there is no such clash and everything stays in one batch.
 func splitByModule(targets []target, mode string) [][]target {
 	if mode == "importlib" {
 		return [][]target{targets}
 	}
 	var batches [][]target
-	var owners []map[string]string // per batch: module name -> file
+	var owners []map[string]string // per batch: module or package name -> its path
 	for _, tg := range targets {
-		mod := moduleName(tg.abs)
+		claims := moduleClaims(tg.abs)
 		placed := false
 		for i := range batches {
-			if f, ok := owners[i][mod]; !ok || f == tg.abs {
+			if fits(owners[i], claims) {
 				batches[i] = append(batches[i], tg)
-				owners[i][mod] = tg.abs
+				for name, p := range claims {
+					owners[i][name] = p
+				}
 				placed = true
 				break
 			}
 		}
 		if !placed {
 			batches = append(batches, []target{tg})
-			owners = append(owners, map[string]string{mod: tg.abs})
+			owners = append(owners, claims)
 		}
 	}
 	return batches
 }
 
-// moduleName is the name pytest's prepend import mode imports a test file
-// under (pathlib.py, resolve_package_path): the dotted path from the
-// outermost directory of consecutive packages, or the bare file stem.
-func moduleName(file string) string {
+func fits(owners, claims map[string]string) bool {
+	for name, p := range claims {
+		if q, ok := owners[name]; ok && q != p {
+			return false
+		}
+	}
+	return true
+}
+
+// moduleClaims is the dotted name pytest's prepend import mode imports a
+// test file under (pathlib.py, resolve_package_path: from the outermost
+// directory of consecutive packages, or the bare file stem) and the name of
+// each package on the way, each with the path it stands for.
+func moduleClaims(file string) map[string]string {
 	names := []string{strings.TrimSuffix(filepath.Base(file), ".py")}
+	paths := []string{file}
 	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
 		base := filepath.Base(dir)
 		if fi, err := os.Stat(filepath.Join(dir, "__init__.py")); err != nil || !fi.Mode().IsRegular() || !isIdentifier(base) {
 			break
 		}
 		names = append([]string{base}, names...)
+		paths = append([]string{dir}, paths...)
 		if dir == filepath.Dir(dir) {
 			break
 		}
 	}
 	if len(names) > 1 && names[len(names)-1] == "__init__" {
-		names = names[:len(names)-1]
+		names, paths = names[:len(names)-1], paths[:len(paths)-1] // the package itself
 	}
-	return strings.Join(names, ".")
+	claims := make(map[string]string, len(names))
+	for i := range names {
+		claims[strings.Join(names[:i+1], ".")] = paths[i]
+	}
+	return claims
 }
 
 func isIdentifier(s string) bool {

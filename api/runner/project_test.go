@@ -215,3 +215,42 @@ func TestRunIgnoresEverythingAboveTheCatalogRoot(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitByModule: files share a pytest session unless a module or
+// package name would stand for two paths in it.
+func TestSplitByModule(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"a/tests/__init__.py": "", "a/tests/test_a.py": "", "a/tests/test_b.py": "",
+		"a/tests/sub/__init__.py": "", "a/tests/sub/test_c.py": "",
+		"b/tests/__init__.py": "", "b/tests/test_z.py": "",
+		"c/test_a.py": "", "d/test_a.py": "", "e/pkg/__init__.py": "",
+	})
+	batches := func(mode string, rels ...string) [][]string {
+		var tgs []target
+		for _, r := range rels {
+			tgs = append(tgs, target{abs: filepath.Join(root, r)})
+		}
+		var out [][]string
+		for _, b := range splitByModule(tgs, mode) {
+			var names []string
+			for _, tg := range b {
+				rel, _ := filepath.Rel(root, tg.abs)
+				names = append(names, filepath.ToSlash(rel))
+			}
+			out = append(out, names)
+		}
+		return out
+	}
+	assert.Equal(t, [][]string{{"a/tests/test_a.py", "a/tests/test_b.py", "a/tests/sub/test_c.py", "c/test_a.py"}},
+		batches("prepend", "a/tests/test_a.py", "a/tests/test_b.py", "a/tests/sub/test_c.py", "c/test_a.py"),
+		"one package, and a loose test_a beside tests.test_a")
+	assert.Equal(t, [][]string{{"a/tests/test_a.py", "a/tests/sub/test_c.py"}, {"b/tests/test_z.py"}},
+		batches("prepend", "a/tests/test_a.py", "b/tests/test_z.py", "a/tests/sub/test_c.py"), "two tests packages")
+	assert.Equal(t, [][]string{{"c/test_a.py"}, {"d/test_a.py"}}, batches("append", "c/test_a.py", "d/test_a.py"))
+	assert.Equal(t, [][]string{{"c/test_a.py", "d/test_a.py", "b/tests/test_z.py", "a/tests/test_a.py"}},
+		batches("importlib", "c/test_a.py", "d/test_a.py", "b/tests/test_z.py", "a/tests/test_a.py"))
+	assert.Equal(t, [][]string{{"e/pkg/__init__.py", "a/tests/test_a.py"}}, batches("prepend", "e/pkg/__init__.py", "a/tests/test_a.py"),
+		"a package's __init__.py is the package")
+}

@@ -312,6 +312,69 @@ func TestRunSameBasenameInTwoFolders(t *testing.T) {
 	require.ElementsMatch(t, []string{"a/test_same.py::test_a", "b/test_same.py::test_b"}, ids)
 }
 
+// TestRunSamePackageInTwoFolders: two projects without a config of their
+// own each have a tests package (tests/__init__.py, a conftest.py with a
+// fixture); one pytest would import the second project's tests.test_b from
+// the first project's tests package and fail to collect it, so each gets
+// its own session, as each runs by hand.
+func TestRunSamePackageInTwoFolders(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	root := t.TempDir()
+	var files []string
+	for _, sub := range []string{"a", "b"} {
+		dir := filepath.Join(root, sub, "tests")
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "__init__.py"), nil, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "conftest.py"),
+			[]byte("import pytest\n\n@pytest.fixture\ndef where():\n    return "+strconv.Quote(sub)+"\n"), 0o644))
+		f := filepath.Join(dir, "test_"+sub+".py")
+		require.NoError(t, os.WriteFile(f, []byte("def test_"+sub+"(where):\n    assert where == "+strconv.Quote(sub)+"\n"), 0o644))
+		files = append(files, f)
+	}
+	var out testkit.SyncBuffer
+	got := r.Run(context.Background(), spec(files...), &out)
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, log)
+	require.Equal(t, &domain.TestSummary{Passed: 2, Total: 2}, got.Summary, log)
+	require.Contains(t, log, "=== project 2/2: ")
+	ids := []string{got.Tests[0].NodeID, got.Tests[1].NodeID}
+	require.ElementsMatch(t, []string{"a/tests/test_a.py::test_a", "b/tests/test_b.py::test_b"}, ids)
+}
+
+// TestRunPyprojectProjectStartsInItsFolder: a project whose only marker is
+// a pyproject.toml without pytest's table (sqlparse's layout) runs in its
+// own folder, as by hand: its tests start `python -m pkg` there. A
+// setup.py below it, which pytest 7 would take as the rootdir, changes
+// neither the folder nor the node ids.
+func TestRunPyprojectProjectStartsInItsFolder(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"sqlish/pyproject.toml":     "[project]\nname = \"sqlish\"\n",
+		"sqlish/sqlish/__init__.py": "",
+		"sqlish/sqlish/__main__.py": "print('sqlish cli')\n",
+		"sqlish/tests/__init__.py":  "",
+		"sqlish/tests/sub/setup.py": "",
+		"sqlish/tests/sub/test_cli.py": "import os, subprocess, sys\n\n" +
+			"def test_cli():\n    assert subprocess.call([sys.executable, '-m', 'sqlish']) == 0\n\n" +
+			"def test_cwd():\n    assert os.path.isfile('pyproject.toml')\n",
+		"other/test_other.py": "def test_other():\n    pass\n",
+	})
+	var out testkit.SyncBuffer
+	got := r.Run(context.Background(), spec(filepath.Join(root, "sqlish", "tests", "sub", "test_cli.py"), filepath.Join(root, "other", "test_other.py")), &out)
+	log := out.String()
+	require.Equal(t, domain.StatusSuccess, got.Status, log)
+	require.Contains(t, log, "(root: pyproject.toml)", log)
+	var ids []string
+	for _, tr := range got.Tests {
+		ids = append(ids, tr.NodeID)
+	}
+	require.ElementsMatch(t, []string{"sqlish/tests/sub/test_cli.py::test_cli", "sqlish/tests/sub/test_cli.py::test_cwd",
+		"other/test_other.py::test_other"}, ids)
+}
+
 // TestRunStreamsLive shows output reaches the log store while pytest still
 // runs: the test blocks until the Go side has seen its line and releases it.
 func TestRunStreamsLive(t *testing.T) {
