@@ -418,17 +418,54 @@ func (p *parser) testRoots(name string) []TestRoot {
 // webhookURLs reads a comma-separated list of absolute http(s) URLs.
 func (p *parser) webhookURLs(name string) []string {
 	var out []string
-	for _, raw := range strings.Split(p.str(name, ""), ",") {
+	seen := map[string]bool{}
+	for i, raw := range strings.Split(p.str(name, ""), ",") {
 		raw = strings.TrimSpace(raw)
 		if raw == "" {
 			continue
 		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			p.errs = append(p.errs, fmt.Errorf("%s: %q is not an http:// or https:// URL", name, raw))
+		if why := webhookURLProblem(raw); why != "" {
+			p.errs = append(p.errs, fmt.Errorf("%s: URL %d (%s) %s", name, i+1, shownURL(raw), why))
 			continue
 		}
+		if seen[raw] {
+			p.errs = append(p.errs, fmt.Errorf("%s: URL %d (%s) is listed twice; each receiver once", name, i+1, shownURL(raw)))
+			continue
+		}
+		seen[raw] = true
 		out = append(out, raw)
 	}
 	return out
+}
+
+// webhookURLProblem says what is wrong with a receiver's URL, or "".
+func webhookURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "is not an http:// or https:// URL"
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "has no valid port (1–65535)"
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "has no valid port (1–65535)"
+	}
+	return ""
+}
+
+// shownURL is a receiver's URL as an error message may show it: without
+// its password or query, where tokens live (the message ends up in logs).
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.ContainsAny(raw, "@?") {
+			return "not shown: it may hold a secret"
+		}
+		return strconv.Quote(raw)
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	return strconv.Quote(u.Redacted())
 }

@@ -134,6 +134,26 @@ func TestWebhookConfig(t *testing.T) {
 	env["BATON_WEBHOOK_URLS"] = "ftp://nope"
 	_, err = FromLookup(lookup)
 	require.ErrorContains(t, err, "BATON_WEBHOOK_URLS")
+
+	// Refused at start-up, not by every delivery later, and never with
+	// the password or the query (where tokens live) in the message: it
+	// ends up in CI and service logs.
+	for _, bad := range []string{
+		"htp://user:s3cr3tpw@hooks.example/x",
+		"http://user:s3cr3tpw@bad host/x",
+		"https://hooks.example:99999/x?token=s3cr3tpw",
+		"https://user:s3cr3tpw@hooks.example:0/x",
+		"https://hooks.example:http/x",
+		"https://ok.example/a,https://user:s3cr3tpw@hooks.example/b?t=1,https://user:s3cr3tpw@hooks.example/b?t=1",
+	} {
+		env["BATON_WEBHOOK_URLS"] = bad
+		_, err = FromLookup(lookup)
+		require.ErrorContains(t, err, "BATON_WEBHOOK_URLS", bad)
+		require.NotContains(t, err.Error(), "s3cr3tpw", bad)
+	}
+	env["BATON_WEBHOOK_URLS"] = "https://a.example/x,https://a.example/x"
+	_, err = FromLookup(lookup)
+	require.ErrorContains(t, err, "twice")
 }
 
 func TestInsightsAndOperations(t *testing.T) {

@@ -50,7 +50,7 @@ func ParseHooks(urls []string) ([]Hook, error) {
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%q is not an http:// or https:// URL", raw)
+			return nil, fmt.Errorf("%q is not an http:// or https:// URL", redact(raw))
 		}
 		sum := sha256.Sum256([]byte(raw))
 		hooks = append(hooks, Hook{ID: "hook-" + hex.EncodeToString(sum[:6]), URL: raw})
