@@ -81,6 +81,48 @@ func TestCLIRunWaitExitCodes(t *testing.T) {
 	require.Equal(t, 0, up.code, "%s", up)
 	require.Equal(t, "uploads/cli/test_cli_fails.py\n", up.stdout)
 
+	// A folder goes up whole, as a test project: its conftest.py and
+	// helper modules with it (a file alone would fail to collect), caches
+	// and hidden folders left behind. What it prints runs as is.
+	project := filepath.Join(t.TempDir(), "shop")
+	for name, content := range map[string]string{
+		"pytest.ini":              "[pytest]\n",
+		"tests/conftest.py":       "import pytest\n\n@pytest.fixture\ndef price():\n    return 3\n",
+		"tests/helpers.py":        "PRICE = 3\n",
+		"tests/test_cart.py":      "from helpers import PRICE\n\ndef test_cart(price):\n    assert price == PRICE\n",
+		"tests/data/prices.csv":   "a,3\n",
+		".git/config":             "[core]\n",
+		"tests/__pycache__/x.pyc": "junk",
+		".pytest_cache/README.md": "cache\n",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(project, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(project, name), []byte(content), 0o644))
+	}
+	up = cli(t, url, "upload", "--dir", "uploads/ci/7", project)
+	require.Equal(t, 0, up.code, "%s", up)
+	require.Equal(t, "uploads/ci/7/tests/test_cart.py\n", up.stdout)
+	res := cli(t, url, append([]string{"run", "--env", "16", "--wait"}, strings.Fields(up.stdout)...)...)
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Contains(t, res.stdout, "1 passed", "%s", res)
+	// Without --dir the folder keeps its name under uploads/; again it
+	// clashes, unless --overwrite.
+	up = cli(t, url, "upload", "--json", project)
+	require.Equal(t, 0, up.code, "%s", up)
+	var stored struct {
+		Directory string `json:"directory"`
+		FileCount int    `json:"file_count"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(up.stdout), &stored), "%s", up)
+	require.Equal(t, "uploads/shop", stored.Directory)
+	require.Equal(t, 5, stored.FileCount, "caches and hidden folders stay behind")
+	up = cli(t, url, "upload", project)
+	require.Equal(t, 4, up.code, "%s", up)
+	require.Contains(t, up.stderr, "409", "%s", up)
+	up = cli(t, url, "upload", "--overwrite", project)
+	require.Equal(t, 0, up.code, "%s", up)
+	up = cli(t, url, "upload", project, failing)
+	require.Equal(t, 2, up.code, "a folder goes up alone: %s", up)
+
 	ids := map[string]int64{}
 	for _, c := range []struct {
 		name string
@@ -106,7 +148,7 @@ func TestCLIRunWaitExitCodes(t *testing.T) {
 	}
 
 	// Without --wait: the id, at once; with --json, the run.
-	res := cli(t, url, "run", "--env", "14", "--json", "sample-tests/test_quick.py")
+	res = cli(t, url, "run", "--env", "14", "--json", "sample-tests/test_quick.py")
 	require.Equal(t, 0, res.code, "%s", res)
 	var queued struct {
 		ID          int64  `json:"id"`
