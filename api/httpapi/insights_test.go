@@ -417,7 +417,8 @@ func TestEnvironmentInsightsKnownAnswers(t *testing.T) {
 	insert(1, "success", at(10*h30), p(10*h30), p(11*h30))    // after the window
 	insert(1, "success", at(-30*h30), p(-30*h30), p(-29*h30)) // long before
 	// Environment 2:
-	insert(2, "success", at(5*h30), p(5*h30), p(5*h30+30*m)) // busy 30 min, no wait
+	insert(2, "success", at(5*h30), p(5*h30), p(5*h30+30*m))           // busy 30 min, no wait
+	insert(2, "success", at(6*h30+45*m), p(6*h30+45*m), p(6*h30+46*m)) // 06:45 UTC is 12:15 in India
 	// Environment 3: a long run that began 20 hours before the window.
 	insert(3, "error", at(-20*h30), p(-20*h30), p(2*h30)) // busy 2h in the window
 
@@ -453,19 +454,19 @@ func TestEnvironmentInsightsKnownAnswers(t *testing.T) {
 	require.Equal(t, want, e1.StartsByHour)
 
 	e2 := ins.Envs[1]
-	require.Equal(t, 1, e2.RunsStarted)
-	require.InDelta(t, 1800, e2.BusySeconds, 0.01)
+	require.Equal(t, 2, e2.RunsStarted)
+	require.InDelta(t, 1860, e2.BusySeconds, 0.01)
 	require.Equal(t, int64(0), *e2.P50)
 	require.Nil(t, ins.Envs[2].P50, "an environment without starts has no percentiles")
 	require.Zero(t, ins.Envs[2].RunsStarted)
 	require.InDelta(t, 0.2, ins.Envs[2].BusyShare, 1e-9)
 	require.Zero(t, ins.Envs[3].BusyShare)
 
-	require.Equal(t, 4, ins.Total.RunsStarted)
-	require.InDelta(t, 26400, ins.Total.BusySeconds, 0.01)
-	require.InDelta(t, 26400.0/36000/100, ins.Total.BusyShare, 1e-9, "the mean over the 100 environments")
-	require.Equal(t, int64(300_000), *ins.Total.P50, "waits 0, 0, 10 min, 1 h")
-	require.Equal(t, int64(3_150_000), *ins.Total.P95)
+	require.Equal(t, 5, ins.Total.RunsStarted)
+	require.InDelta(t, 26460, ins.Total.BusySeconds, 0.01)
+	require.InDelta(t, 26460.0/36000/100, ins.Total.BusyShare, 1e-9, "the mean over the 100 environments")
+	require.Equal(t, int64(0), *ins.Total.P50, "waits 0, 0, 0, 10 min, 1 h")
+	require.Equal(t, int64(3_000_000), *ins.Total.P95, "interpolated: 600 + 0.8 × 3000 s")
 
 	// The hours of day follow the zone asked for: India is UTC+5:30.
 	h.get(t, "/api/insights/environments?window=10h&tz=Asia/Kolkata&end="+url.QueryEscape(end), specValid).
@@ -473,6 +474,9 @@ func TestEnvironmentInsightsKnownAnswers(t *testing.T) {
 	want = make([]int, 24)
 	want[7], want[9], want[14] = 1, 1, 1
 	require.Equal(t, want, ins.Envs[0].StartsByHour)
+	want = make([]int, 24)
+	want[10], want[12] = 1, 1
+	require.Equal(t, want, ins.Envs[1].StartsByHour, "05:00 and 06:45 UTC are 10:30 and 12:15 in India")
 	require.Equal(t, "Asia/Kolkata", ins.Timezone)
 
 	// The default window is the last 7 days: none of these runs. (The
