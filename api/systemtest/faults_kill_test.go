@@ -1,0 +1,91 @@
+package systemtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/internal/testkit"
+)
+
+// A worker SIGKILLed mid-run, with a run whose tests left a new-session
+// child, a double-fork daemon and a child holding the output pipe behind
+// them (TestWorkerKilledMidRun covers the reaping itself): every process of
+// the run dies with the worker, by its supervisor, long before the run is
+// reaped; the run ends worker_lost; the next run starts only after them;
+// and the run directories of the dead worker (its run's and its warm
+// slots') are removed by the next worker on the host. Judged from the
+// records the test processes write.
+func TestFaultWorkerKilled(t *testing.T) {
+	systemTest(t)
+	const env = 1
+	r := newRig(t, "")
+	r.addFaultTests()
+	// Both workers' run directories go here, not among every other test's
+	// in /tmp, so the test can tell theirs.
+	tmp := sharedDir(t, "tmp")
+	workerEnv := []string{"BATON_HEARTBEAT_INTERVAL=500ms", "BATON_WORKER_LOST_AFTER=3s", "BATON_WARM_SLOTS=1", "TMPDIR=" + tmp}
+	api := r.serve("api", "BATON_EMBEDDED_WORKER=false")
+	a := r.worker("worker-a", api.url(), workerEnv...)
+
+	first := api.createRun(env, "sample-tests/test_fault_hang.py", 0)
+	next := api.createRun(env, "sample-tests/test_fault_short.py", 0)
+	victims := r.waitRecorded(env, first.ID, 5, 60*time.Second)
+	dirs, err := filepath.Glob(filepath.Join(tmp, "baton-run-*"))
+	require.NoError(t, err)
+	runDirs, err := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("baton-run-%d-*", first.ID)))
+	require.NoError(t, err)
+	// A warm run keeps its slot's directory (baton-run-warm-*); a cold one
+	// has its own.
+	require.NotEmpty(t, dirs, "worker A's run directories in %s", tmp)
+	t.Logf("worker A's run directories: %v (run %d's own: %v)", dirs, first.ID, runDirs)
+
+	a.signal(syscall.SIGKILL)
+	require.Error(t, a.waitExit(10*time.Second), "worker A was SIGKILLed")
+	killed := monotonicNow(t)
+	// The supervisor kills the whole tree as soon as the worker's end of
+	// its socket closes, not when the run is reaped.
+	testkit.Eventually(t, 5*time.Second, fmt.Sprintf("every process of run %d to be gone", first.ID), func() bool {
+		for _, p := range victims.procs {
+			if p.alive() {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("run %d's processes gone %.3f s after the kill", first.ID, float64(monotonicNow(t)-killed)/1e9)
+
+	b := r.worker("worker-b", api.url(), workerEnv...)
+	lost, final := r.runFinalClean(api.client, first.ID, env, 30*time.Second)
+	require.Equal(t, "error", lost.Status, "%s", lost)
+	require.Equal(t, "worker_lost", lost.ReasonText(), "%s", lost)
+	after := api.waitFinal(next.ID, 60*time.Second)
+	require.Equal(t, "success", after.Status, "%s", after)
+	require.Equal(t, b.workerID, dbGetRun(t, r.dbURL, next.ID).WorkerID, "run %d should run on worker B", next.ID)
+
+	rec := r.readRecord(env)
+	rec.assertNoOverlap(t)
+	rec.assertQuietAfter(t, first.ID, final)
+	for _, id := range []int64{first.ID, next.ID} {
+		require.Equal(t, 1, rec.runs[id].starts, "run %d's test should have run exactly once", id)
+	}
+	for _, p := range rec.runs[first.ID].procs {
+		require.False(t, p.ended, "run %d's %s should have been killed", first.ID, p)
+	}
+
+	// Worker B removed what the dead worker left (at its start-up, or when
+	// its reaper ended the run), and nothing else of worker A's is left.
+	testkit.Eventually(t, 10*time.Second, "worker A's run directories to be removed", func() bool {
+		for _, d := range dirs {
+			if _, err := os.Stat(d); err == nil {
+				return false
+			}
+		}
+		return true
+	})
+}
