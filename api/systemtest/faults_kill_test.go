@@ -89,3 +89,46 @@ func TestFaultWorkerKilled(t *testing.T) {
 		return true
 	})
 }
+
+// A run's supervisor SIGKILLed (an operator, the OOM killer): pytest dies
+// with it (its parent-death signal), and what the tests left in other
+// sessions, now orphans of init, is killed by the worker through the run's
+// cgroup before the run ends supervisor_lost and the environment's next
+// run starts. Without a cgroup nothing could find those orphans, so the
+// worker keeps the environment (the run's log says so): that path is
+// covered by the runner's tests, not here.
+func TestFaultSupervisorKilled(t *testing.T) {
+	systemTest(t)
+	const env = 1
+	r := newRig(t, "")
+	r.addFaultTests()
+	srv := r.serve("serve", "BATON_WARM_SLOTS=1")
+	if supervisedCgroup(t, srv.proc) == "" {
+		t.Skip("no usable cgroup v2 on this host: a run whose supervisor died cannot be confirmed gone without one")
+	}
+	first := srv.createRun(env, "sample-tests/test_fault_hang.py", 0)
+	next := srv.createRun(env, "sample-tests/test_fault_short.py", 0)
+	victims := r.waitRecorded(env, first.ID, 5, 60*time.Second)
+	pytest := victims.procs[0]
+	sup := parentOf(t, pytest.pid)
+	require.Equal(t, srv.pid(), parentOf(t, sup), "pytest's parent should be a supervisor of the worker")
+
+	require.NoError(t, syscall.Kill(sup, syscall.SIGKILL))
+	killed := time.Now()
+	lost, final := r.runFinalClean(srv.client, first.ID, env, 30*time.Second)
+	require.Equal(t, "error", lost.Status, "%s", lost)
+	require.Equal(t, "supervisor_lost", lost.ReasonText(), "%s", lost)
+	t.Logf("%s %s after its supervisor was killed", lost, time.Since(killed).Round(time.Millisecond))
+	log := srv.log(first.ID)
+	require.Contains(t, log, "the worker killed what was left of the run in its cgroup", "log of run %d:\n%s", first.ID, log)
+	after := srv.waitFinal(next.ID, 60*time.Second)
+	require.Equal(t, "success", after.Status, "%s", after)
+
+	rec := r.readRecord(env)
+	rec.assertNoOverlap(t)
+	rec.assertQuietAfter(t, first.ID, final)
+	for _, p := range rec.runs[first.ID].procs {
+		require.False(t, p.ended, "run %d's %s should have been killed", first.ID, p)
+	}
+	require.Equal(t, 1, rec.runs[next.ID].starts)
+}
