@@ -51,6 +51,13 @@ type Config struct {
 	// WorkerLostAfter is how long a run may go without a heartbeat before any
 	// worker ends it as worker_lost (BATON_WORKER_LOST_AFTER).
 	WorkerLostAfter time.Duration
+	// LeaseMargin is how long before WorkerLostAfter a worker's lease on a
+	// run ends (BATON_LEASE_MARGIN): the run's supervisor kills its
+	// processes when the lease ends, so this is the time it has to kill the
+	// tree and confirm it dead, plus any difference in clock rates, before
+	// another worker may reap the run and start the next one. Default a
+	// quarter of WorkerLostAfter, at most 3s. See Lease.
+	LeaseMargin time.Duration
 	// EmbeddedWorker makes `baton serve` execute runs too (BATON_EMBEDDED_WORKER).
 	EmbeddedWorker bool
 	// MaxUploadBytes bounds an uploaded test file (BATON_MAX_UPLOAD_BYTES).
@@ -165,6 +172,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ShutdownGrace:       p.duration("BATON_SHUTDOWN_GRACE", 30*time.Second, 0, 24*time.Hour),
 		HeartbeatInterval:   p.duration("BATON_HEARTBEAT_INTERVAL", time.Second, 100*time.Millisecond, time.Minute),
 		WorkerLostAfter:     p.duration("BATON_WORKER_LOST_AFTER", 12*time.Second, time.Second, time.Hour),
+		LeaseMargin:         p.duration("BATON_LEASE_MARGIN", 0, 100*time.Millisecond, time.Hour),
 		EmbeddedWorker:      p.boolean("BATON_EMBEDDED_WORKER", true),
 		MaxUploadBytes:      int64(p.integer("BATON_MAX_UPLOAD_BYTES", 1<<20, 1, 1<<30)),
 		LogLimitBytes:       int64(p.integer("BATON_LOG_LIMIT_BYTES", 10<<20, 1<<10, 1<<30)),
@@ -212,6 +220,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		return nil, fmt.Errorf("BATON_WORKER_LOST_AFTER (%s) must be at least 3 × BATON_HEARTBEAT_INTERVAL (%s)",
 			c.WorkerLostAfter, c.HeartbeatInterval)
 	}
+	if err := c.checkLease(); err != nil {
+		return nil, err
+	}
 	var err error
 	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
 		return nil, fmt.Errorf("BATON_DATA_DIR: %w", err)
@@ -246,6 +257,35 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		c.DBMaxConns = min(max(20, c.MaxRuns+10), 50)
 	}
 	return c, nil
+}
+
+// DefaultLeaseMargin is BATON_LEASE_MARGIN's default for a
+// BATON_WORKER_LOST_AFTER: a quarter of it, at most 3s. Killing a run's
+// tree through its cgroup takes milliseconds and clock rates differ by
+// parts per million, so 3s is ample; a quarter keeps a short
+// WORKER_LOST_AFTER usable (3s leaves a 2.25s lease).
+func DefaultLeaseMargin(workerLostAfter time.Duration) time.Duration {
+	return min(3*time.Second, workerLostAfter/4)
+}
+
+// Lease is how long a worker's lease on a run lasts after the heartbeat
+// that renewed it was sent (jobs.Config.LeaseMargin).
+func (c *Config) Lease() time.Duration { return c.WorkerLostAfter - c.LeaseMargin }
+
+// checkLease fills in the lease margin's default and refuses a lease that
+// could not outlive the time between two heartbeats: it would expire
+// between them and kill healthy runs. (The default margin always passes,
+// given the 3 × heartbeat rule of WorkerLostAfter.)
+func (c *Config) checkLease() error {
+	if c.LeaseMargin == 0 {
+		c.LeaseMargin = DefaultLeaseMargin(c.WorkerLostAfter)
+	}
+	if lease := c.Lease(); lease < 2*c.HeartbeatInterval {
+		return fmt.Errorf("the run lease, BATON_WORKER_LOST_AFTER (%s) − BATON_LEASE_MARGIN (%s) = %s, must be at least "+
+			"2 × BATON_HEARTBEAT_INTERVAL (%s), so that one late heartbeat does not end it: lower BATON_LEASE_MARGIN or raise BATON_WORKER_LOST_AFTER",
+			c.WorkerLostAfter, c.LeaseMargin, lease, c.HeartbeatInterval)
+	}
+	return nil
 }
 
 type parser struct {

@@ -192,3 +192,36 @@ func TestInsightsAndOperations(t *testing.T) {
 	_, err = LoggingFromLookup(lookupMap(map[string]string{"BATON_LOG_FORMAT": "yaml"}))
 	require.ErrorContains(t, err, "BATON_LOG_FORMAT")
 }
+
+func TestLeaseMargin(t *testing.T) {
+	t.Parallel()
+	c, err := FromLookup(lookupMap(nil))
+	require.NoError(t, err)
+	require.Equal(t, 3*time.Second, c.LeaseMargin, "the default margin")
+	require.Equal(t, 9*time.Second, c.Lease())
+
+	// A short BATON_WORKER_LOST_AFTER keeps a usable lease by default.
+	c, err = FromLookup(lookupMap(map[string]string{"BATON_HEARTBEAT_INTERVAL": "500ms", "BATON_WORKER_LOST_AFTER": "3s"}))
+	require.NoError(t, err)
+	require.Equal(t, 750*time.Millisecond, c.LeaseMargin)
+	require.Equal(t, 2250*time.Millisecond, c.Lease())
+
+	c, err = FromLookup(lookupMap(map[string]string{"BATON_LEASE_MARGIN": "5s"}))
+	require.NoError(t, err)
+	require.Equal(t, 7*time.Second, c.Lease())
+
+	for margin, why := range map[string]string{
+		"12s": "= 0s, must be at least 2 × BATON_HEARTBEAT_INTERVAL (1s)",  // no lease at all
+		"20s": "= -8s, must be at least 2 × BATON_HEARTBEAT_INTERVAL (1s)", // negative
+		"11s": "= 1s, must be at least 2 × BATON_HEARTBEAT_INTERVAL (1s)",  // one heartbeat
+	} {
+		_, err := FromLookup(lookupMap(map[string]string{"BATON_LEASE_MARGIN": margin}))
+		require.ErrorContains(t, err, "the run lease, BATON_WORKER_LOST_AFTER (12s) − BATON_LEASE_MARGIN ("+margin+") "+why, margin)
+	}
+	_, err = FromLookup(lookupMap(map[string]string{"BATON_LEASE_MARGIN": "10s"}))
+	require.NoError(t, err, "a 2s lease outlives two heartbeats of 1s")
+	for _, bad := range []string{"0", "10ms", "soon", "-1s"} {
+		_, err := FromLookup(lookupMap(map[string]string{"BATON_LEASE_MARGIN": bad}))
+		require.ErrorContains(t, err, `BATON_LEASE_MARGIN="`+bad+`": want a duration`, bad)
+	}
+}

@@ -59,6 +59,20 @@ type Config struct {
 	// StaleAfter is how long without a heartbeat makes a run's worker count
 	// as lost. Default 12s.
 	StaleAfter time.Duration
+	// LeaseMargin is how long before StaleAfter this worker's lease on a
+	// run ends. A run's processes live only while its lease does: it
+	// starts when the claim is sent, each heartbeat that PostgreSQL
+	// confirmed extends it to the heartbeat's send time plus
+	// StaleAfter − LeaseMargin, and the run's supervisor kills the
+	// process tree on its own when it ends. Another worker reaps the run
+	// only once the database has seen no heartbeat for StaleAfter, and a
+	// heartbeat is stored after it was sent, so the margin is what the
+	// supervisor has to kill the tree and confirm it dead (plus any
+	// difference between the hosts' clock rates) before the environment
+	// can go to another run. Default: a quarter of StaleAfter, at most 3s
+	// (config.DefaultLeaseMargin); the lease left must be at least twice
+	// HeartbeatInterval.
+	LeaseMargin time.Duration
 	// ReapInterval is how often this process looks for lost runs. Default 3s.
 	ReapInterval time.Duration
 	// ReconcileInterval is how often the cluster's leader re-enqueues start
@@ -155,6 +169,11 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 	}
 	cfg.HeartbeatInterval = orDefault(cfg.HeartbeatInterval, time.Second)
 	cfg.StaleAfter = orDefault(cfg.StaleAfter, 12*time.Second)
+	cfg.LeaseMargin = orDefault(cfg.LeaseMargin, min(3*time.Second, cfg.StaleAfter/4))
+	if lease := cfg.StaleAfter - cfg.LeaseMargin; lease < 2*cfg.HeartbeatInterval {
+		return nil, fmt.Errorf("jobs: the run lease (StaleAfter %s − LeaseMargin %s = %s) must be at least twice the heartbeat interval (%s)",
+			cfg.StaleAfter, cfg.LeaseMargin, lease, cfg.HeartbeatInterval)
+	}
 	cfg.ReapInterval = orDefault(cfg.ReapInterval, 3*time.Second)
 	cfg.ReconcileInterval = orDefault(cfg.ReconcileInterval, 10*time.Second)
 	cfg.RescueAfter = orDefault(cfg.RescueAfter, 2*time.Hour)
@@ -310,29 +329,52 @@ func (w *Worker) every(ctx context.Context, d time.Duration, fn func(context.Con
 type execution struct {
 	cancel   context.CancelCauseFunc
 	progress *runner.ProgressCounter
+	lease    *runner.Lease
 }
 
+// lease is how long a run's lease lasts after the claim or heartbeat that
+// began or renewed it was sent (Config.LeaseMargin).
+func (w *Worker) lease() time.Duration { return w.cfg.StaleAfter - w.cfg.LeaseMargin }
+
+// heartbeat marks this worker's runs alive and extends the lease of each
+// one PostgreSQL confirmed is still running here, from the time the
+// heartbeat was sent: only that proves no other worker may reap the run
+// before StaleAfter from then. A heartbeat that fails, or does not answer
+// within half a lease, extends nothing; the runs keep their leases, and
+// their supervisors kill them when those end.
 func (w *Worker) heartbeat(ctx context.Context) {
 	w.mu.Lock()
 	runs := make(map[int64]*domain.Progress, len(w.running))
+	leases := make(map[int64]*runner.Lease, len(w.running))
 	for id, ex := range w.running {
 		runs[id] = ex.progress.Progress()
+		leases[id] = ex.lease
 	}
 	w.mu.Unlock()
 	if len(runs) == 0 {
 		return
 	}
-	alive, err := w.store.Heartbeat(ctx, w.cfg.ID, runs)
+	// A hung connection must not hold up the loop past the leases it is
+	// meant to renew (a late answer would extend them from its send time
+	// only, which is no use once they have ended).
+	hctx, cancel := context.WithTimeout(ctx, w.lease()/2)
+	defer cancel()
+	sent := runner.Boottime()
+	alive, err := w.store.Heartbeat(hctx, w.cfg.ID, runs)
 	w.cfg.Observer.Heartbeat(len(runs), err)
 	if err != nil {
-		// Keep running: a short database outage must not kill healthy runs.
-		// If it lasts past StaleAfter, another worker reaps them, and the
-		// next successful heartbeat tells us they are no longer ours.
-		w.log.Warn("heartbeat failed", "err", err)
+		// Keep running while the leases last: a short database outage must
+		// not kill healthy runs. If it outlasts them, their supervisors
+		// kill the runs, before another worker may reap them.
+		w.log.Warn("heartbeat failed; the runs' leases were not extended", "err", err, "runs", len(runs))
 		return
 	}
+	until := sent + w.lease()
 	for id := range runs {
 		cancelRequested, ok := alive[id]
+		if ok && leases[id] != nil {
+			leases[id].Extend(until)
+		}
 		switch {
 		case !ok:
 			w.cancel(id, runner.Stop{Status: domain.StatusError, Reason: domain.ReasonWorkerLost})
@@ -403,20 +445,26 @@ type startWorker struct {
 func (*startWorker) Timeout(*river.Job[StartArgs]) time.Duration { return -1 }
 
 // Work claims the environment's next queued run, if it is free, and executes it.
+// The run's lease counts from before the claim was sent: the claim's
+// heartbeat_at is written after that, so the lease ends at least
+// LeaseMargin before any other worker may reap the run.
 func (s *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error {
+	sent := runner.Boottime()
 	run, err := s.w.store.Claim(ctx, job.Args.EnvironmentID, s.w.cfg.ID)
 	if err != nil || run == nil {
 		return err
 	}
 	s.w.cfg.Observer.RunStarted(run)
-	s.w.execute(ctx, run)
+	s.w.execute(ctx, run, runner.NewLease(sent+s.w.lease()))
 	return nil
 }
 
 // execute runs a claimed run to its end and records the outcome. It never
 // gives up on recording: an unrecorded run would hold its environment until
 // the reaper frees it.
-func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
+//
+// The run's processes live only while lease does (see heartbeat).
+func (w *Worker) execute(jobCtx context.Context, run *domain.Run, lease *runner.Lease) {
 	// The run must not die with River's job context: only a cancel, a lost
 	// claim or a shutdown (each with its reason) stops it.
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(jobCtx))
@@ -428,7 +476,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 
 	progress := &runner.ProgressCounter{}
 	w.mu.Lock()
-	w.running[run.ID] = &execution{cancel: cancel, progress: progress}
+	w.running[run.ID] = &execution{cancel: cancel, progress: progress, lease: lease}
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -438,7 +486,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run) {
 
 	logw := runner.NewLogWriter(patientLog{w.store}, run.ID, w.cfg.LogOptions)
 	hashes := w.contentHashes(run)
-	outcome := w.runTests(runCtx, run, io.MultiWriter(logw, progress))
+	outcome := w.runTests(runCtx, run, lease, io.MultiWriter(logw, progress))
 	outcome.ContentHashes = hashes
 	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
 	if err := logw.Close(flushCtx); err != nil {
@@ -508,7 +556,7 @@ func (w *Worker) contentHashes(run *domain.Run) map[string]int64 {
 	return out
 }
 
-func (w *Worker) runTests(ctx context.Context, run *domain.Run, out io.Writer) domain.Outcome {
+func (w *Worker) runTests(ctx context.Context, run *domain.Run, lease *runner.Lease, out io.Writer) domain.Outcome {
 	// Checked here so a file deleted since the run was queued is reported
 	// plainly rather than as a pytest usage error.
 	for _, p := range run.TestFiles {
@@ -529,6 +577,7 @@ func (w *Worker) runTests(ctx context.Context, run *domain.Run, out io.Writer) d
 		Roots:           w.resolver.RootDirs(),
 		APIURL:          w.cfg.APIURL,
 		Timeout:         run.Timeout,
+		Lease:           lease,
 		Vars:            environmentVars(run.Env),
 	}, out)
 }

@@ -39,16 +39,31 @@ type recorder struct {
 	started chan int64
 	// spans records when each run began and ended executing.
 	spans map[int64][2]time.Time
+	// leases are the runs' leases, and what each was as the run began.
+	leases map[int64]leaseAtStart
+}
+
+// leaseAtStart is a run's lease and, as the executor was called, the
+// Boottime then and the lease's deadline.
+type leaseAtStart struct {
+	lease        *runner.Lease
+	at, deadline time.Duration
 }
 
 func newRecorder() *recorder {
 	return &recorder{active: map[int]int64{}, order: map[int][]int64{}, executions: map[int64]int{},
-		hold: map[int]chan struct{}{}, started: make(chan int64, 1000), spans: map[int64][2]time.Time{}}
+		hold: map[int]chan struct{}{}, started: make(chan int64, 1000), spans: map[int64][2]time.Time{},
+		leases: map[int64]leaseAtStart{}}
 }
 
 func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) domain.Outcome {
 	env := spec.EnvironmentID
+	l := leaseAtStart{lease: spec.Lease, at: runner.Boottime()}
+	if spec.Lease != nil {
+		l.deadline, _ = spec.Lease.Deadline()
+	}
 	r.mu.Lock()
+	r.leases[spec.RunID] = l
 	if other, busy := r.active[env]; busy {
 		r.overlaps = append(r.overlaps, fmt.Sprintf("env %d: run %d started while run %d was executing", env, spec.RunID, other))
 	}

@@ -343,3 +343,50 @@ func TestClaimWaitsForABusyEnvironment(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, waiting.ID, b.claim(t, 8, "w2").ID)
 }
+
+// TestStaleHolderChangesNothing: a worker whose run was reaped (it froze,
+// or lost its database, and its lease expired) while the environment went
+// on to the next run can neither keep the old run alive by heartbeats nor
+// record its end when it comes back: the reaper's end stands, and the run
+// now executing, another worker's, is untouched by it. Heartbeats refresh
+// only runs that are running on the worker that sends them.
+func TestStaleHolderChangesNothing(t *testing.T) {
+	b := setup(t)
+	lost := b.create(t, 6, domain.CreateRun{})
+	next := b.create(t, 6, domain.CreateRun{})
+	claimed := b.claim(t, 6, "frozen")
+	time.Sleep(20 * time.Millisecond)
+	reaped, err := b.Runs.Reap(b.ctx, 10*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, []int64{lost.ID}, reaped)
+	require.Equal(t, next.ID, b.claim(t, 6, "w2").ID)
+
+	both := map[int64]*domain.Progress{lost.ID: nil, next.ID: {Completed: 1, Total: 9}}
+	alive, err := b.Runs.Heartbeat(b.ctx, "frozen", both)
+	require.NoError(t, err)
+	require.Empty(t, alive, "neither the reaped run nor the other worker's is the frozen worker's")
+	alive, err = b.Runs.Heartbeat(b.ctx, "w2", map[int64]*domain.Progress{lost.ID: nil, next.ID: nil})
+	require.NoError(t, err)
+	require.Equal(t, map[int64]bool{next.ID: false}, alive, "a reaped run is nobody's")
+	got, err := b.Runs.Find(b.ctx, next.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.Progress, "the frozen worker's heartbeat wrote nothing into w2's run")
+
+	for _, o := range []domain.Outcome{
+		{Status: domain.StatusError, Reason: domain.ReasonLeaseExpired},
+		domain.OutcomeForExit(0),
+	} {
+		ok, err := b.Runs.Finish(b.ctx, claimed, "frozen", o)
+		require.NoError(t, err)
+		require.False(t, ok, "a reaped run's worker cannot end it again (%s)", o.Status)
+	}
+	got, err = b.Runs.Find(b.ctx, lost.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusError, got.Status)
+	require.Equal(t, domain.ReasonWorkerLost, got.Reason)
+	got, err = b.Runs.Find(b.ctx, next.ID)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusRunning, got.Status)
+	require.Equal(t, "w2", got.WorkerID)
+	require.Len(t, b.runEnded(t, 1), 1, "one end: the reaper's")
+}

@@ -45,11 +45,18 @@ func (c *client) label(env int, labels ...string) {
 	c.expect(http.StatusOK, http.MethodPatch, fmt.Sprintf("/api/environments/%d", env), map[string]any{"labels": labels}, nil)
 }
 
-// timesRecord is what test_record.py wrote for one run.
+// timesRecord is what test_record.py (or test_lease_ticks.py) wrote for
+// one run.
 type timesRecord struct {
 	starts, ends []time.Time
 	envs         []int
 	pids         []int
+	// ticks counts the lines between start and end (test_lease_ticks.py's
+	// sign of life); last is the latest line of any kind, and linePids the
+	// pid of every line.
+	ticks    int
+	last     time.Time
+	linePids []int
 }
 
 // times reads the records test_record.py left for run id.
@@ -71,6 +78,10 @@ func (r *rig) times(id int64) timesRecord {
 		at := time.Unix(0, int64(sec*1e9))
 		env, _ := strconv.Atoi(fs[2])
 		pid, _ := strconv.Atoi(fs[3])
+		if at.After(rec.last) {
+			rec.last = at
+		}
+		rec.linePids = append(rec.linePids, pid)
 		switch fs[0] {
 		case "start":
 			rec.starts = append(rec.starts, at)
@@ -78,6 +89,8 @@ func (r *rig) times(id int64) timesRecord {
 			rec.pids = append(rec.pids, pid)
 		case "end":
 			rec.ends = append(rec.ends, at)
+		case "tick":
+			rec.ticks++
 		}
 	}
 	require.NoError(r.t, sc.Err())

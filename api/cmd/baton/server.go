@@ -197,6 +197,7 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 			RescueAfter:       jobs.RescueAfter(cfg.RunTimeout, cfg.KillGrace),
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			StaleAfter:        cfg.WorkerLostAfter,
+			LeaseMargin:       cfg.LeaseMargin,
 			ReapInterval:      cfg.WorkerLostAfter / 4,
 			LogOptions:        runner.LogOptions{Limit: cfg.LogLimitBytes},
 			OnRunStarted:      []domain.RunStartedHandler{hookService},
@@ -217,7 +218,8 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 		if err := worker.Start(ctx); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
-		log.Info("worker started", "id", worker.ID(), "max_runs", cfg.MaxRuns, "python", python)
+		log.Info("worker started", "id", worker.ID(), "max_runs", cfg.MaxRuns, "python", python,
+			"lease", cfg.Lease(), "lease_margin", cfg.LeaseMargin)
 	}
 
 	var srv *http.Server
