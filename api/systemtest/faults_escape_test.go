@@ -57,8 +57,8 @@ func TestFaultEscapedProcesses(t *testing.T) {
 					status: "success", logs: "process(es) the tests left running"},
 				{name: "cancelled", file: "test_fault_hang.py", procs: 5, cancel: true,
 					status: "cancelled", reason: "cancelled_by_user", logs: "cancelled: process tree killed"},
-				{name: "timed out", file: "test_fault_hang.py", procs: 5, timeout: 4,
-					status: "error", reason: "timeout", logs: "timed out after 4s: process tree killed"},
+				{name: "timed out", file: "test_fault_hang.py", procs: 5, timeout: 8,
+					status: "error", reason: "timeout", logs: "timed out after 8s: process tree killed"},
 			} {
 				env := i + 1
 				t.Run(c.name, func(t *testing.T) {
