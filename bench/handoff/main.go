@@ -1,8 +1,11 @@
 // Command handoff measures how fast Baton hands an environment to its next
-// queued run: 50 runs queued on one environment; for each consecutive pair,
-// finished_at(N) → started_at(N+1) from the API (Baton's own handoff) and
-// finished_at(N) → the moment run N+1's test module was imported (recorded
-// by the test itself, so it includes process spawn and python+pytest start).
+// queued run, with warm slots (BATON_WARM_SLOTS, the default) and without
+// (BATON_WARM_SLOTS=0), side by side: two private servers, rounds of runs
+// queued on environment 1 of each, the order of the two alternated. For
+// each consecutive pair, finished_at(N) → started_at(N+1) from the API
+// (Baton's own handoff) and finished_at(N) → the moment run N+1's test
+// module was imported (recorded by the test itself, so it includes process
+// spawn and python+pytest start-up, or the warm handoff).
 package main
 
 import (
@@ -31,74 +34,136 @@ def test_handoff():
     assert True
 `
 
+// slots is BATON_WARM_SLOTS of the warm server: Baton's default
+// (BATON_MAX_RUNS, 8).
+const slots = 8
+
+type mode struct {
+	name   string
+	s      *h.Server
+	stamps string
+	warm   int // warm slots to wait for before a round
+
+	apiHand, procHand, spawn, exec []time.Duration
+	skipped, warmStarts, runs      int
+	loads                          []string
+}
+
 func main() {
-	n := flag.Int("n", 50, "runs queued on one environment")
+	n := flag.Int("n", 15, "runs queued on environment 1 per round")
+	reps := flag.Int("reps", 4, "rounds of each mode, alternating which goes first")
 	flag.Parse()
-	h.Header("handoff", fmt.Sprintf("%d runs queued on environment 1, handoff between consecutive runs", *n))
+	h.Header("handoff", fmt.Sprintf("%d rounds × %d runs queued on environment 1, warm (BATON_WARM_SLOTS=%d) vs cold (0), alternating", *reps, *n, slots))
 
 	dir, err := os.MkdirTemp("", "baton-bench-stamps-")
 	if err != nil {
 		h.Fatal("%v", err)
 	}
 	defer os.RemoveAll(dir)
-	stamps := filepath.Join(dir, "stamps.txt")
-	s := h.Start(h.Options{Name: "handoff", Tests: map[string]string{"test_handoff.py": stampTest},
-		Env: []string{"BENCH_STAMP_FILE=" + stamps}})
-	defer s.Stop()
+	// Tests run as BATON_RUN_USER when Baton runs as root: they must be
+	// able to append to the stamp files.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		h.Fatal("%v", err)
+	}
+	var modes []*mode
+	for _, m := range []struct {
+		name string
+		warm int
+	}{{"warm", slots}, {"cold", 0}} {
+		stamps := filepath.Join(dir, m.name+".txt")
+		if err := os.WriteFile(stamps, nil, 0o666); err != nil {
+			h.Fatal("%v", err)
+		}
+		if err := os.Chmod(stamps, 0o666); err != nil { // past the umask
+			h.Fatal("%v", err)
+		}
+		s := h.Start(h.Options{Name: "handoff_" + m.name, Tests: map[string]string{"test_handoff.py": stampTest},
+			Env: []string{"BENCH_STAMP_FILE=" + stamps, "BATON_WARM_SLOTS=" + strconv.Itoa(m.warm)}})
+		modes = append(modes, &mode{name: m.name, s: s, stamps: stamps, warm: m.warm})
+	}
 
+	defer func() {
+		for _, m := range modes {
+			m.s.Stop()
+		}
+	}()
 	cpu := h.StartCPU()
-	ids := make([]int64, 0, *n)
-	t0 := time.Now()
-	for i := 0; i < *n; i++ {
-		r, err := s.CreateRun(1, "test_handoff.py")
+	for rep := 0; rep < *reps; rep++ {
+		for k := range modes {
+			m := modes[(rep+k)%len(modes)]
+			// Both servers idle, the warm one with all its slots warm:
+			// neither round pays for the other's background work.
+			for _, o := range modes {
+				if o.warm > 0 {
+					h.WaitWarm(o.s.Pid(), o.warm, 2*time.Minute)
+				}
+			}
+			m.loads = append(m.loads, h.LoadAvg())
+			m.round(*n)
+		}
+	}
+	for _, m := range modes {
+		a, p := h.Summarize(m.apiHand), h.Summarize(m.procHand)
+		sp, ex := h.Summarize(m.spawn), h.Summarize(m.exec)
+		fmt.Printf("handoff: %s: %d runs, %d started warm (log), %d pairs not queued in time skipped; load before rounds %s\n",
+			m.name, m.runs, m.warmStarts, m.skipped, strings.Join(m.loads, " "))
+		fmt.Printf("handoff: %s: Baton  finished_at(N) → started_at(N+1)          n=%d p50=%s p95=%s max=%s\n", m.name, a.N, h.Ms(a.P50), h.Ms(a.P95), h.Ms(a.Max))
+		fmt.Printf("handoff: %s: test   finished_at(N) → run N+1's module import   n=%d p50=%s p95=%s max=%s\n", m.name, p.N, h.Ms(p.P50), h.Ms(p.P95), h.Ms(p.Max))
+		fmt.Printf("handoff: %s:   of which started_at → import (spawn+python+pytest start-up, or warm handoff) p50=%s p95=%s\n", m.name, h.Ms(sp.P50), h.Ms(sp.P95))
+		fmt.Printf("handoff: %s:   run's own started_at → finished_at                          p50=%s p95=%s\n", m.name, h.Ms(ex.P50), h.Ms(ex.P95))
+	}
+	w, c := modes[0], modes[1]
+	a, p := h.Summarize(w.apiHand), h.Summarize(w.procHand)
+	pc := h.Summarize(c.procHand)
+	fmt.Printf("handoff: target Baton handoff (warm) p50 < 50ms: %s, p95 < 150ms: %s\n",
+		h.Verdict(a.P50 < 50*time.Millisecond), h.Verdict(a.P95 < 150*time.Millisecond))
+	fmt.Printf("handoff: target test-visible handoff (warm) p50 < 100ms: %s (%s), p95 < 200ms: %s (%s); cold p50 %s p95 %s (%.1fx warm's p50)\n",
+		h.Verdict(p.P50 < 100*time.Millisecond), h.Ms(p.P50), h.Verdict(p.P95 < 200*time.Millisecond), h.Ms(p.P95),
+		h.Ms(pc.P50), h.Ms(pc.P95), float64(pc.P50)/float64(max(p.P50, 1)))
+	fmt.Printf("handoff: machine CPU busy %.0f%% of 2 cores, load %s\n", cpu.Percent(), h.LoadAvg())
+}
+
+// round queues n runs on environment 1 and adds their handoffs.
+func (m *mode) round(n int) {
+	ids := make([]int64, 0, n)
+	for i := 0; i < n; i++ {
+		r, err := m.s.CreateRun(1, "test_handoff.py")
 		if err != nil {
 			h.Fatal("%v", err)
 		}
 		ids = append(ids, r.ID)
 	}
-	submitted := time.Since(t0)
-	runs, err := s.WaitAll(ids, 50*time.Millisecond, 5*time.Minute)
+	runs, err := m.s.WaitAll(ids, 50*time.Millisecond, 5*time.Minute)
 	if err != nil {
-		h.Fatal("%v; log:\n%s", err, s.LogTail(20))
+		h.Fatal("%v; log:\n%s", err, m.s.LogTail(20))
 	}
-	wall := time.Since(t0)
-	imported := readStamps(stamps)
+	imported := readStamps(m.stamps)
 	sort.Slice(runs, func(i, j int) bool { return runs[i].ID < runs[j].ID })
-
-	var apiHand, procHand, spawn, exec []time.Duration
-	skipped := 0
 	for i, r := range runs {
 		if r.Status != "success" {
 			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
 		}
-		exec = append(exec, r.FinishedAt.Sub(*r.StartedAt))
+		m.runs++
+		if m.s.WarmStarted(r.ID) {
+			m.warmStarts++
+		}
+		m.exec = append(m.exec, r.FinishedAt.Sub(*r.StartedAt))
 		if t, ok := imported[r.ID]; ok {
-			spawn = append(spawn, t.Sub(*r.StartedAt))
+			m.spawn = append(m.spawn, t.Sub(*r.StartedAt))
 		}
 		if i == 0 {
 			continue
 		}
 		prev := runs[i-1]
 		if !r.CreatedAt.Before(*prev.FinishedAt) {
-			skipped++ // not yet queued when its predecessor ended: no handoff to measure
+			m.skipped++ // not yet queued when its predecessor ended: no handoff to measure
 			continue
 		}
-		apiHand = append(apiHand, r.StartedAt.Sub(*prev.FinishedAt))
+		m.apiHand = append(m.apiHand, r.StartedAt.Sub(*prev.FinishedAt))
 		if t, ok := imported[r.ID]; ok {
-			procHand = append(procHand, t.Sub(*prev.FinishedAt))
+			m.procHand = append(m.procHand, t.Sub(*prev.FinishedAt))
 		}
 	}
-	a, p := h.Summarize(apiHand), h.Summarize(procHand)
-	fmt.Printf("handoff: submitted %d runs in %s, all done after %s (skipped %d pairs not queued in time)\n",
-		*n, h.Ms(submitted), h.Ms(wall), skipped)
-	fmt.Printf("handoff: Baton  finished_at(N) → started_at(N+1)          n=%d p50=%s p95=%s max=%s\n", a.N, h.Ms(a.P50), h.Ms(a.P95), h.Ms(a.Max))
-	fmt.Printf("handoff: test   finished_at(N) → run N+1's module import   n=%d p50=%s p95=%s max=%s\n", p.N, h.Ms(p.P50), h.Ms(p.P95), h.Ms(p.Max))
-	sp, ex := h.Summarize(spawn), h.Summarize(exec)
-	fmt.Printf("handoff:   of which started_at → import (spawn+python+pytest start-up) p50=%s p95=%s\n", h.Ms(sp.P50), h.Ms(sp.P95))
-	fmt.Printf("handoff:   run's own started_at → finished_at                          p50=%s p95=%s\n", h.Ms(ex.P50), h.Ms(ex.P95))
-	fmt.Printf("handoff: target Baton handoff p50 < 50ms: %s, p95 < 150ms: %s\n",
-		h.Verdict(a.P50 < 50*time.Millisecond), h.Verdict(a.P95 < 150*time.Millisecond))
-	fmt.Printf("handoff: machine CPU busy %.0f%% of 2 cores, load %s\n", cpu.Percent(), h.LoadAvg())
 }
 
 func readStamps(path string) map[int64]time.Time {

@@ -1,6 +1,8 @@
 // Command memory measures the resident memory of `baton serve` itself (not
 // its pytest children): idle, and while 100 runs execute at once on 100
-// environments.
+// environments; and what its warm slots cost (BATON_WARM_SLOTS, by default
+// one per run slot): the memory of each slot's supervisor and waiting
+// Python, and the CPU of the whole tree while they wait.
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,6 +24,7 @@ const holdTest = `import os, time
 
 
 def test_hold():
+    open(os.path.join(os.path.dirname(os.environ["BENCH_RELEASE"]), "started-" + os.environ["TEST_RUN_ID"]), "w").close()
     deadline = time.monotonic() + 240
     while not os.path.exists(os.environ["BENCH_RELEASE"]):
         assert time.monotonic() < deadline, "never released"
@@ -33,6 +37,7 @@ func main() {
 	hold := flag.Duration("hold", 3*time.Second, "how long to keep sampling once all runs execute")
 	settle := flag.Duration("settle", 5*time.Second, "idle time before the idle sample")
 	maxConns := flag.Int("db-max-conns", 60, "BATON_DB_MAX_CONNS")
+	slots := flag.Int("slots", 100, "BATON_WARM_SLOTS (BATON_MAX_RUNS is 100)")
 	flag.Parse()
 	h.Header("memory", fmt.Sprintf("baton serve RSS idle and with %d concurrent runs (children excluded)", *n))
 	tmp, err := os.MkdirTemp("", "baton-bench-release-")
@@ -40,9 +45,14 @@ func main() {
 		h.Fatal("%v", err)
 	}
 	defer os.RemoveAll(tmp)
+	// Tests run as BATON_RUN_USER when Baton runs as root: they write
+	// their start marks here.
+	if err := os.Chmod(tmp, 0o1777); err != nil {
+		h.Fatal("%v", err)
+	}
 	release := filepath.Join(tmp, "release")
 	s := h.Start(h.Options{Name: "memory", Tests: map[string]string{"test_hold.py": fmt.Sprintf(holdTest, 1)},
-		MaxRuns: 100, DBMaxConns: *maxConns, Env: []string{"BENCH_RELEASE=" + release}})
+		MaxRuns: 100, DBMaxConns: *maxConns, Env: []string{"BENCH_RELEASE=" + release, "BATON_WARM_SLOTS=" + strconv.Itoa(*slots)}})
 	defer s.Stop()
 	pid := s.Pid()
 
@@ -56,6 +66,7 @@ func main() {
 	}
 	fmt.Printf("memory: idle after %s: VmRSS=%.1f MiB VmHWM=%.1f MiB; idle CPU %.1f%% of one core\n",
 		*settle, mib(idleRSS), mib(idleHWM), 100*idleCPU.Seconds()/settle.Seconds())
+	warmSlots(pid, *slots, *settle)
 
 	// Sample while the runs execute.
 	stop := make(chan struct{})
@@ -93,13 +104,11 @@ func main() {
 		}
 		ids[i] = r.ID
 	}
-	// Release the tests once every run has its pytest process (or after 3 min).
+	// Release the tests once every run's test has started (or after 3 min).
 	t0 := time.Now()
 	for time.Since(t0) < 3*time.Minute {
-		mu.Lock()
-		all := peakChildren >= *n
-		mu.Unlock()
-		if all {
+		started, _ := filepath.Glob(filepath.Join(tmp, "started-*"))
+		if len(started) >= *n {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -135,7 +144,7 @@ func main() {
 	q := h.Summarize(queue)
 	fmt.Printf("memory: queue created→started p50=%s max=%s; last start %s before first finish\n",
 		h.Ms(q.P50), h.Ms(q.Max), h.Ms(firstEnd.Sub(lastStart)))
-	fmt.Printf("memory: busy: peak runs executing at once %d (API timestamps), peak pytest children %d; VmRSS peak %.1f MiB (at peak children %.1f MiB); VmHWM %.1f MiB\n",
+	fmt.Printf("memory: busy: peak runs executing at once %d (API timestamps), peak children (supervisors, warm slots' included) %d; VmRSS peak %.1f MiB (at peak children %.1f MiB); VmHWM %.1f MiB\n",
 		peakRunning(runs), peakChildren, mib(peakRSS), mib(rssAtFull), mib(hwm))
 	time.Sleep(*settle)
 	after, _, _ := h.ProcStatus(pid)
@@ -166,3 +175,31 @@ func peakRunning(runs []*h.Run) int {
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+// warmSlots waits for n warm slots below pid and reports what they cost:
+// each slot's waiting Python and its supervisor, resident (RSS) and
+// proportional (PSS: shared pages split among their users, so the sum is
+// what the machine really spends), and the CPU of baton with every process
+// below it while they wait.
+func warmSlots(pid, n int, settle time.Duration) {
+	if n == 0 {
+		return
+	}
+	took := h.WaitWarm(pid, n, 10*time.Minute)
+	time.Sleep(time.Second)
+	cpu0 := h.TreeCPU(pid)
+	time.Sleep(settle)
+	cpu := h.TreeCPU(pid) - cpu0
+	var py, sup h.Mem
+	pythons := h.WarmWaiting(pid)
+	for _, p := range pythons {
+		m, s := h.ProcMem(p), h.ProcMem(h.Parent(p))
+		py.RSS, py.PSS, sup.RSS, sup.PSS = py.RSS+m.RSS, py.PSS+m.PSS, sup.RSS+s.RSS, sup.PSS+s.PSS
+	}
+	k := int64(max(len(pythons), 1))
+	fmt.Printf("memory: %d warm slots warm after %s; per slot: Python RSS %.1f MiB PSS %.1f MiB, supervisor RSS %.1f MiB PSS %.1f MiB; slot PSS %.1f MiB (RSS %.1f MiB), all slots PSS %.0f MiB\n",
+		len(pythons), h.Ms(took), mib(py.RSS/k), mib(py.PSS/k), mib(sup.RSS/k), mib(sup.PSS/k),
+		mib((py.PSS+sup.PSS)/k), mib((py.RSS+sup.RSS)/k), mib(py.PSS+sup.PSS))
+	fmt.Printf("memory: idle CPU of baton and its %d slots over %s: %.2f%% of one core; load %s\n",
+		len(pythons), settle, 100*cpu.Seconds()/settle.Seconds(), h.LoadAvg())
+}

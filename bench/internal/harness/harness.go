@@ -556,3 +556,135 @@ func LoadAvg() string { return loadAvg() }
 
 // ErrTimeout is returned by pollers that gave up.
 var ErrTimeout = errors.New("timeout")
+
+// procTable maps every live pid to its parent.
+func procTable() map[int]int {
+	out := map[int]int{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) > 1 {
+			out[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	return out
+}
+
+// Descendants returns every live process below pid (not pid itself).
+func Descendants(pid int) []int {
+	parent := procTable()
+	var out []int
+	for p := range parent {
+		for q, i := parent[p], 0; q > 1 && i < 64; q, i = parent[q], i+1 {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// WarmWaiting returns the warm slots' Pythons below pid that are warm and
+// wait for a run: started with Baton's bootstrap (warm.py), report
+// descriptor 4 closed, request pipe (3) still open. Reading another user's
+// descriptors needs root; without it none are found.
+func WarmWaiting(pid int) []int {
+	var out []int
+	for _, p := range Descendants(pid) {
+		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		if err != nil || !bytes.Contains(cmd, []byte("_baton_warm")) {
+			continue
+		}
+		if _, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/4", p)); err == nil {
+			continue // still warming
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/3", p)); err != nil || !strings.HasPrefix(l, "pipe:") {
+			continue // handed a run
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// WaitWarm waits until n warm slots wait below pid (or timeout) and
+// returns how long that took.
+func WaitWarm(pid, n int, timeout time.Duration) time.Duration {
+	t0 := time.Now()
+	for len(WarmWaiting(pid)) < n {
+		if time.Since(t0) > timeout {
+			Fatal("only %d of %d warm slots after %s", len(WarmWaiting(pid)), n, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(t0)
+}
+
+// TreeCPU returns the CPU time pid and its live descendants have used.
+func TreeCPU(pid int) time.Duration {
+	t := ProcCPU(pid)
+	for _, p := range Descendants(pid) {
+		t += ProcCPU(p)
+	}
+	return t
+}
+
+// Mem is a process's memory in KiB: resident, and its proportional share
+// of the pages it shares with others (what it really costs).
+type Mem struct{ RSS, PSS int64 }
+
+// ProcMem reads pid's smaps_rollup.
+func ProcMem(pid int) Mem {
+	var m Mem
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "Rss:":
+			m.RSS = v
+		case "Pss:":
+			m.PSS = v
+		}
+	}
+	return m
+}
+
+// Parent returns pid's parent, or 0.
+func Parent(pid int) int { return procTable()[pid] }
+
+// RunLog returns a run's whole log as text (GET /api/runs/{id}/log.txt).
+func (s *Server) RunLog(id int64) (string, error) {
+	resp, err := s.Client.Get(fmt.Sprintf("%s/api/runs/%d/log.txt", s.URL, id))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET log of run %d: %s", id, resp.Status)
+	}
+	return string(b), err
+}
+
+// WarmStarted reports whether a run's log says it started warm.
+func (s *Server) WarmStarted(id int64) bool {
+	log, err := s.RunLog(id)
+	return err == nil && strings.Contains(log, "=== warm start: ")
+}
