@@ -213,8 +213,9 @@ func TestWarmSlotServesOneRun(t *testing.T) {
 }
 
 // Warm or cold, a run has the same per-test outcomes: the fixture
-// projects (one run over all three: the first project starts warm, the
-// others cold in the same session) and Baton's sample tests.
+// projects of issue 11 (one run over all three: the first project starts
+// warm, the others cold in the same session; and each in a run of its own,
+// warm) and Baton's sample tests.
 func TestWarmRunsMatchColdRuns(t *testing.T) {
 	t.Parallel()
 	samples, err := filepath.Abs(filepath.Join("..", "..", "sample-tests"))
@@ -226,6 +227,11 @@ func TestWarmRunsMatchColdRuns(t *testing.T) {
 	}{
 		{"projects", copyProjects, []string{"uploads/tools/mylib/tests/check_core.py", "uploads/shop/tests/test_cart.py",
 			"uploads/shop/tests/unit/test_override.py", "uploads/billing/tests/test_invoice.py"}},
+		// Each project in a run of its own, so that each starts warm.
+		{"shop", copyProjects, []string{"uploads/shop/tests/test_cart.py", "uploads/shop/tests/unit/test_override.py"}},
+		{"billing", copyProjects, []string{"uploads/billing/tests/test_invoice.py"}},
+		{"tools", copyProjects, []string{"uploads/tools/mylib/tests/check_core.py"}},
+		{"started in its root", rootProject, []string{"uploads/app/tests/test_start.py"}},
 		{"sample tests", func(*testing.T) string { return samples }, []string{"uploads/test_success.py", "uploads/test_failure.py",
 			"uploads/test_setup_error.py", "uploads/test_no_tests.py", "uploads/test_slow.py", "uploads/api/test_baton_api.py"}},
 	}
@@ -255,8 +261,73 @@ func TestWarmRunsMatchColdRuns(t *testing.T) {
 			require.Equal(t, outcomes(got[0].Tests), outcomes(got[1].Tests), "cold:\n%s\nwarm:\n%s", clog, wlog)
 			require.Equal(t, got[0].Status, got[1].Status)
 			require.Equal(t, got[0].Summary, got[1].Summary)
+			if tc.name == "started in its root" {
+				require.Equal(t, 1, got[0].Summary.Failed, "only test_fails fails:\n%s", clog)
+			}
 		})
 	}
+}
+
+// startTests pass only in a Python started the way `python -m pytest`
+// starts in the project's root: that root first on sys.path (a module
+// there imports without any conftest or pythonpath), the working
+// directory, argv and __main__ as runpy leaves them, the run's own
+// environment. A warm start that got any of them wrong fails some.
+const startTests = `import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_root_module():
+    import settings
+
+    assert settings.NAME == "app"
+
+
+def test_cwd():
+    assert os.getcwd() == ROOT
+
+
+def test_argv():
+    assert sys.argv[0].endswith(os.path.join("pytest", "__main__.py"))
+    assert sys.orig_argv[1:3] == ["-m", "pytest"]
+
+
+def test_main():
+    assert sys.modules["__main__"].__spec__.name == "pytest.__main__"
+
+
+def test_run_environment():
+    assert os.environ["TEST_RUN_ID"] == "42"
+
+
+def test_fails():
+    assert 1 == 2
+
+
+@pytest.mark.skip(reason="skipped")
+def test_skipped():
+    pass
+
+
+@pytest.mark.xfail
+def test_xfail():
+    assert False
+`
+
+// rootProject makes a catalog root holding app/, a project whose tests
+// import a module of its root (startTests).
+func rootProject(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "uploads")
+	for name, body := range map[string]string{"app/pytest.ini": "[pytest]\n", "app/settings.py": "NAME = 'app'\n", "app/tests/test_start.py": startTests} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(body), 0o644))
+	}
+	return root
 }
 
 // writeProject makes a project directory (with a pytest.ini asking for
@@ -431,6 +502,25 @@ func TestWarmStartColdWhenTheProjectShadowsAModule(t *testing.T) {
 // directory.
 func makeVenv(t *testing.T) (python, site string) {
 	t.Helper()
+	python, site = makeEmptyVenv(t)
+	installSite(t, site)
+	return python, site
+}
+
+// installSite installs batonsite (version 1) into site: the module and
+// the .pth file that imports it when Python starts.
+func installSite(t *testing.T, site string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(site, "batonsite.pth"), []byte("import batonsite\n"), 0o644))
+	writeSite(t, site, 1)
+}
+
+// makeEmptyVenv makes a virtualenv on the machine's Python (with its
+// packages, pytest among them) whose own site-packages is empty: nothing
+// a Python started there imports comes from it. It returns its python and
+// that directory.
+func makeEmptyVenv(t *testing.T) (python, site string) {
+	t.Helper()
 	dir := filepath.Join(reachableTempDir(t), "venv")
 	out, err := exec.Command(testkit.Python(t), "-m", "venv", "--without-pip", "--system-site-packages", dir).CombinedOutput()
 	if err != nil {
@@ -439,10 +529,7 @@ func makeVenv(t *testing.T) (python, site string) {
 	matches, err := filepath.Glob(filepath.Join(dir, "lib", "python3*", "site-packages"))
 	require.NoError(t, err)
 	require.Len(t, matches, 1)
-	site = matches[0]
-	require.NoError(t, os.WriteFile(filepath.Join(site, "batonsite.pth"), []byte("import batonsite\n"), 0o644))
-	writeSite(t, site, 1)
-	return filepath.Join(dir, "bin", "python"), site
+	return filepath.Join(dir, "bin", "python"), matches[0]
 }
 
 // writeSite rewrites batonsite.py in place (same directory entries, so
@@ -520,6 +607,27 @@ func TestWarmSlotsRetireWhenTheWorldChanges(t *testing.T) {
 		_, executable, _, log = run(t, r)
 		require.Equal(t, r.Python, executable, log)
 		requireStart(t, "warm", log)
+	})
+
+	// A package installed into a site-packages directory nothing had been
+	// imported from (pip install of a plugin into the run's virtualenv):
+	// only that directory's own modification time shows it.
+	t.Run("a package installed", func(t *testing.T) {
+		t.Parallel()
+		python, site := makeEmptyVenv(t)
+		r := newRunner(t)
+		r.Python = python
+		r.warmCheck = time.Hour // only the run's own check
+		startWarm(t, r, nil, 1)
+		v, _, _, log := run(t, r)
+		require.Equal(t, "none", v, log)
+		requireStart(t, "warm", log)
+
+		waitWarm(t, r, 1)
+		installSite(t, site)
+		v, _, _, log = run(t, r)
+		require.Equal(t, "1", v, "the run imports the new package at start-up, as a cold start does:\n%s", log)
+		require.Contains(t, log, "=== cold start: "+site+" changed since the slot imported pytest (installed packages) ===")
 	})
 
 	t.Run("while it waits", func(t *testing.T) {

@@ -2,6 +2,7 @@ package systemtest
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -132,4 +133,54 @@ func TestWarmStart(t *testing.T) {
 	left, err = filepath.Glob(filepath.Join(tmp, "baton-*"))
 	require.NoError(t, err)
 	require.Empty(t, left, "a stopped worker leaves nothing in its TMPDIR")
+}
+
+// tzTest prints what the test sees of its environment's variables: the
+// time zone the interpreter set up (time.tzname, fixed when the time
+// module was first imported, long before a warm process knows its run)
+// and a plain variable.
+const tzTest = `import os
+import time
+
+
+def test_tz():
+    print("TZNAME %s REGION %s" % (time.tzname[0], os.environ.get("REGION")))
+`
+
+// An environment's variables (PATCH /api/environments/{id}) reach a warm
+// run like a cold one; one that the interpreter or the C library reads
+// only at start-up (TZ, LANG, LC_*, …: the API refuses PYTHON* and LD_*)
+// makes the run start cold, so that it takes effect as by hand.
+func TestWarmStartColdForStartupEnvironmentVariables(t *testing.T) {
+	systemTest(t)
+	r := newRig(t, "")
+	require.NoError(t, os.WriteFile(filepath.Join(r.testsDir, "test_tz.py"), []byte(tzTest), 0o644))
+	s := r.serve("api", "BATON_WARM_SLOTS=1")
+	waitWarmProcs(t, s.pid(), 1)
+
+	run := func() (string, string) {
+		t.Helper()
+		waitWarmProcs(t, s.pid(), 1)
+		created := s.createRun(3, "sample-tests/test_tz.py", 0)
+		done := s.waitFinal(created.ID, time.Minute)
+		log := s.log(created.ID)
+		require.Equal(t, "success", done.Status, log)
+		i := strings.Index(log, "TZNAME ")
+		require.GreaterOrEqual(t, i, 0, log)
+		return strings.Fields(log[i:])[1] + " " + strings.Fields(log[i:])[3], log
+	}
+	s.expect(http.StatusOK, http.MethodPatch, "/api/environments/3", map[string]any{
+		"variables": map[string]any{"REGION": map[string]any{"value": "eu-west-1"}},
+	}, nil)
+	got, log := run()
+	require.Equal(t, "UTC eu-west-1", got, log)
+	require.Contains(t, log, "=== warm start: ", "a variable Python does not read at start-up keeps the run warm")
+
+	// A POSIX TZ rule needs no zone files: the zone is called BTN.
+	s.expect(http.StatusOK, http.MethodPatch, "/api/environments/3", map[string]any{
+		"variables": map[string]any{"TZ": map[string]any{"value": "BTN-5"}, "REGION": map[string]any{"value": "eu-west-1"}},
+	}, nil)
+	got, log = run()
+	require.Equal(t, "BTN eu-west-1", got, "the run's TZ took effect, as in a cold start:\n%s", log)
+	require.Contains(t, log, "=== cold start: TZ differs for this run, and Python reads it only when it starts ===")
 }
