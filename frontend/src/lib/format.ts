@@ -106,3 +106,24 @@ export function formatRelative(iso: string | null | undefined, now: number): str
   if (now - t > 7 * 24 * 3600_000) return formatTimestamp(iso, now);
   return formatAgo(now - t);
 }
+
+/**
+ * When a queued run should start, from eta_seconds: "any moment now", "in about 40 s",
+ * "in about 3 min", "in about 1 h 20 min"; null when the server has no estimate.
+ */
+export function formatEta(seconds: number | null | undefined): string | null {
+  if (seconds == null || !Number.isFinite(seconds)) return null;
+  const s = Math.max(0, Math.round(seconds));
+  if (s <= 5) return 'any moment now';
+  if (s < 60) return `in about ${Math.ceil(s / 5) * 5} s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `in about ${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `in about ${h} h${m > 0 ? ` ${m} min` : ''}`;
+}
+
+/** The end of a hold in words: "until released", "until 14:30", "until Dec 2, 09:00". */
+export function formatHoldUntil(until: string | null | undefined, now: number = Date.now()): string {
+  return until ? `until ${formatTimestamp(until, now)}` : 'until released';
+}

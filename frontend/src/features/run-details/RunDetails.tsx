@@ -5,6 +5,8 @@ import { ApiError, describeApiError } from '../../api/errors';
 import { useRun } from '../../api/queries';
 import { useOnline } from '../../api/status';
 import { isFinalStatus, type Run } from '../../api/types';
+import { WaitReason } from '../../components/QueueNote';
+import { etaSentence } from '../../lib/queue';
 import { RelativeTime } from '../../components/RelativeTime';
 import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
 import { StatusAnnouncer } from '../../components/StatusAnnouncer';
@@ -76,6 +78,14 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
               {run.status === 'queued' && run.queue_position != null && <span className="muted"> · position {run.queue_position} in line</span>}
             </dd>
           </div>
+          {run.status === 'queued' && run.waiting_for && (
+            <div className="details__wide">
+              <dt>Waiting for</dt>
+              <dd data-field="waiting_for" data-wait-kind={run.waiting_for.kind}>
+                <WaitReason wait={run.waiting_for} now={now} />. <span className="muted">{etaSentence(run)}</span>
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Status</dt>
             <dd data-field="status">{run.status}</dd>

@@ -10,15 +10,18 @@ import { FieldError } from '../../components/FieldError';
 import { runTarget } from '../../lib/format';
 import { loadUsername, saveUsername } from '../../lib/username';
 import { EnvironmentSelect } from './EnvironmentSelect';
+import { PoolSelect } from './PoolSelect';
 import { TestFilePicker } from './TestFilePicker';
 
-const FORM_FIELDS = ['requested_by', 'environment_id', 'test_files', 'timeout_seconds'] as const;
+const FORM_FIELDS = ['requested_by', 'environment_id', 'pool', 'test_files', 'timeout_seconds'] as const;
 /** The server's own limit for timeout_seconds (24 h). */
 const MAX_TIMEOUT_MINUTES = 24 * 60;
 type FormField = (typeof FORM_FIELDS)[number];
 type FieldErrors = Partial<Record<FormField, string>>;
+/** A run goes to one environment, or to the first free one of a pool (a label). */
+type Target = 'environment' | 'pool';
 
-function validate(username: string, environmentId: number | null, files: string[], timeoutMinutes: string): FieldErrors {
+function validate(username: string, target: Target, environmentId: number | null, pool: string, files: string[], timeoutMinutes: string): FieldErrors {
   const errors: FieldErrors = {};
   if (timeoutMinutes.trim() !== '') {
     const minutes = Number(timeoutMinutes);
@@ -28,7 +31,8 @@ function validate(username: string, environmentId: number | null, files: string[
   }
   if (username.trim() === '') errors.requested_by = 'Enter your name.';
   else if (username.trim().length > 150) errors.requested_by = 'Use at most 150 characters.';
-  if (environmentId == null) errors.environment_id = 'Choose an environment.';
+  if (target === 'environment' && environmentId == null) errors.environment_id = 'Choose an environment.';
+  if (target === 'pool' && pool === '') errors.pool = 'Choose a pool.';
   if (files.length === 0) errors.test_files = 'Select at least one test file.';
   else if (files.length > 100) errors.test_files = 'Select at most 100 test files.';
   return errors;
@@ -41,7 +45,7 @@ interface NewRunFormProps {
   onCreated?: (run: Run) => void;
 }
 
-/** Username, environment and test files → POST /api/runs. */
+/** Username, an environment or a pool, and test files → POST /api/runs. */
 export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: NewRunFormProps) {
   const online = useOnline();
   const formRef = useRef<HTMLFormElement>(null);
@@ -50,7 +54,9 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
   const environments = useEnvironments();
   const testFiles = useTestFiles();
   const [username, setUsername] = useState(loadUsername);
+  const [target, setTarget] = useState<Target>('environment');
   const [environmentId, setEnvironmentId] = useState<number | null>(null);
+  const [pool, setPool] = useState('');
   const [timeoutMinutes, setTimeoutMinutes] = useState('');
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<ErrorDescription | null>(null);
@@ -89,15 +95,18 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
     event.preventDefault();
     setCreated(null);
     setFormError(null);
-    const errors = validate(username, environmentId, selectedFiles, timeoutMinutes);
+    const errors = validate(username, target, environmentId, pool, selectedFiles, timeoutMinutes);
     setFieldErrors(errors);
-    if (Object.keys(errors).length > 0 || environmentId == null) {
+    if (Object.keys(errors).length > 0) {
       setFocusError((n) => n + 1);
       return;
     }
     const requestedBy = username.trim();
     saveUsername(requestedBy);
-    const body: CreateRunRequest = { requested_by: requestedBy, environment_id: environmentId, test_files: selectedFiles };
+    const body: CreateRunRequest =
+      target === 'pool' || environmentId == null
+        ? { requested_by: requestedBy, pool, test_files: selectedFiles }
+        : { requested_by: requestedBy, environment_id: environmentId, test_files: selectedFiles };
     if (timeoutMinutes.trim() !== '') body.timeout_seconds = Math.max(1, Math.round(Number(timeoutMinutes) * 60));
     mutation.mutate(body);
   };
@@ -128,21 +137,54 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
           <FieldError id={errId('requested_by')} message={fieldErrors.requested_by} />
         </div>
         <div className="field">
-          <label htmlFor="new-run-environment" className="field__label">
-            Environment
-          </label>
-          <EnvironmentSelect
-            id="new-run-environment"
-            value={environmentId}
-            onChange={(id) => {
-              setEnvironmentId(id);
-              clearFieldError('environment_id');
-            }}
-            environments={environments.data?.items}
-            error={fieldErrors.environment_id}
-            errorId={errId('environment_id')}
-          />
-          <FieldError id={errId('environment_id')} message={fieldErrors.environment_id} />
+          <fieldset className="target-choice">
+            <legend className="field__label">Run in</legend>
+            <label className="target-choice__option">
+              <input type="radio" name="target" value="environment" checked={target === 'environment'} onChange={() => setTarget('environment')} />
+              One environment
+            </label>
+            <label className="target-choice__option">
+              <input type="radio" name="target" value="pool" checked={target === 'pool'} onChange={() => setTarget('pool')} />
+              Any environment of a pool
+            </label>
+          </fieldset>
+          {target === 'environment' ? (
+            <>
+              <label htmlFor="new-run-environment" className="field__label sr-only">
+                Environment
+              </label>
+              <EnvironmentSelect
+                id="new-run-environment"
+                value={environmentId}
+                onChange={(id) => {
+                  setEnvironmentId(id);
+                  clearFieldError('environment_id');
+                }}
+                environments={environments.data?.items}
+                error={fieldErrors.environment_id}
+                errorId={errId('environment_id')}
+              />
+              <FieldError id={errId('environment_id')} message={fieldErrors.environment_id} />
+            </>
+          ) : (
+            <>
+              <label htmlFor="new-run-pool" className="field__label sr-only">
+                Pool
+              </label>
+              <PoolSelect
+                id="new-run-pool"
+                value={pool}
+                onChange={(name) => {
+                  setPool(name);
+                  clearFieldError('pool');
+                }}
+                environments={environments.data}
+                error={fieldErrors.pool}
+                errorId={errId('pool')}
+              />
+              <FieldError id={errId('pool')} message={fieldErrors.pool} />
+            </>
+          )}
         </div>
       </div>
       <div className="field">

@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import { Link } from 'react-router';
 import type { Run } from '../../api/types';
+import { QueueNote } from '../../components/QueueNote';
 import { ProgressMeter, SummaryText } from '../../components/RunOutcome';
 import { RelativeTime } from '../../components/RelativeTime';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -61,6 +62,7 @@ const RunRow = memo(function RunRow({ run, now, stale }: { run: Run; now: number
           <StatusBadge run={run} now={now} stale={stale && (run.status === 'running' || run.status === 'queued')} />
           {run.status === 'running' && run.progress && <ProgressMeter progress={run.progress} />}
           {run.status !== 'running' && run.summary && <SummaryText summary={run.summary} />}
+          {!stale && <QueueNote run={run} now={now} />}
         </div>
       </td>
       <td data-label="Created">
