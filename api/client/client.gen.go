@@ -395,7 +395,7 @@ type EnvironmentUsage struct {
 	// AverageQueueLength queue_wait_seconds over the window's length: runs waiting on average.
 	AverageQueueLength float32 `json:"average_queue_length"`
 
-	// BusySeconds Time a run was executing, within the window.
+	// BusySeconds Time a run was executing, within the window (held time without a run is not busy).
 	BusySeconds float32 `json:"busy_seconds"`
 
 	// BusyShare busy_seconds over the window's length (for the total: the mean of the environments).
@@ -404,8 +404,10 @@ type EnvironmentUsage struct {
 	Name           string  `json:"name"`
 	QueueWaitMaxMs *int64  `json:"queue_wait_max_ms"`
 
-	// QueueWaitP50Ms Median queue wait of the runs that started; null when none did.
+	// QueueWaitP50Ms Median queue wait of the runs that started (nearest-rank, within 9.1%: see the operation); null when none did.
 	QueueWaitP50Ms *int64 `json:"queue_wait_p50_ms"`
+
+	// QueueWaitP95Ms 95th percentile queue wait (nearest-rank, within 9.1%); null when none started.
 	QueueWaitP95Ms *int64 `json:"queue_wait_p95_ms"`
 
 	// QueueWaitSeconds How long the runs that started had waited, added up.
@@ -806,15 +808,17 @@ type UsageTotals struct {
 	// AverageQueueLength queue_wait_seconds over the window's length: runs waiting on average.
 	AverageQueueLength float32 `json:"average_queue_length"`
 
-	// BusySeconds Time a run was executing, within the window.
+	// BusySeconds Time a run was executing, within the window (held time without a run is not busy).
 	BusySeconds float32 `json:"busy_seconds"`
 
 	// BusyShare busy_seconds over the window's length (for the total: the mean of the environments).
 	BusyShare      float32 `json:"busy_share"`
 	QueueWaitMaxMs *int64  `json:"queue_wait_max_ms"`
 
-	// QueueWaitP50Ms Median queue wait of the runs that started; null when none did.
+	// QueueWaitP50Ms Median queue wait of the runs that started (nearest-rank, within 9.1%: see the operation); null when none did.
 	QueueWaitP50Ms *int64 `json:"queue_wait_p50_ms"`
+
+	// QueueWaitP95Ms 95th percentile queue wait (nearest-rank, within 9.1%); null when none started.
 	QueueWaitP95Ms *int64 `json:"queue_wait_p95_ms"`
 
 	// QueueWaitSeconds How long the runs that started had waited, added up.
@@ -1491,6 +1495,22 @@ type ClientInterface interface {
 	// environment that is busy most of the time with long queue waits is
 	// where more environments would help.
 	//
+	// Busy is a run executing, nothing else: time an environment is held
+	// (`POST /api/environments/{id}/hold`) without a run is not busy. A
+	// hold is a decision, not demand, and Baton keeps no history of holds;
+	// what a hold costs the team shows in the queue waits of the runs it
+	// held up, which are counted.
+	//
+	// Every figure is exact except the queue wait percentiles: they are
+	// nearest-rank (the least wait that p% of the runs did not exceed),
+	// estimated from a histogram of log-spaced buckets, within 9.1% of the
+	// exact value (within 1 ms below 1 ms) and never outside the least and
+	// greatest wait. Figures are read from a rollup per environment and UTC
+	// day and month, kept by each run's end, and from the runs themselves
+	// for the parts of the window that are not whole UTC days and for runs
+	// not in the rollup yet; runs deleted by retention (`BATON_RETENTION`)
+	// stay counted in the whole days and months of the window.
+	//
 	// Corresponds with GET /api/insights/environments (the `GetEnvironmentInsights` operationId).
 	GetEnvironmentInsights(ctx context.Context, params *GetEnvironmentInsightsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1910,6 +1930,22 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // the day runs start. A run still running counts as busy until now. An
 // environment that is busy most of the time with long queue waits is
 // where more environments would help.
+//
+// Busy is a run executing, nothing else: time an environment is held
+// (`POST /api/environments/{id}/hold`) without a run is not busy. A
+// hold is a decision, not demand, and Baton keeps no history of holds;
+// what a hold costs the team shows in the queue waits of the runs it
+// held up, which are counted.
+//
+// Every figure is exact except the queue wait percentiles: they are
+// nearest-rank (the least wait that p% of the runs did not exceed),
+// estimated from a histogram of log-spaced buckets, within 9.1% of the
+// exact value (within 1 ms below 1 ms) and never outside the least and
+// greatest wait. Figures are read from a rollup per environment and UTC
+// day and month, kept by each run's end, and from the runs themselves
+// for the parts of the window that are not whole UTC days and for runs
+// not in the rollup yet; runs deleted by retention (`BATON_RETENTION`)
+// stay counted in the whole days and months of the window.
 //
 // Corresponds with GET /api/insights/environments (the `GetEnvironmentInsights` operationId).
 func (c *Client) GetEnvironmentInsights(ctx context.Context, params *GetEnvironmentInsightsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3749,6 +3785,22 @@ type ClientWithResponsesInterface interface {
 	// the day runs start. A run still running counts as busy until now. An
 	// environment that is busy most of the time with long queue waits is
 	// where more environments would help.
+	//
+	// Busy is a run executing, nothing else: time an environment is held
+	// (`POST /api/environments/{id}/hold`) without a run is not busy. A
+	// hold is a decision, not demand, and Baton keeps no history of holds;
+	// what a hold costs the team shows in the queue waits of the runs it
+	// held up, which are counted.
+	//
+	// Every figure is exact except the queue wait percentiles: they are
+	// nearest-rank (the least wait that p% of the runs did not exceed),
+	// estimated from a histogram of log-spaced buckets, within 9.1% of the
+	// exact value (within 1 ms below 1 ms) and never outside the least and
+	// greatest wait. Figures are read from a rollup per environment and UTC
+	// day and month, kept by each run's end, and from the runs themselves
+	// for the parts of the window that are not whole UTC days and for runs
+	// not in the rollup yet; runs deleted by retention (`BATON_RETENTION`)
+	// stay counted in the whole days and months of the window.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6754,6 +6806,22 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // the day runs start. A run still running counts as busy until now. An
 // environment that is busy most of the time with long queue waits is
 // where more environments would help.
+//
+// Busy is a run executing, nothing else: time an environment is held
+// (`POST /api/environments/{id}/hold`) without a run is not busy. A
+// hold is a decision, not demand, and Baton keeps no history of holds;
+// what a hold costs the team shows in the queue waits of the runs it
+// held up, which are counted.
+//
+// Every figure is exact except the queue wait percentiles: they are
+// nearest-rank (the least wait that p% of the runs did not exceed),
+// estimated from a histogram of log-spaced buckets, within 9.1% of the
+// exact value (within 1 ms below 1 ms) and never outside the least and
+// greatest wait. Figures are read from a rollup per environment and UTC
+// day and month, kept by each run's end, and from the runs themselves
+// for the parts of the window that are not whole UTC days and for runs
+// not in the rollup yet; runs deleted by retention (`BATON_RETENTION`)
+// stay counted in the whole days and months of the window.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -39,6 +39,15 @@ type InsightsStore interface {
 	SlowestTests(ctx context.Context, since time.Time, limit int) ([]TestStats, error)
 	// EnvironmentUsage measures every environment over w.
 	EnvironmentUsage(ctx context.Context, w InsightsWindow) (*EnvironmentInsights, error)
+	// RecordEnvironmentUsage adds what an ended run did to its environment
+	// (its start, queue wait and busy time) to the usage rollup, once: it
+	// reports false, changing nothing, for a run already recorded, one not
+	// ended, or one that never started.
+	RecordEnvironmentUsage(ctx context.Context, runID int64) (bool, error)
+	// RecordPendingUsage records up to limit ended runs not in the usage
+	// rollup yet (runs from before the rollup, or whose run_ended job was
+	// lost), and returns how many.
+	RecordPendingUsage(ctx context.Context, limit int) (int, error)
 	// RecordTestStats recomputes, over the last window results of each, the
 	// statistics of every test run runID reported, and returns how many.
 	// It is idempotent and tolerates ends recorded out of order.
@@ -48,7 +57,9 @@ type InsightsStore interface {
 	RefreshTestStats(ctx context.Context, window, limit int) (int, error)
 	// DeleteEndedRuns deletes up to limit runs that ended before cutoff, with
 	// their logs and results (never a queued or running run), recomputes the
-	// statistics of their tests over window, and says what it deleted.
+	// statistics of their tests over window, and says what it deleted. The
+	// usage rollup keeps what the runs did (a run not recorded yet is
+	// recorded first).
 	DeleteEndedRuns(ctx context.Context, cutoff time.Time, limit, window int) (*Pruned, error)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/domain"
+	"github.com/baton-ci/baton/api/postgres"
 )
 
 // TestHistory is the TestHistory schema.
@@ -423,69 +424,112 @@ func TestEnvironmentInsightsKnownAnswers(t *testing.T) {
 	insert(3, "error", at(-20*h30), p(-20*h30), p(2*h30)) // busy 2h in the window
 
 	end := at(10 * h30).Format(time.RFC3339)
-	var ins struct {
-		From, To time.Time
-		Timezone string  `json:"timezone"`
-		Days     float64 `json:"days"`
-		Total    usage   `json:"total"`
-		Envs     []usage `json:"environments"`
+	var ins insightsAnswer
+	get := func(query string) insightsAnswer {
+		t.Helper()
+		var out insightsAnswer
+		h.get(t, "/api/insights/environments?"+query, specValid).decode(t, http.StatusOK, &out)
+		return out
 	}
-	h.get(t, "/api/insights/environments?window=10h&end="+url.QueryEscape(end), specValid).decode(t, http.StatusOK, &ins)
-	require.Equal(t, at(0), ins.From.UTC())
-	require.Equal(t, at(10*h30), ins.To.UTC())
-	require.Equal(t, "UTC", ins.Timezone)
-	require.InDelta(t, 10.0/24, ins.Days, 1e-9)
-	require.Len(t, ins.Envs, 100)
+	// The percentiles come from a histogram: nearest-rank, within
+	// postgres.WaitPercentileError of the exact figure.
+	near := func(want int64, got *int64, msg string) {
+		t.Helper()
+		require.NotNil(t, got, msg)
+		require.InEpsilon(t, float64(want), float64(*got), postgres.WaitPercentileError, msg)
+	}
+	// Each check runs twice: with every run read from the runs table (none
+	// recorded in the usage rollup yet: runs inserted by hand), then after
+	// the rollup recorded them; the answers must be the same.
+	for _, recorded := range []bool{false, true} {
+		if recorded {
+			n, err := h.insights.RecordPendingUsage(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 8, n, "the ended runs that started")
+		}
+		ins = get("window=10h&end=" + url.QueryEscape(end))
+		require.Equal(t, at(0), ins.From.UTC())
+		require.Equal(t, at(10*h30), ins.To.UTC())
+		require.Equal(t, "UTC", ins.Timezone)
+		require.InDelta(t, 10.0/24, ins.Days, 1e-9)
+		require.Len(t, ins.Envs, 100)
 
-	e1 := ins.Envs[0]
-	require.Equal(t, 1, e1.ID)
-	require.Equal(t, "env1", e1.Name)
-	require.Equal(t, 3, e1.RunsStarted)
-	require.InDelta(t, 17400, e1.BusySeconds, 0.01, "1h + 1h50m + 1h + 1h")
-	require.InDelta(t, 17400.0/36000, e1.BusyShare, 1e-6)
-	require.InDelta(t, 4200, e1.QueueWaitSeconds, 0.01)
-	require.InDelta(t, 4200.0/36000, e1.AverageQueueLength, 1e-6)
-	require.InDelta(t, 3/(10.0/24), e1.RunsPerDay, 1e-6)
-	require.Equal(t, int64(600_000), *e1.P50, "waits 0, 10 min, 1 h")
-	require.Equal(t, int64(3_300_000), *e1.P95, "interpolated: 600 + 0.9 × 3000 s")
-	require.Equal(t, int64(3_600_000), *e1.Max)
-	want := make([]int, 24)
-	want[2], want[4], want[9] = 1, 1, 1
-	require.Equal(t, want, e1.StartsByHour)
+		e1 := ins.Envs[0]
+		require.Equal(t, 1, e1.ID)
+		require.Equal(t, "env1", e1.Name)
+		require.Equal(t, 3, e1.RunsStarted)
+		require.InDelta(t, 17400, e1.BusySeconds, 0.01, "1h + 1h50m + 1h + 1h")
+		require.InDelta(t, 17400.0/36000, e1.BusyShare, 1e-6)
+		require.InDelta(t, 4200, e1.QueueWaitSeconds, 0.01)
+		require.InDelta(t, 4200.0/36000, e1.AverageQueueLength, 1e-6)
+		require.InDelta(t, 3/(10.0/24), e1.RunsPerDay, 1e-6)
+		near(600_000, e1.P50, "waits 0, 10 min, 1 h: the 2nd of 3")
+		near(3_600_000, e1.P95, "the 3rd of 3")
+		require.LessOrEqual(t, *e1.P95, *e1.Max, "never above the greatest wait")
+		require.Equal(t, int64(3_600_000), *e1.Max)
+		want := make([]int, 24)
+		want[2], want[4], want[9] = 1, 1, 1
+		require.Equal(t, want, e1.StartsByHour)
 
-	e2 := ins.Envs[1]
-	require.Equal(t, 2, e2.RunsStarted)
-	require.InDelta(t, 1860, e2.BusySeconds, 0.01)
-	require.Equal(t, int64(0), *e2.P50)
-	require.Nil(t, ins.Envs[2].P50, "an environment without starts has no percentiles")
-	require.Zero(t, ins.Envs[2].RunsStarted)
-	require.InDelta(t, 0.2, ins.Envs[2].BusyShare, 1e-9)
-	require.Zero(t, ins.Envs[3].BusyShare)
+		e2 := ins.Envs[1]
+		require.Equal(t, 2, e2.RunsStarted)
+		require.InDelta(t, 1860, e2.BusySeconds, 0.01)
+		require.Equal(t, int64(0), *e2.P50)
+		require.Nil(t, ins.Envs[2].P50, "an environment without starts has no percentiles")
+		require.Zero(t, ins.Envs[2].RunsStarted)
+		require.InDelta(t, 0.2, ins.Envs[2].BusyShare, 1e-9)
+		require.Zero(t, ins.Envs[3].BusyShare)
 
-	require.Equal(t, 5, ins.Total.RunsStarted)
-	require.InDelta(t, 26460, ins.Total.BusySeconds, 0.01)
-	require.InDelta(t, 26460.0/36000/100, ins.Total.BusyShare, 1e-9, "the mean over the 100 environments")
-	require.Equal(t, int64(0), *ins.Total.P50, "waits 0, 0, 0, 10 min, 1 h")
-	require.Equal(t, int64(3_000_000), *ins.Total.P95, "interpolated: 600 + 0.8 × 3000 s")
+		require.Equal(t, 5, ins.Total.RunsStarted)
+		require.InDelta(t, 26460, ins.Total.BusySeconds, 0.01)
+		require.InDelta(t, 26460.0/36000/100, ins.Total.BusyShare, 1e-9, "the mean over the 100 environments")
+		require.Equal(t, int64(0), *ins.Total.P50, "waits 0, 0, 0, 10 min, 1 h: the 3rd of 5")
+		near(3_600_000, ins.Total.P95, "the 5th of 5")
+		require.Equal(t, int64(3_600_000), *ins.Total.Max)
 
-	// The hours of day follow the zone asked for: India is UTC+5:30.
-	h.get(t, "/api/insights/environments?window=10h&tz=Asia/Kolkata&end="+url.QueryEscape(end), specValid).
-		decode(t, http.StatusOK, &ins)
-	want = make([]int, 24)
-	want[7], want[9], want[14] = 1, 1, 1
-	require.Equal(t, want, ins.Envs[0].StartsByHour)
-	want = make([]int, 24)
-	want[10], want[12] = 1, 1
-	require.Equal(t, want, ins.Envs[1].StartsByHour, "05:00 and 06:45 UTC are 10:30 and 12:15 in India")
-	require.Equal(t, "Asia/Kolkata", ins.Timezone)
+		// The hours of day follow the zone asked for: India is UTC+5:30.
+		ins = get("window=10h&tz=Asia/Kolkata&end=" + url.QueryEscape(end))
+		want = make([]int, 24)
+		want[7], want[9], want[14] = 1, 1, 1
+		require.Equal(t, want, ins.Envs[0].StartsByHour)
+		want = make([]int, 24)
+		want[10], want[12] = 1, 1
+		require.Equal(t, want, ins.Envs[1].StartsByHour, "05:00 and 06:45 UTC are 10:30 and 12:15 in India")
+		require.Equal(t, "Asia/Kolkata", ins.Timezone)
 
-	// The default window is the last 7 days: none of these runs. (The
-	// "running" one began 30 days ago; a run lasts at most a day, so the
-	// scan looks back 25 hours before a window, no further.)
-	h.get(t, "/api/insights/environments", specValid).decode(t, http.StatusOK, &ins)
-	require.Zero(t, ins.Total.RunsStarted)
-	require.Zero(t, ins.Total.BusySeconds)
-	require.InDelta(t, 7.0, ins.Days, 1e-6)
+		// Whole UTC days come from the rollup once recorded: the day of t0
+		// (the running run is busy to the day's end) and the one before.
+		ins = get("window=48h&tz=Asia/Kolkata&end=" + url.QueryEscape(at(24*h30).Format(time.RFC3339)))
+		e1 = ins.Envs[0]
+		require.Equal(t, 5, e1.RunsStarted, "23:30 the day before, 02:10, 04:00, 09:00 (running), 10:00")
+		require.InDelta(t, 3600+6600+3600+15*3600+3600+1800, e1.BusySeconds, 0.01,
+			"1h + 1h50m + 1h + 15h running + 1h, and the 30 minutes before t0")
+		require.Equal(t, int64(3_600_000), *e1.Max)
+		near(600_000, e1.P50, "waits 0, 0, 10 min, 30 min, 1 h: the 3rd of 5")
+		want = make([]int, 24)
+		want[5], want[7], want[9], want[14], want[15] = 1, 1, 1, 1, 1
+		require.Equal(t, want, e1.StartsByHour)
+		require.Equal(t, 1, ins.Envs[1].StartsByHour[10], "05:00 UTC is 10:30 in India")
+		require.Equal(t, 1, ins.Envs[1].StartsByHour[12], "06:45 UTC is 12:15 in India")
+		require.InDelta(t, 22*3600, ins.Envs[2].BusySeconds, 0.01, "the long run: 20 h the day before, 2 h on t0")
+		require.Equal(t, 1, ins.Envs[2].RunsStarted, "it started 20 hours before t0, in the window")
+
+		// The default window is the last 7 days: none of these runs. (The
+		// "running" one began 30 days ago; a run lasts at most a day, so the
+		// scan looks back 25 hours before a window, no further.)
+		ins = get("")
+		require.Zero(t, ins.Total.RunsStarted)
+		require.Zero(t, ins.Total.BusySeconds)
+		require.InDelta(t, 7.0, ins.Days, 1e-6)
+	}
+}
+
+type insightsAnswer struct {
+	From, To time.Time
+	Timezone string  `json:"timezone"`
+	Days     float64 `json:"days"`
+	Total    usage   `json:"total"`
+	Envs     []usage `json:"environments"`
 }
 
 type usage struct {

@@ -5,8 +5,10 @@
 // A run's results enter the per-test statistics through the run_ended job
 // (Service.HandleRunEnded, a domain.RunEndedHandler): each test the run
 // reported is recomputed from its last results, in SQL, so a retried or
-// out-of-order job leaves the same figures. Environment insights need no
-// bookkeeping: they are read from the runs table through its indexes.
+// out-of-order job leaves the same figures. The same job adds the run to
+// its environment's usage rollup (per UTC day and month), exactly once;
+// environment insights read the rollup, and the runs table only for what
+// it cannot answer (see postgres.Store.EnvironmentUsage).
 package insights
 
 import (
@@ -126,15 +128,42 @@ func (s *Service) EnvironmentInsights(ctx context.Context, q domain.EnvironmentI
 	return s.store.EnvironmentUsage(ctx, w)
 }
 
-// HandleRunEnded implements domain.RunEndedHandler: the run's results
-// enter its tests' statistics. Recomputing is idempotent, so a retried job
-// changes nothing.
+// HandleRunEnded implements domain.RunEndedHandler: the run enters its
+// environment's usage rollup (once: the store marks it recorded in the same
+// transaction) and its results enter its tests' statistics (recomputed, so
+// a retried job changes nothing).
 func (s *Service) HandleRunEnded(ctx context.Context, e domain.RunEnded) error {
+	if _, err := s.store.RecordEnvironmentUsage(ctx, e.RunID); err != nil {
+		return err
+	}
 	if e.Summary == nil {
 		return nil // no report, no results
 	}
 	_, err := s.store.RecordTestStats(ctx, e.RunID, s.window)
 	return err
+}
+
+// UsageBatch is how many runs one step of RecordPendingUsage records.
+const UsageBatch = 2000
+
+// RecordPendingUsage adds to the environment usage rollup, in batches, the
+// ended runs not in it yet (those from before the rollup existed, or whose
+// run_ended job was given up on), until none is left or ctx ends, and
+// returns how many. Insights are right meanwhile: they read such runs from
+// the runs table.
+func (s *Service) RecordPendingUsage(ctx context.Context) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := s.store.RecordPendingUsage(ctx, UsageBatch)
+		total += n
+		if err != nil || n < UsageBatch {
+			if total > 0 {
+				s.log.Info("ended runs added to the environment usage rollup", "runs", total)
+			}
+			return total, err
+		}
+	}
+	return total, ctx.Err()
 }
 
 // RefreshBatch is how many tests one refresh step recomputes.

@@ -2,16 +2,13 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/baton-ci/baton/api/domain"
 )
@@ -225,7 +222,7 @@ SELECT (SELECT count(*) FROM run_log_chunks WHERE run_id = ANY(@ids)),
 
 // DeleteEndedRuns implements domain.InsightsStore. One transaction per
 // batch: the runs, their log chunks and results (ON DELETE CASCADE), and
-// the recomputed statistics of their tests.
+// the recomputed statistics of their tests; environment_usage keeps them.
 func (s *Store) DeleteEndedRuns(ctx context.Context, cutoff time.Time, limit, window int) (*domain.Pruned, error) {
 	p := &domain.Pruned{}
 	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
@@ -254,6 +251,11 @@ func (s *Store) DeleteEndedRuns(ctx context.Context, cutoff time.Time, limit, wi
 		var nodeIDs []string
 		if err := tx.QueryRow(ctx, pruneCountSQL, pgx.NamedArgs{"ids": ids}).
 			Scan(&p.LogChunks, &p.LogBytes, &p.Results, &nodeIDs); err != nil {
+			return err
+		}
+		// The usage rollup outlives the runs: one whose run_ended job has
+		// not run yet goes in now.
+		if _, err := recordUsage(ctx, tx, ids); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM runs WHERE id = ANY(@ids)`, pgx.NamedArgs{"ids": ids}); err != nil {
@@ -343,106 +345,4 @@ func (s *Store) TestHistory(ctx context.Context, f domain.TestHistoryFilter) ([]
 		return nil, wrapDBError(err)
 	}
 	return out, nil
-}
-
-// environmentUsageSQL measures every environment over [@from, @to) from the
-// runs that started in it, plus those that started up to 25 hours before
-// and were still running at @from (a run's timeout is at most 24 hours),
-// all read from runs_started_at alone. A run still running counts busy
-// until @now. Hours of day are in @tz.
-const environmentUsageSQL = `
-WITH r AS MATERIALIZED (
-	SELECT environment_id, started_at, coalesce(finished_at, @now) AS ended,
-		extract(epoch FROM started_at - created_at)::float8 AS wait_s
-	FROM runs
-	WHERE started_at IS NOT NULL AND started_at >= @scan_from AND started_at < @to
-),
-busy AS (
-	SELECT environment_id,
-		sum(extract(epoch FROM least(ended, @to) - greatest(started_at, @from)))::float8 AS busy_s
-	FROM r WHERE ended > @from GROUP BY environment_id
-),
-started AS (SELECT * FROM r WHERE started_at >= @from),
-st AS (
-	SELECT environment_id, count(*) AS n, sum(wait_s) AS wait_s,
-		percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_s) AS p50,
-		percentile_cont(0.95) WITHIN GROUP (ORDER BY wait_s) AS p95, max(wait_s) AS wait_max
-	FROM started GROUP BY environment_id
-),
-total AS (
-	SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_s) AS p50,
-		percentile_cont(0.95) WITHIN GROUP (ORDER BY wait_s) AS p95, max(wait_s) AS wait_max
-	FROM started
-),
-hours AS (
-	SELECT environment_id, extract(hour FROM started_at AT TIME ZONE @tz)::int AS h, count(*)::int AS n
-	FROM started GROUP BY 1, 2
-),
-by_hour AS (
-	SELECT e.id AS environment_id, array_agg(coalesce(hours.n, 0) ORDER BY g.h) AS counts
-	FROM environments e CROSS JOIN generate_series(0, 23) AS g(h)
-	LEFT JOIN hours ON hours.environment_id = e.id AND hours.h = g.h
-	GROUP BY e.id
-)
-SELECT e.id, e.name, coalesce(st.n, 0), coalesce(busy.busy_s, 0), coalesce(st.wait_s, 0),
-	round(st.p50 * 1000)::bigint, round(st.p95 * 1000)::bigint, round(st.wait_max * 1000)::bigint, by_hour.counts,
-	round(total.p50 * 1000)::bigint, round(total.p95 * 1000)::bigint, round(total.wait_max * 1000)::bigint
-FROM environments e
-JOIN by_hour ON by_hour.environment_id = e.id
-LEFT JOIN busy ON busy.environment_id = e.id
-LEFT JOIN st ON st.environment_id = e.id
-CROSS JOIN total
-ORDER BY e.id`
-
-// EnvironmentUsage implements domain.InsightsStore.
-func (s *Store) EnvironmentUsage(ctx context.Context, w domain.InsightsWindow) (*domain.EnvironmentInsights, error) {
-	rs, err := s.db.Pool.Query(ctx, environmentUsageSQL, pgx.NamedArgs{
-		"from": w.From, "to": w.To, "now": w.Now, "scan_from": w.From.Add(-25 * time.Hour), "tz": w.TimeZone,
-	})
-	if err != nil {
-		return nil, usageError(err)
-	}
-	out := &domain.EnvironmentInsights{From: w.From, To: w.To, TimeZone: w.TimeZone, Total: domain.EnvironmentUsage{Name: "all"}}
-	span := w.To.Sub(w.From).Seconds()
-	var u domain.EnvironmentUsage
-	var counts []int
-	var tp50, tp95, tmax *int64
-	_, err = pgx.ForEachRow(rs, []any{&u.EnvironmentID, &u.Name, &u.RunsStarted, &u.BusySeconds, &u.QueueWaitSeconds,
-		&u.QueueWaitP50MS, &u.QueueWaitP95MS, &u.QueueWaitMaxMS, &counts, &tp50, &tp95, &tmax}, func() error {
-		if len(counts) != 24 {
-			return fmt.Errorf("environment %d: %d hours of day", u.EnvironmentID, len(counts))
-		}
-		e := u
-		copy(e.StartsByHour[:], counts)
-		if span > 0 {
-			e.BusyShare = e.BusySeconds / span
-		}
-		out.Environments = append(out.Environments, e)
-		t := &out.Total
-		t.RunsStarted += e.RunsStarted
-		t.BusySeconds += e.BusySeconds
-		t.QueueWaitSeconds += e.QueueWaitSeconds
-		for h, n := range e.StartsByHour {
-			t.StartsByHour[h] += n
-		}
-		t.QueueWaitP50MS, t.QueueWaitP95MS, t.QueueWaitMaxMS = tp50, tp95, tmax
-		return nil
-	})
-	if err != nil {
-		return nil, usageError(err)
-	}
-	if n := len(out.Environments); n > 0 && span > 0 {
-		out.Total.BusyShare = out.Total.BusySeconds / span / float64(n)
-	}
-	return out, nil
-}
-
-// usageError maps PostgreSQL's refusal of a time zone it does not know
-// (Go's zone database may know more names) to a field error.
-func usageError(err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.InvalidParameterValue {
-		return domain.Invalid("tz", domain.RuleTimeZone)
-	}
-	return wrapDBError(err)
 }

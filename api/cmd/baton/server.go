@@ -292,11 +292,15 @@ func run(ctx context.Context, log *slog.Logger, level *slog.LevelVar, withAPI bo
 }
 
 // housekeeping are the periodic tasks of the workers: retention when
-// BATON_RETENTION is set, and recomputing test statistics after a change
-// of BATON_FLAKY_WINDOW.
+// BATON_RETENTION is set, recomputing test statistics after a change of
+// BATON_FLAKY_WINDOW, and adding ended runs the environment usage rollup
+// lacks (all of them after the upgrade that brought it).
 func housekeeping(cfg *config.Config, ins *insights.Service) []jobs.Task {
 	tasks := []jobs.Task{{Name: "test_stats_refresh", Interval: 10 * time.Minute, Run: func(ctx context.Context) error {
 		_, err := ins.RefreshStale(ctx)
+		return err
+	}}, {Name: "environment_usage", Interval: 10 * time.Minute, Run: func(ctx context.Context) error {
+		_, err := ins.RecordPendingUsage(ctx)
 		return err
 	}}}
 	if cfg.Retention > 0 {

@@ -519,6 +519,22 @@ export interface paths {
          *     the day runs start. A run still running counts as busy until now. An
          *     environment that is busy most of the time with long queue waits is
          *     where more environments would help.
+         *
+         *     Busy is a run executing, nothing else: time an environment is held
+         *     (`POST /api/environments/{id}/hold`) without a run is not busy. A
+         *     hold is a decision, not demand, and Baton keeps no history of holds;
+         *     what a hold costs the team shows in the queue waits of the runs it
+         *     held up, which are counted.
+         *
+         *     Every figure is exact except the queue wait percentiles: they are
+         *     nearest-rank (the least wait that p% of the runs did not exceed),
+         *     estimated from a histogram of log-spaced buckets, within 9.1% of the
+         *     exact value (within 1 ms below 1 ms) and never outside the least and
+         *     greatest wait. Figures are read from a rollup per environment and UTC
+         *     day and month, kept by each run's end, and from the runs themselves
+         *     for the parts of the window that are not whole UTC days and for runs
+         *     not in the rollup yet; runs deleted by retention (`BATON_RETENTION`)
+         *     stay counted in the whole days and months of the window.
          */
         get: operations["getEnvironmentInsights"];
         put?: never;
@@ -1006,7 +1022,7 @@ export interface components {
             /** @description Runs that started within the window. */
             runs_started: number;
             runs_per_day: number;
-            /** @description Time a run was executing, within the window. */
+            /** @description Time a run was executing, within the window (held time without a run is not busy). */
             busy_seconds: number;
             /** @description busy_seconds over the window's length (for the total: the mean of the environments). */
             busy_share: number;
@@ -1016,10 +1032,13 @@ export interface components {
             average_queue_length: number;
             /**
              * Format: int64
-             * @description Median queue wait of the runs that started; null when none did.
+             * @description Median queue wait of the runs that started (nearest-rank, within 9.1%: see the operation); null when none did.
              */
             queue_wait_p50_ms: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 95th percentile queue wait (nearest-rank, within 9.1%); null when none started.
+             */
             queue_wait_p95_ms: number | null;
             /** Format: int64 */
             queue_wait_max_ms: number | null;
@@ -1032,7 +1051,7 @@ export interface components {
             /** @description Runs that started within the window. */
             runs_started: number;
             runs_per_day: number;
-            /** @description Time a run was executing, within the window. */
+            /** @description Time a run was executing, within the window (held time without a run is not busy). */
             busy_seconds: number;
             /** @description busy_seconds over the window's length (for the total: the mean of the environments). */
             busy_share: number;
@@ -1042,10 +1061,13 @@ export interface components {
             average_queue_length: number;
             /**
              * Format: int64
-             * @description Median queue wait of the runs that started; null when none did.
+             * @description Median queue wait of the runs that started (nearest-rank, within 9.1%: see the operation); null when none did.
              */
             queue_wait_p50_ms: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 95th percentile queue wait (nearest-rank, within 9.1%); null when none started.
+             */
             queue_wait_p95_ms: number | null;
             /** Format: int64 */
             queue_wait_max_ms: number | null;
