@@ -553,7 +553,13 @@ type Run struct {
 	EtaSeconds *int64 `json:"eta_seconds"`
 
 	// ExitCode pytest's exit code, once it ended on its own.
-	ExitCode   *int       `json:"exit_code"`
+	ExitCode *int `json:"exit_code"`
+
+	// Fence The run's fencing token, given to its tests as `TEST_ENV_FENCE`: drawn from its
+	// environment when the run started, larger than that of every run that started
+	// there before; null until the run starts. A test environment that remembers the
+	// largest fence it has seen can refuse requests carrying a smaller one.
+	Fence      *int64     `json:"fence"`
 	FinishedAt *time.Time `json:"finished_at"`
 	Id         int64      `json:"id"`
 

@@ -122,6 +122,10 @@ type Run struct {
 	FinishedAt *time.Time
 	// WorkerID names the worker process that claimed the run.
 	WorkerID string
+	// Fence is the run's fencing token: drawn from its environment when
+	// the run started, larger than that of every run that started there
+	// before it (TEST_ENV_FENCE); 0 until it starts.
+	Fence int64
 	// LogSize is the number of log bytes stored so far.
 	LogSize int64
 	// Timeout is how long the run may execute before it is killed.

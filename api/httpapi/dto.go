@@ -28,6 +28,7 @@ type runJSON struct {
 	CreatedAt     time.Time        `json:"created_at"`
 	StartedAt     *time.Time       `json:"started_at"`
 	FinishedAt    *time.Time       `json:"finished_at"`
+	Fence         *int64           `json:"fence"`
 	DurationMS    *int64           `json:"duration_ms"`
 	Progress      *progressJSON    `json:"progress"`
 	Summary       *summaryJSON     `json:"summary"`
@@ -128,6 +129,10 @@ func toRunJSON(r *domain.Run) runJSON {
 	}
 	if r.Keyword != "" {
 		out.Keyword = &r.Keyword
+	}
+	if r.Fence != 0 {
+		fence := r.Fence
+		out.Fence = &fence
 	}
 	if r.Markers != "" {
 		out.Markers = &r.Markers

@@ -73,7 +73,7 @@ func TestConformanceCheckIsStrict(t *testing.T) {
 	require.NoError(t, openapi3filter.ValidateRequest(context.Background(), input))
 	jsonHeader := http.Header{"Content-Type": []string{"application/json"}}
 	good := `{"id":1,"requested_by":"a","environment_id":1,"pool":null,"waiting_for":{"kind":"capacity"},"eta_seconds":null,"test_files":["x"],"tests":[],"keyword":null,"markers":null,"status":"queued","queue_position":1,
-		"exit_code":null,"reason":null,"created_at":"2024-01-01T00:00:00Z","started_at":null,"finished_at":null,"duration_ms":null,
+		"exit_code":null,"reason":null,"created_at":"2024-01-01T00:00:00Z","started_at":null,"finished_at":null,"fence":null,"duration_ms":null,
 		"progress":null,"summary":null}`
 	require.NoError(t, validateResponse(input, &response{Status: 200, Header: jsonHeader, Body: []byte(good)}))
 

@@ -475,6 +475,7 @@ func TestGetRun(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	run := h.createRun(t, 5, "alice")
 	require.Equal(t, run, h.getRun(t, run.ID))
+	require.Nil(t, run.Fence, "a queued run has no fencing token")
 
 	claimed := h.claim(t, 5)
 	got := h.getRun(t, run.ID)
@@ -483,6 +484,8 @@ func TestGetRun(t *testing.T) {
 	require.NotNil(t, got.StartedAt)
 	require.Nil(t, got.FinishedAt)
 	require.Nil(t, got.DurationMS)
+	require.Equal(t, &claimed.Fence, got.Fence, "the fencing token its tests get")
+	require.Equal(t, int64(1), claimed.Fence, "environment 5's first run")
 
 	h.finish(t, claimed, 1)
 	got = h.getRun(t, run.ID)

@@ -577,6 +577,7 @@ func (w *Worker) runTests(ctx context.Context, run *domain.Run, lease *runner.Le
 		Roots:           w.resolver.RootDirs(),
 		APIURL:          w.cfg.APIURL,
 		Timeout:         run.Timeout,
+		Fence:           run.Fence,
 		Lease:           lease,
 		Vars:            environmentVars(run.Env),
 	}, out)

@@ -41,6 +41,8 @@ type recorder struct {
 	spans map[int64][2]time.Time
 	// leases are the runs' leases, and what each was as the run began.
 	leases map[int64]leaseAtStart
+	// fences are the runs' fencing tokens (Spec.Fence).
+	fences map[int64]int64
 }
 
 // leaseAtStart is a run's lease and, as the executor was called, the
@@ -53,7 +55,7 @@ type leaseAtStart struct {
 func newRecorder() *recorder {
 	return &recorder{active: map[int]int64{}, order: map[int][]int64{}, executions: map[int64]int{},
 		hold: map[int]chan struct{}{}, started: make(chan int64, 1000), spans: map[int64][2]time.Time{},
-		leases: map[int64]leaseAtStart{}}
+		leases: map[int64]leaseAtStart{}, fences: map[int64]int64{}}
 }
 
 func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) domain.Outcome {
@@ -64,6 +66,7 @@ func (r *recorder) Run(ctx context.Context, spec runner.Spec, out io.Writer) dom
 	}
 	r.mu.Lock()
 	r.leases[spec.RunID] = l
+	r.fences[spec.RunID] = spec.Fence
 	if other, busy := r.active[env]; busy {
 		r.overlaps = append(r.overlaps, fmt.Sprintf("env %d: run %d started while run %d was executing", env, spec.RunID, other))
 	}
@@ -234,6 +237,11 @@ func TestOneRunPerEnvironmentFIFO(t *testing.T) {
 	for env, order := range c.rec.order {
 		require.True(t, sort.SliceIsSorted(order, func(i, j int) bool { return order[i] < order[j] }),
 			"env %d started out of FIFO order: %v", env, order)
+		// Whichever worker claimed it, each run that started got the
+		// environment's next fencing token.
+		for i, id := range order {
+			require.Equal(t, int64(i+1), c.rec.fences[id], "env %d: fence of run %d, its %d. run", env, id, i+1)
+		}
 	}
 
 	// The database agrees: every run succeeded, and in each environment

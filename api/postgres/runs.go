@@ -39,6 +39,7 @@ type runRow struct {
 	Tests             []string `gorm:"serializer:json"`
 	Keyword           string
 	Markers           string
+	Fence             *int64
 }
 
 // TableName tells GORM the table.
@@ -61,6 +62,9 @@ func (r *runRow) toDomain() *domain.Run {
 		Tests:         r.Tests,
 		Keyword:       r.Keyword,
 		Markers:       r.Markers,
+	}
+	if r.Fence != nil {
+		run.Fence = *r.Fence
 	}
 	if r.Reason != nil {
 		run.Reason = *r.Reason
@@ -98,7 +102,7 @@ func utcPtr(t *time.Time) *time.Time {
 // so the run service works it out from a QueueSnapshot (domain.ExplainQueue).
 const runColumns = "runs.id, requested_by, coalesce(runs.environment_id, 0), coalesce(pool, ''), test_files, status, exit_code, reason, " +
 	"timeout_seconds, worker_id, cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, " +
-	"progress_completed, progress_total, tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers"
+	"progress_completed, progress_total, tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers, runs.fence"
 
 // rows is what both database/sql (GORM) and pgx return for a query.
 type rows interface {
@@ -119,7 +123,7 @@ func scanRunRows(rs rows, extra ...any) ([]runRow, error) {
 		dest := append([]any{&r.ID, &r.RequestedBy, &r.EnvironmentID, &r.Pool, &files, &r.Status, &r.ExitCode, &r.Reason,
 			&r.TimeoutSeconds, &r.WorkerID, &r.CancelRequested, &r.CreatedAt, &r.StartedAt, &r.FinishedAt,
 			&r.HeartbeatAt, &r.LogSize, &r.ProgressCompleted, &r.ProgressTotal, &r.TestsPassed, &r.TestsFailed,
-			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers}, extra...)
+			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers, &r.Fence}, extra...)
 		if err := rs.Scan(dest...); err != nil {
 			return nil, err
 		}

@@ -149,8 +149,21 @@ func (t *runTx) ClaimOldest(ctx context.Context, workerID string) (*domain.Run, 
 	}
 	run := claimed[0].toDomain()
 	run.Env = &env
+	if err := t.tx.QueryRow(ctx, takeFenceSQL, pgx.NamedArgs{"environment_id": t.env, "run_id": run.ID}).Scan(&run.Fence); err != nil {
+		return nil, fmt.Errorf("fence of run %d: %w", run.ID, err)
+	}
 	return run, nil
 }
+
+// takeFenceSQL gives a run that was just claimed the environment's next
+// fencing token. The claim's transaction holds the environment's lock, so
+// fences are handed out in the order runs start there, and only grow. (A
+// separate statement: one UPDATE cannot change both the run and its
+// environment, and a CTE would bump the fence on claims that take nothing.)
+const takeFenceSQL = `
+WITH next AS (UPDATE environments SET fence = fence + 1 WHERE id = @environment_id RETURNING fence)
+UPDATE runs SET fence = next.fence FROM next WHERE runs.id = @run_id
+RETURNING runs.fence`
 
 // RequestCancel implements domain.RunTx.
 func (t *runTx) RequestCancel(ctx context.Context, id int64) error {

@@ -486,3 +486,43 @@ func TestETAFromHistory(t *testing.T) {
 }
 
 func strp(s string) *string { return &s }
+
+// TestFenceGrowsPerEnvironment: every run that starts in an environment
+// gets a fencing token larger than every earlier run's there, direct or
+// pooled, whichever pool it came through; environments count apart, and a
+// run has none until it starts. Claims that take nothing use none up.
+func TestFenceGrowsPerEnvironment(t *testing.T) {
+	b := setup(t)
+	b.label(t, map[int][]string{8: {"blue", "green"}, 9: {"blue"}})
+	fences := map[int][]int64{}
+	start := func(env int) *domain.Run {
+		t.Helper()
+		run := b.claim(t, env, "w")
+		require.Equal(t, env, run.EnvironmentID)
+		found, err := b.Runs.Find(b.ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, run.Fence, found.Fence, "the claim returns the fence it stored")
+		fences[env] = append(fences[env], run.Fence)
+		b.finish(t, run)
+		return run
+	}
+
+	queued := b.create(t, 8, domain.CreateRun{})
+	require.Zero(t, queued.Fence, "a queued run has no fence")
+	start(8)
+	b.claimNone(t, 8)
+	b.claimNone(t, 8)
+	b.createPooled(t, "blue")
+	start(8)
+	b.createPooled(t, "green")
+	start(8)
+	b.createPooled(t, "blue")
+	start(9)
+	b.create(t, 9, domain.CreateRun{})
+	start(9)
+	b.create(t, 8, domain.CreateRun{})
+	start(8)
+
+	require.Equal(t, []int64{1, 2, 3, 4}, fences[8], "environment 8: one more for each run started, whatever its pool")
+	require.Equal(t, []int64{1, 2}, fences[9], "environment 9 counts on its own")
+}

@@ -88,6 +88,11 @@ func TestFrozenWorkerLosesItsLease(t *testing.T) {
 		t.Fatalf("run %d ended %s, want error/worker_lost or error/lease_expired; log:\n%s", first.ID, lost, log)
 	}
 	require.Equal(t, 1, strings.Count(log, fmt.Sprintf("=== run %d in ", first.ID)), "run %d started once; log:\n%s", first.ID, log)
+	// The fencing token: what the tests got, and it grew for the next run.
+	require.NotNil(t, lost.Fence)
+	require.Contains(t, log, fmt.Sprintf("fence=%d\n", *lost.Fence), "run %d's tests got TEST_ENV_FENCE", first.ID)
+	require.NotNil(t, next.Fence)
+	require.Greater(t, *next.Fence, *lost.Fence, "the run after a lost one has a larger fence")
 
 	// Worker A is whole again and runs the next run.
 	require.False(t, a.exited(), "worker A: %s", a.exitState())
@@ -97,4 +102,5 @@ func TestFrozenWorkerLosesItsLease(t *testing.T) {
 	got := api.waitFinal(third.ID, 60*time.Second)
 	require.Equal(t, "success", got.Status, "%s", got)
 	require.Equal(t, a.workerID, dbGetRun(t, r.dbURL, third.ID).WorkerID)
+	require.Greater(t, *got.Fence, *next.Fence)
 }

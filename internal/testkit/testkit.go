@@ -165,6 +165,7 @@ type Run struct {
 	CreatedAt     time.Time   `json:"created_at"`
 	StartedAt     *time.Time  `json:"started_at"`
 	FinishedAt    *time.Time  `json:"finished_at"`
+	Fence         *int64      `json:"fence"`
 	DurationMS    *int64      `json:"duration_ms"`
 	Progress      *Progress   `json:"progress"`
 	Summary       *Summary    `json:"summary"`

@@ -860,6 +860,14 @@ export interface components {
             finished_at: string | null;
             /**
              * Format: int64
+             * @description The run's fencing token, given to its tests as `TEST_ENV_FENCE`: drawn from its
+             *     environment when the run started, larger than that of every run that started
+             *     there before; null until the run starts. A test environment that remembers the
+             *     largest fence it has seen can refuse requests carrying a smaller one.
+             */
+            fence: number | null;
+            /**
+             * Format: int64
              * @description From start to finish, once the run has ended.
              */
             duration_ms: number | null;
@@ -1967,6 +1975,7 @@ export interface operations {
                      *           "created_at": "2025-05-01T09:30:00Z",
                      *           "started_at": "2025-05-01T09:30:01Z",
                      *           "finished_at": "2025-05-01T09:30:04Z",
+                     *           "fence": 3,
                      *           "duration_ms": 3120,
                      *           "progress": {
                      *             "completed": 1,

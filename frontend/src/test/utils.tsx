@@ -77,6 +77,7 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     created_at: '2026-11-25T10:00:00Z',
     started_at: '2026-11-25T10:00:01Z',
     finished_at: '2026-11-25T10:00:03Z',
+    fence: 1,
     duration_ms: 2000,
     progress: { completed: 1, total: 1 },
     summary: { passed: 1, failed: 0, errors: 0, skipped: 0, total: 1 },

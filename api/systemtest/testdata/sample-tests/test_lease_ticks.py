@@ -19,6 +19,7 @@ def record(what):
 def test_lease_ticks():
     with open(os.path.join(os.environ["SYSTEMTEST_PID_DIR"], os.environ["TEST_RUN_ID"] + ".pid"), "a") as f:
         f.write("%d %d\n" % (os.getpid(), os.getppid()))
+    print("fence=" + os.environ["TEST_ENV_FENCE"], flush=True)
     record("start")
     # Bounded, so a process Baton failed to kill ends by itself.
     end = time.time() + 20
