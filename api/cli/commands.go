@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -79,10 +80,20 @@ func (a *app) junitCmd() *cobra.Command {
 	return cmd
 }
 
+// cancelBody names who cancels; a blank name is left out (no one named).
+func cancelBody(user string) client.CancelRequest {
+	var body client.CancelRequest
+	if user = strings.TrimSpace(user); user != "" {
+		body.CancelledBy = &user
+	}
+	return body
+}
+
 func (a *app) cancelCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel RUN_ID",
-		Short: "cancel a queued or running run",
+	var user string
+	cmd := &cobra.Command{
+		Use:   "cancel [--user NAME] RUN_ID",
+		Short: "cancel a queued or running run (recorded as cancelled by --user)",
 		Args:  oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID(args[0])
@@ -93,7 +104,7 @@ func (a *app) cancelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := api.CancelRunWithResponse(cmd.Context(), id)
+			res, err := api.CancelRunWithResponse(cmd.Context(), id, cancelBody(user))
 			if err := a.check(res, err, 200); err != nil {
 				return err
 			}
@@ -101,14 +112,20 @@ func (a *app) cancelCmd() *cobra.Command {
 			if a.json {
 				return printJSON(cmd.OutOrStdout(), run)
 			}
+			by := ""
+			if run.CancelledBy != nil {
+				by = " by " + *run.CancelledBy
+			}
 			if run.Status == client.RunStatusRunning {
-				fmt.Fprintf(cmd.OutOrStdout(), "run %d: cancel requested; its processes are being stopped\n", id)
+				fmt.Fprintf(cmd.OutOrStdout(), "run %d: cancel requested%s; its processes are being stopped\n", id, by)
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "run %d: %s\n", id, run.Status)
+				fmt.Fprintf(cmd.OutOrStdout(), "run %d: %s%s\n", id, run.Status, by)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&user, "user", "u", envOr("BATON_USER", os.Getenv("USER")), "who cancels the run (env BATON_USER, else USER)")
+	return cmd
 }
 
 func (a *app) runsCmd() *cobra.Command {

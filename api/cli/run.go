@@ -208,7 +208,7 @@ func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *
 	if err := a.follow(ctx, api, run.Id, logOut); err != nil {
 		switch {
 		case ctx.Err() != nil && !w.noCancel:
-			return a.cancelOnInterrupt(api, run.Id, errOut)
+			return a.cancelOnInterrupt(api, run.Id, run.RequestedBy, errOut)
 		case ctx.Err() != nil:
 			return &Exit{Code: ExitInterrupted, Msg: fmt.Sprintf("interrupted; run %d goes on: %s", run.Id, a.runURL(run.Id))}
 		}
@@ -237,11 +237,12 @@ func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *
 }
 
 // cancelOnInterrupt cancels a followed run whose follower was interrupted,
-// so a cancelled CI job frees its environment.
-func (a *app) cancelOnInterrupt(api *client.ClientWithResponses, id int64, errOut io.Writer) error {
+// so a cancelled CI job frees its environment; the run's own user, who
+// started it, is who cancels it.
+func (a *app) cancelOnInterrupt(api *client.ClientWithResponses, id int64, user string, errOut io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := api.CancelRunWithResponse(ctx, id)
+	res, err := api.CancelRunWithResponse(ctx, id, cancelBody(user))
 	if err := a.check(res, err, 200); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.status == 409 {
@@ -282,6 +283,9 @@ func describe(r *client.Run, url string) string {
 	s := fmt.Sprintf("run %d %s", r.Id, r.Status)
 	if r.Reason != nil {
 		s += " (" + strings.ReplaceAll(string(*r.Reason), "_", " ") + ")"
+	}
+	if r.Status == client.RunStatusCancelled && r.CancelledBy != nil {
+		s += " by " + *r.CancelledBy
 	}
 	if r.Summary != nil {
 		s += fmt.Sprintf(": %d passed, %d failed, %d errors, %d skipped", r.Summary.Passed, r.Summary.Failed, r.Summary.Errors, r.Summary.Skipped)

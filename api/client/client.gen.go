@@ -261,6 +261,12 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
+// CancelRequest defines model for CancelRequest.
+type CancelRequest struct {
+	// CancelledBy Who cancels the run, recorded as the run's `cancelled_by`; blank names no one.
+	CancelledBy *string `json:"cancelled_by,omitempty"`
+}
+
 // CreateRunRequest Exactly one of `environment_id` and `pool`; at least one of `test_files` and `tests`.
 type CreateRunRequest struct {
 	// EnvironmentId Example: 7
@@ -538,7 +544,12 @@ type RerunRequest struct {
 
 // Run defines model for Run.
 type Run struct {
-	CreatedAt time.Time `json:"created_at"`
+	// CancelledBy Who asked to cancel the run, as the first accepted cancel request named them
+	// (`cancelled_by` of its body). Set as soon as the cancel is accepted, so a running
+	// run shows it while its processes are being stopped; null when no one asked or the
+	// request named no one.
+	CancelledBy *string   `json:"cancelled_by"`
+	CreatedAt   time.Time `json:"created_at"`
 
 	// DurationMs From start to finish, once the run has ended.
 	DurationMs *int64 `json:"duration_ms"`
@@ -588,7 +599,12 @@ type Run struct {
 	// outcome of its tests is unknown. supervisor_lost: the run's supervisor process died.
 	Reason      *RunReason `json:"reason"`
 	RequestedBy string     `json:"requested_by"`
-	StartedAt   *time.Time `json:"started_at"`
+
+	// RerunOf The run this one runs again (`POST /api/runs/{id}/rerun` or `rerun-failed`); null
+	// for a new run, or once the original was deleted. `GET /api/runs?rerun_of=ID` lists
+	// a run's reruns.
+	RerunOf   *int64     `json:"rerun_of"`
+	StartedAt *time.Time `json:"started_at"`
 
 	// Status `queued` and `running` are live; `success`, `failed` (tests failed),
 	// `error` (the run could not produce a verdict) and `cancelled` are final.
@@ -1054,6 +1070,9 @@ type ListRunsParams struct {
 	// TestFile Only runs with a test file whose path contains this text (case-insensitive).
 	TestFile *string `form:"test_file,omitempty" json:"test_file,omitempty"`
 
+	// RerunOf Only the reruns of this run (runs whose `rerun_of` is this id).
+	RerunOf *int64 `form:"rerun_of,omitempty" json:"rerun_of,omitempty"`
+
 	// Limit At most this many runs per page.
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -1123,6 +1142,9 @@ type HoldEnvironmentJSONRequestBody = HoldRequest
 
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
+
+// CancelRunJSONRequestBody defines body for CancelRun for application/json ContentType.
+type CancelRunJSONRequestBody = CancelRequest
 
 // RerunRunJSONRequestBody defines body for RerunRun for application/json ContentType.
 type RerunRunJSONRequestBody = RerunRequest
@@ -1571,14 +1593,31 @@ type ClientInterface interface {
 	// Corresponds with GET /api/runs/{id} (the `GetRun` operationId).
 	GetRun(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CancelRunWithBody Cancels a queued or running run.
+	//
+	// A queued run becomes `cancelled` at once and leaves its queue. A running run's
+	// process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
+	// the returned run may still show `running` for up to two seconds. The body is
+	// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+	// request of a run already stopping changes nothing).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
+	CancelRunWithBody(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CancelRun Cancels a queued or running run.
 	//
 	// A queued run becomes `cancelled` at once and leaves its queue. A running run's
 	// process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
-	// the returned run may still show `running` for up to two seconds.
+	// the returned run may still show `running` for up to two seconds. The body is
+	// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+	// request of a run already stopping changes nothing).
+	//
+	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
-	CancelRun(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CancelRun(ctx context.Context, id RunID, body CancelRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadRunJUnit Downloads pytest's JUnit XML report of an ended run.
 	//
@@ -2067,15 +2106,42 @@ func (c *Client) GetRun(ctx context.Context, id RunID, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
+// CancelRunWithBody Cancels a queued or running run.
+//
+// A queued run becomes `cancelled` at once and leaves its queue. A running run's
+// process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
+// the returned run may still show `running` for up to two seconds. The body is
+// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+// request of a run already stopping changes nothing).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
+func (c *Client) CancelRunWithBody(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelRunRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CancelRun Cancels a queued or running run.
 //
 // A queued run becomes `cancelled` at once and leaves its queue. A running run's
 // process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
-// the returned run may still show `running` for up to two seconds.
+// the returned run may still show `running` for up to two seconds. The body is
+// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+// request of a run already stopping changes nothing).
+//
+// Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
-func (c *Client) CancelRun(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCancelRunRequest(c.Server, id)
+func (c *Client) CancelRun(ctx context.Context, id RunID, body CancelRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelRunRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2869,6 +2935,18 @@ func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, e
 
 		}
 
+		if params.RerunOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rerun_of", *params.RerunOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -2981,8 +3059,19 @@ func NewGetRunRequest(server string, id RunID) (*http.Request, error) {
 	return req, nil
 }
 
-// NewCancelRunRequest constructs an http.Request for the CancelRun method
-func NewCancelRunRequest(server string, id RunID) (*http.Request, error) {
+// NewCancelRunRequest calls the generic CancelRun builder with application/json body
+func NewCancelRunRequest(server string, id RunID, body CancelRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelRunRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCancelRunRequestWithBody constructs an http.Request for the CancelRun method, with any body, and a specified content type
+func NewCancelRunRequestWithBody(server string, id RunID, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3007,10 +3096,12 @@ func NewCancelRunRequest(server string, id RunID) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3870,16 +3961,31 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/runs/{id} (the `GetRun` operationId).
 	GetRunWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*GetRunResponse, error)
 
+	// CancelRunWithBodyWithResponse Cancels a queued or running run.
+	//
+	// A queued run becomes `cancelled` at once and leaves its queue. A running run's
+	// process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
+	// the returned run may still show `running` for up to two seconds. The body is
+	// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+	// request of a run already stopping changes nothing).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
+	CancelRunWithBodyWithResponse(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRunResponse, error)
+
 	// CancelRunWithResponse Cancels a queued or running run.
 	//
 	// A queued run becomes `cancelled` at once and leaves its queue. A running run's
 	// process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
-	// the returned run may still show `running` for up to two seconds.
+	// the returned run may still show `running` for up to two seconds. The body is
+	// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+	// request of a run already stopping changes nothing).
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
-	CancelRunWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*CancelRunResponse, error)
+	CancelRunWithResponse(ctx context.Context, id RunID, body CancelRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRunResponse, error)
 
 	// DownloadRunJUnitWithResponse Downloads pytest's JUnit XML report of an ended run.
 	//
@@ -5162,6 +5268,8 @@ type CancelRunResponse struct {
 	JSON405 *MethodNotAllowed
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *Internal
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -5202,6 +5310,11 @@ func (r CancelRunResponse) GetJSON405() *MethodNotAllowed {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r CancelRunResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CancelRunResponse) GetJSON413() *TooLarge {
+	return r.JSON413
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -6927,17 +7040,38 @@ func (c *ClientWithResponses) GetRunWithResponse(ctx context.Context, id RunID, 
 	return ParseGetRunResponse(rsp)
 }
 
+// CancelRunWithBodyWithResponse Cancels a queued or running run.
+//
+// A queued run becomes `cancelled` at once and leaves its queue. A running run's
+// process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
+// the returned run may still show `running` for up to two seconds. The body is
+// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+// request of a run already stopping changes nothing).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
+func (c *ClientWithResponses) CancelRunWithBodyWithResponse(ctx context.Context, id RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRunResponse, error) {
+	rsp, err := c.CancelRunWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelRunResponse(rsp)
+}
+
 // CancelRunWithResponse Cancels a queued or running run.
 //
 // A queued run becomes `cancelled` at once and leaves its queue. A running run's
 // process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
-// the returned run may still show `running` for up to two seconds.
+// the returned run may still show `running` for up to two seconds. The body is
+// optional; with `cancelled_by` the run records who cancelled it (a later cancel
+// request of a run already stopping changes nothing).
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/runs/{id}/cancel (the `CancelRun` operationId).
-func (c *ClientWithResponses) CancelRunWithResponse(ctx context.Context, id RunID, reqEditors ...RequestEditorFn) (*CancelRunResponse, error) {
-	rsp, err := c.CancelRun(ctx, id, reqEditors...)
+func (c *ClientWithResponses) CancelRunWithResponse(ctx context.Context, id RunID, body CancelRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRunResponse, error) {
+	rsp, err := c.CancelRun(ctx, id, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8269,6 +8403,13 @@ func ParseCancelRunResponse(rsp *http.Response) (*CancelRunResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal

@@ -311,7 +311,7 @@ type HoldRequest struct {
 func (r *HoldRequest) Validate(now time.Time) error {
 	r.HeldBy, r.Reason = strings.TrimSpace(r.HeldBy), strings.TrimSpace(r.Reason)
 	fe := FieldErrors{}
-	if why := checkRequestedBy(r.HeldBy); why != "" {
+	if why := CheckUsername(r.HeldBy); why != "" {
 		fe.Add("held_by", why)
 	}
 	switch {

@@ -73,8 +73,9 @@ type RunTx interface {
 	// never skipped: if that claim commits, the next oldest is taken; if it
 	// rolls back, this one.
 	ClaimOldest(ctx context.Context, workerID string) (*Run, error)
-	// RequestCancel flags a running run so its worker stops it.
-	RequestCancel(ctx context.Context, id int64) error
+	// RequestCancel flags a running run so its worker stops it, recording
+	// by as who asked unless someone already did.
+	RequestCancel(ctx context.Context, id int64, by string) error
 	// EndRun ends a run if it is still in the state e.Kind expects, appends
 	// e.LogLine to its log, and returns what ended; nil when the run was not
 	// in that state, in which case nothing changed.
@@ -122,6 +123,8 @@ type NewRun struct {
 	Markers   string
 	// Timeout is whole seconds, at least one.
 	Timeout time.Duration
+	// RerunOf is the run this one runs again; 0 for a new run.
+	RerunOf int64
 }
 
 // EndKind is the transition that ends a run; each expects its own state.
@@ -153,6 +156,8 @@ type RunEnd struct {
 	// LogLine, when set, is appended to the run's log: Baton's own words on
 	// why the run ended, for runs no worker is writing to.
 	LogLine string
+	// CancelledBy is who cancelled the run (EndCancelled); "" for no one named.
+	CancelledBy string
 }
 
 // RunEnded is a run's end as the world is told about it: the payload of

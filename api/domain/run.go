@@ -139,6 +139,14 @@ type Run struct {
 	Summary *TestSummary
 	// Progress is set once pytest has collected the tests.
 	Progress *Progress
+	// RerunOf is the run this one runs again (Rerun, RerunFailed); 0 for a
+	// new run, or once retention deleted the original.
+	RerunOf int64
+	// CancelledBy is who asked to cancel the run, as the first accepted
+	// cancel request named them; "" when no one asked or it named no one.
+	// It is set as soon as the cancel is accepted, so a running run shows
+	// it while its processes are being stopped.
+	CancelledBy string
 	// Env is what the run gets from its environment: set by a claim only,
 	// for the worker, and never shown to clients (it holds secrets).
 	Env *RunEnvironment
@@ -182,6 +190,9 @@ type CreateRun struct {
 	Markers string
 	// TimeoutSeconds overrides the server's default run timeout when set.
 	TimeoutSeconds *int
+	// RerunOf is the run this one runs again; 0 for a new run. Clients never
+	// set it: Rerun and RerunFailed do.
+	RerunOf int64
 }
 
 // Normalize trims the user name so "  alice " and "alice" are one user.
@@ -191,7 +202,7 @@ func (c *CreateRun) Normalize() { c.RequestedBy = strings.TrimSpace(c.RequestedB
 // environment range and the shape of the file list.
 func (c *CreateRun) Validate() error {
 	f := FieldErrors{}
-	if why := checkRequestedBy(c.RequestedBy); why != "" {
+	if why := CheckUsername(c.RequestedBy); why != "" {
 		f.Add("requested_by", why)
 	}
 	switch {
@@ -285,8 +296,9 @@ func (c *CreateRun) Files() []string {
 	return out
 }
 
-// checkRequestedBy returns why name cannot be a run's user, or "".
-func checkRequestedBy(name string) string {
+// CheckUsername returns why name cannot name a user (a run's, a hold's,
+// who cancelled a run), or "".
+func CheckUsername(name string) string {
 	switch {
 	case name == "":
 		return "is required"
@@ -337,6 +349,7 @@ func RerunOf(r *Run, requestedBy string) CreateRun {
 		Keyword:        r.Keyword,
 		Markers:        r.Markers,
 		TimeoutSeconds: &timeout,
+		RerunOf:        r.ID,
 	}
 }
 
@@ -406,6 +419,8 @@ type RunQuery struct {
 	CreatedBefore string
 	// TestFile selects runs with a test file whose path contains it.
 	TestFile string
+	// RerunOf selects the reruns of one run (its id).
+	RerunOf string
 	// Cursor is the NextCursor of the previous page.
 	Cursor string
 	Limit  string
@@ -425,6 +440,8 @@ type RunFilter struct {
 	CreatedBefore time.Time
 	// TestFile selects runs with a test file whose path contains it (case-insensitive).
 	TestFile string
+	// RerunOf selects the reruns of that run; 0 selects runs whatever they rerun.
+	RerunOf int64
 	// BeforeID is the keyset cursor: only runs with a smaller id are listed.
 	BeforeID int64
 	// Limit is the page size.
@@ -498,6 +515,13 @@ func (q RunQuery) Filter() (RunFilter, error) {
 	}
 	if utf8.RuneCountInString(f.RequestedBy) > MaxRequestedByLen {
 		fe.Add("requested_by", RuleRequestedBy)
+	}
+	if q.RerunOf != "" {
+		id, err := strconv.ParseInt(q.RerunOf, 10, 64)
+		if err != nil || id < 1 {
+			fe.Add("rerun_of", RuleRunID)
+		}
+		f.RerunOf = id
 	}
 	if q.Limit != "" {
 		n, err := strconv.Atoi(q.Limit)

@@ -26,8 +26,9 @@ type RunService interface {
 	// nothing failed.
 	RerunFailed(ctx context.Context, id int64, requestedBy string) (*Run, error)
 	// Cancel ends a queued run at once, or asks the worker of a running one
-	// to stop it; ECONFLICT for a run that has ended.
-	Cancel(ctx context.Context, id int64) (*Run, error)
+	// to stop it; ECONFLICT for a run that has ended. cancelledBy, when not
+	// blank, is recorded as who cancelled it (Run.CancelledBy).
+	Cancel(ctx context.Context, id int64, cancelledBy string) (*Run, error)
 	// Find returns one run, or ENOTFOUND.
 	Find(ctx context.Context, id int64) (*Run, error)
 	// List returns one page of the runs q asks for, newest first.

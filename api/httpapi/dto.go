@@ -32,6 +32,8 @@ type runJSON struct {
 	DurationMS    *int64           `json:"duration_ms"`
 	Progress      *progressJSON    `json:"progress"`
 	Summary       *summaryJSON     `json:"summary"`
+	RerunOf       *int64           `json:"rerun_of"`
+	CancelledBy   *string          `json:"cancelled_by"`
 }
 
 type progressJSON struct {
@@ -160,6 +162,14 @@ func toRunJSON(r *domain.Run) runJSON {
 		out.Progress = &progressJSON{Completed: p.Completed, Total: p.Total}
 	}
 	out.Summary = toSummaryJSON(r.Summary)
+	if r.RerunOf != 0 {
+		of := r.RerunOf
+		out.RerunOf = &of
+	}
+	if r.CancelledBy != "" {
+		by := r.CancelledBy
+		out.CancelledBy = &by
+	}
 	if d := r.Duration(); d != nil {
 		ms := d.Milliseconds()
 		out.DurationMS = &ms

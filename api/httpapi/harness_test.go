@@ -591,7 +591,7 @@ func (h *harness) state(t *testing.T) state {
 		Runs:    h.count(t, `SELECT count(*) FROM runs`),
 		Jobs:    h.count(t, `SELECT count(*) FROM river_job`),
 		Chunks:  h.count(t, `SELECT count(*) FROM run_log_chunks`),
-		Cancels: h.count(t, `SELECT count(*) FROM runs WHERE cancel_requested OR status = 'cancelled'`),
+		Cancels: h.count(t, `SELECT count(*) FROM runs WHERE cancel_requested OR status = 'cancelled' OR cancelled_by IS NOT NULL`),
 		Files:   testkit.Tree(t, h.base),
 		Environments: func() string {
 			var s string

@@ -74,7 +74,7 @@ func TestConformanceCheckIsStrict(t *testing.T) {
 	jsonHeader := http.Header{"Content-Type": []string{"application/json"}}
 	good := `{"id":1,"requested_by":"a","environment_id":1,"pool":null,"waiting_for":{"kind":"capacity"},"eta_seconds":null,"test_files":["x"],"tests":[],"keyword":null,"markers":null,"status":"queued","queue_position":1,
 		"exit_code":null,"reason":null,"created_at":"2024-01-01T00:00:00Z","started_at":null,"finished_at":null,"fence":null,"duration_ms":null,
-		"progress":null,"summary":null}`
+		"progress":null,"summary":null,"rerun_of":null,"cancelled_by":null}`
 	require.NoError(t, validateResponse(input, &response{Status: 200, Header: jsonHeader, Body: []byte(good)}))
 
 	for name, res := range map[string]*response{

@@ -55,6 +55,7 @@ func (s *Server) listRuns(c echo.Context) error {
 		CreatedAfter:  params.Get("created_after"),
 		CreatedBefore: params.Get("created_before"),
 		TestFile:      params.Get("test_file"),
+		RerunOf:       params.Get("rerun_of"),
 		Cursor:        params.Get("cursor"),
 		Limit:         params.Get("limit"),
 	}
@@ -108,12 +109,18 @@ func (s *Server) getRunLog(c echo.Context) error {
 	return c.JSON(http.StatusOK, logPageJSON{Offset: page.Offset, NextOffset: page.NextOffset, Text: page.Text, Complete: page.Complete})
 }
 
+// cancelRun binds POST /api/runs/{id}/cancel; the body is optional and may
+// name who cancels (without one, as older clients send, no one is named).
 func (s *Server) cancelRun(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	run, err := s.svc.Runs.Cancel(c.Request().Context(), id)
+	by, err := s.optionalName(c, "cancelled_by")
+	if err != nil {
+		return err
+	}
+	run, err := s.svc.Runs.Cancel(c.Request().Context(), id, by)
 	if err != nil {
 		return err
 	}
@@ -133,17 +140,9 @@ func (s *Server) rerunWith(c echo.Context, again func(ctx context.Context, id in
 	if err != nil {
 		return err
 	}
-	var requestedBy string
-	if c.Request().ContentLength != 0 && c.Request().Header.Get(echo.HeaderContentType) != "" {
-		obj, err := readJSONObject(c, s.opts.MaxJSONBytes, "requested_by")
-		if err != nil {
-			return err
-		}
-		fe := domain.FieldErrors{}
-		requestedBy, _ = jsonString(obj, "requested_by", fe)
-		if err := fe.Err(); err != nil {
-			return err
-		}
+	requestedBy, err := s.optionalName(c, "requested_by")
+	if err != nil {
+		return err
 	}
 	run, err := again(c.Request().Context(), id, requestedBy)
 	if err != nil {
@@ -151,6 +150,21 @@ func (s *Server) rerunWith(c echo.Context, again func(ctx context.Context, id in
 	}
 	s.lists.invalidate()
 	return c.JSON(http.StatusCreated, toRunJSON(run))
+}
+
+// optionalName reads an optional body {"<field>": "name"}: no body (or one
+// without a content type) is no name, anything else must be that object.
+func (s *Server) optionalName(c echo.Context, field string) (string, error) {
+	if c.Request().ContentLength == 0 || c.Request().Header.Get(echo.HeaderContentType) == "" {
+		return "", nil
+	}
+	obj, err := readJSONObject(c, s.opts.MaxJSONBytes, field)
+	if err != nil {
+		return "", err
+	}
+	fe := domain.FieldErrors{}
+	name, _ := jsonString(obj, field, fe)
+	return name, fe.Err()
 }
 
 func (s *Server) getRunTests(c echo.Context) error {

@@ -657,11 +657,31 @@ func TestCancelRun(t *testing.T) {
 		t.Helper()
 		return h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", id), Spec: specValid})
 	}
+	cancelBy := func(t *testing.T, id int64, body any, spec specCheck) *response {
+		t.Helper()
+		return h.postJSON(t, fmt.Sprintf("/api/runs/%d/cancel", id), body, spec)
+	}
 
 	var got Run
+	t.Run("bad bodies are refused and cancel nothing", func(t *testing.T) {
+		unchanged := h.unchanged(t)
+		cancelBy(t, b.ID, map[string]any{"cancelled_by": 5}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
+		cancelBy(t, b.ID, map[string]any{"cancelled_by": strings.Repeat("x", 151)}, specInvalid).
+			requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
+		cancelBy(t, b.ID, map[string]any{"cancelled_by": "a\x01b"}, specSilent).requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
+		cancelBy(t, b.ID, map[string]any{"username": "bob"}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "username")
+		cancelBy(t, b.ID, `{"cancelled_by":`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		cancelBy(t, b.ID, `[]`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		cancelBy(t, b.ID, `"bob"`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", b.ID), Body: []byte("cancelled_by=bob"),
+			ContentType: "application/x-www-form-urlencoded", Spec: specInvalid}).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		unchanged()
+	})
+
 	t.Run("a queued run is cancelled at once and leaves its queue", func(t *testing.T) {
-		cancel(t, b.ID).decode(t, http.StatusOK, &got)
+		cancelBy(t, b.ID, map[string]any{"cancelled_by": " bob "}, specValid).decode(t, http.StatusOK, &got)
 		require.Equal(t, "cancelled", got.Status)
+		require.Equal(t, "bob", *got.CancelledBy, "who cancelled it, trimmed")
 		require.Nil(t, got.QueuePosition)
 		require.Equal(t, domain.ReasonCancelled, *got.Reason)
 		require.NotNil(t, got.FinishedAt)
@@ -676,7 +696,7 @@ func TestCancelRun(t *testing.T) {
 		require.Equal(t, []int64{a.ID, c.ID}, env.QueuedRunIDs)
 		var log LogPage
 		h.get(t, fmt.Sprintf("/api/runs/%d/log", b.ID), specValid).decode(t, http.StatusOK, &log)
-		require.Contains(t, log.Text, "cancelled")
+		require.Contains(t, log.Text, "cancelled by bob")
 		require.True(t, log.Complete)
 	})
 
@@ -685,14 +705,16 @@ func TestCancelRun(t *testing.T) {
 		running = h.claim(t, 5)
 		require.Equal(t, a.ID, running.ID)
 		require.Equal(t, 1, *h.getRun(t, c.ID).QueuePosition)
-		cancel(t, a.ID).decode(t, http.StatusOK, &got)
+		cancel(t, a.ID).decode(t, http.StatusOK, &got) // an older client: no body, no name
 		require.Equal(t, "running", got.Status)
+		require.Nil(t, got.CancelledBy)
 		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.ID))
 		alive, err := h.runs.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
 		require.NoError(t, err)
 		require.Equal(t, map[int64]bool{a.ID: true}, alive, "the worker learns of the cancel through its heartbeat")
-		cancel(t, a.ID).decode(t, http.StatusOK, &got) // asking twice is fine
+		cancelBy(t, a.ID, map[string]any{"cancelled_by": "dave"}, specValid).decode(t, http.StatusOK, &got) // asking twice is fine
 		require.Equal(t, "running", got.Status)
+		require.Nil(t, got.CancelledBy, "a second request does not rename who cancelled")
 	})
 
 	t.Run("an ended run cannot be cancelled; nothing changes", func(t *testing.T) {
@@ -709,6 +731,27 @@ func TestCancelRun(t *testing.T) {
 		}
 		unchanged()
 		require.Equal(t, "queued", h.getRun(t, c.ID).Status)
+	})
+
+	t.Run("a running run records who asked while it stops", func(t *testing.T) {
+		running := h.claim(t, 5)
+		require.Equal(t, c.ID, running.ID)
+		cancelBy(t, c.ID, map[string]any{"cancelled_by": "erin"}, specValid).decode(t, http.StatusOK, &got)
+		require.Equal(t, "running", got.Status)
+		require.Equal(t, "erin", *got.CancelledBy)
+		h.finish(t, running, 0)
+		final := h.getRun(t, c.ID)
+		require.Equal(t, "cancelled", final.Status)
+		require.Equal(t, "erin", *final.CancelledBy)
+		var list RunList
+		h.get(t, "/api/runs?status=cancelled", specValid).decode(t, http.StatusOK, &list)
+		by := map[int64]string{}
+		for _, r := range list.Items {
+			if r.CancelledBy != nil {
+				by[r.ID] = *r.CancelledBy
+			}
+		}
+		require.Equal(t, map[int64]string{b.ID: "bob", c.ID: "erin"}, by, "the list says who too")
 	})
 }
 
@@ -745,6 +788,8 @@ func TestRerun(t *testing.T) {
 	h.requireStartJobs(t, 2) // the rerun's
 	require.Equal(t, again, h.getRun(t, again.ID))
 	require.Equal(t, "failed", h.getRun(t, orig.ID).Status, "the original is untouched")
+	require.Equal(t, orig.ID, *again.RerunOf, "a rerun says what it reruns")
+	require.Nil(t, orig.RerunOf)
 
 	rerun(map[string]any{"requested_by": "bob"}, specValid).decode(t, http.StatusCreated, &again)
 	require.Equal(t, "bob", again.RequestedBy)
@@ -760,6 +805,18 @@ func TestRerun(t *testing.T) {
 	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", again.ID), Spec: specValid}).
 		decode(t, http.StatusCreated, &third)
 	require.Equal(t, files, third.TestFiles)
+	require.Equal(t, again.ID, *third.RerunOf)
+	// The original lists its reruns, newest first.
+	var reruns RunList
+	h.get(t, fmt.Sprintf("/api/runs?rerun_of=%d", orig.ID), specValid).decode(t, http.StatusOK, &reruns)
+	require.Equal(t, int64(5), reruns.Total)
+	require.Equal(t, again.ID, reruns.Items[0].ID)
+	for _, r := range reruns.Items {
+		require.Equal(t, orig.ID, *r.RerunOf)
+	}
+	for _, bad := range []string{"0", "-1", "x", "1.5", "99999999999999999999"} {
+		h.get(t, "/api/runs?rerun_of="+bad, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "rerun_of")
+	}
 
 	unchanged := h.unchanged(t)
 	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", third.ID+1000), Spec: specValid}).
@@ -906,8 +963,9 @@ func TestRerunFailed(t *testing.T) {
 		decode(t, http.StatusCreated, &again)
 	require.Equal(t, []string{"sample-tests/test_failure.py::test_fails", "sample-tests/test_failure.py::TestY::test_err[1]"}, again.Tests)
 	require.Equal(t, []string{"sample-tests/test_failure.py"}, again.TestFiles)
-	require.Equal(t, "bob", again.RequestedBy)
+	require.Equal(t, "bob", again.RequestedBy, "filed under who asked, not the original's user")
 	require.Equal(t, 5, again.EnvironmentID)
+	require.Equal(t, run.ID, *again.RerunOf)
 
 	passing := h.createRun(t, 6, "alice")
 	c2 := h.claim(t, 6)

@@ -343,7 +343,7 @@ func TestCancelRunningRun(t *testing.T) {
 	delete(c.rec.hold, 5)
 	c.rec.mu.Unlock()
 
-	_, err := c.runs.Cancel(ctx, run.ID)
+	_, err := c.runs.Cancel(ctx, run.ID, "")
 	require.NoError(t, err)
 	testkit.Eventually(t, 10*time.Second, "the run to end", func() bool {
 		r, err := c.runs.Find(ctx, run.ID)
@@ -355,7 +355,7 @@ func TestCancelRunningRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusSuccess, r.Status)
 
-	_, err = c.runs.Cancel(ctx, run.ID)
+	_, err = c.runs.Cancel(ctx, run.ID, "")
 	require.Equal(t, domain.ECONFLICT, domain.ErrorCodeOf(err))
 }
 

@@ -40,6 +40,8 @@ type runRow struct {
 	Keyword           string
 	Markers           string
 	Fence             *int64
+	RerunOf           int64  // 0 for none
+	CancelledBy       string // "" for none
 }
 
 // TableName tells GORM the table.
@@ -62,6 +64,8 @@ func (r *runRow) toDomain() *domain.Run {
 		Tests:         r.Tests,
 		Keyword:       r.Keyword,
 		Markers:       r.Markers,
+		RerunOf:       r.RerunOf,
+		CancelledBy:   r.CancelledBy,
 	}
 	if r.Fence != nil {
 		run.Fence = *r.Fence
@@ -102,7 +106,8 @@ func utcPtr(t *time.Time) *time.Time {
 // so the run service works it out from a QueueSnapshot (domain.ExplainQueue).
 const runColumns = "runs.id, requested_by, coalesce(runs.environment_id, 0), coalesce(pool, ''), test_files, status, exit_code, reason, " +
 	"timeout_seconds, worker_id, cancel_requested, created_at, started_at, finished_at, heartbeat_at, log_size, " +
-	"progress_completed, progress_total, tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers, runs.fence"
+	"progress_completed, progress_total, tests_passed, tests_failed, tests_errors, tests_skipped, tests_total, tests, keyword, markers, runs.fence, " +
+	"coalesce(rerun_of, 0), coalesce(cancelled_by, '')"
 
 // rows is what both database/sql (GORM) and pgx return for a query.
 type rows interface {
@@ -123,7 +128,7 @@ func scanRunRows(rs rows, extra ...any) ([]runRow, error) {
 		dest := append([]any{&r.ID, &r.RequestedBy, &r.EnvironmentID, &r.Pool, &files, &r.Status, &r.ExitCode, &r.Reason,
 			&r.TimeoutSeconds, &r.WorkerID, &r.CancelRequested, &r.CreatedAt, &r.StartedAt, &r.FinishedAt,
 			&r.HeartbeatAt, &r.LogSize, &r.ProgressCompleted, &r.ProgressTotal, &r.TestsPassed, &r.TestsFailed,
-			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers, &r.Fence}, extra...)
+			&r.TestsErrors, &r.TestsSkipped, &r.TestsTotal, &tests, &r.Keyword, &r.Markers, &r.Fence, &r.RerunOf, &r.CancelledBy}, extra...)
 		if err := rs.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -202,6 +207,9 @@ func filterRuns(q *gorm.DB, f domain.RunFilter) *gorm.DB {
 	}
 	if !f.CreatedBefore.IsZero() {
 		q = q.Where("created_at <= ?", f.CreatedBefore)
+	}
+	if f.RerunOf != 0 {
+		q = q.Where("rerun_of = ?", f.RerunOf)
 	}
 	if f.TestFile != "" {
 		// A substring of any test file's path; the fragment is matched literally (strpos, not LIKE).

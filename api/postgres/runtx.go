@@ -22,8 +22,9 @@ type runTx struct {
 var _ domain.RunTx = (*runTx)(nil)
 
 const insertRunSQL = `
-INSERT INTO runs (requested_by, environment_id, pool, test_files, tests, keyword, markers, status, timeout_seconds)
-VALUES (@requested_by, NULLIF(@environment_id, 0), NULLIF(@pool, ''), @test_files, @tests, @keyword, @markers, 'queued', @timeout_seconds)
+INSERT INTO runs (requested_by, environment_id, pool, test_files, tests, keyword, markers, status, timeout_seconds, rerun_of)
+VALUES (@requested_by, NULLIF(@environment_id, 0), NULLIF(@pool, ''), @test_files, @tests, @keyword, @markers, 'queued', @timeout_seconds,
+	NULLIF(@rerun_of, 0))
 RETURNING id`
 
 // InsertRun implements domain.RunTx.
@@ -45,6 +46,7 @@ func insertRun(ctx context.Context, tx pgx.Tx, r domain.NewRun) (int64, error) {
 		"keyword":         r.Keyword,
 		"markers":         r.Markers,
 		"timeout_seconds": int(r.Timeout / time.Second),
+		"rerun_of":        r.RerunOf,
 	}).Scan(&id)
 	return id, err
 }
@@ -165,10 +167,13 @@ WITH next AS (UPDATE environments SET fence = fence + 1 WHERE id = @environment_
 UPDATE runs SET fence = next.fence FROM next WHERE runs.id = @run_id
 RETURNING runs.fence`
 
-// RequestCancel implements domain.RunTx.
-func (t *runTx) RequestCancel(ctx context.Context, id int64) error {
-	_, err := t.tx.Exec(ctx, `UPDATE runs SET cancel_requested = true WHERE id = @id AND status = 'running'`,
-		pgx.NamedArgs{"id": id})
+// RequestCancel implements domain.RunTx. The first request's name stays:
+// a second cancel of a run already stopping changes nothing.
+func (t *runTx) RequestCancel(ctx context.Context, id int64, by string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE runs SET cancel_requested = true,
+		cancelled_by = CASE WHEN cancel_requested THEN cancelled_by ELSE NULLIF(@by, '') END
+		WHERE id = @id AND status = 'running'`,
+		pgx.NamedArgs{"id": id, "by": by})
 	return err
 }
 
@@ -188,6 +193,7 @@ UPDATE runs SET
 	status = CASE WHEN @honour_cancel AND cancel_requested THEN 'cancelled' ELSE @status END,
 	reason = CASE WHEN @honour_cancel AND cancel_requested THEN @cancelled_reason ELSE NULLIF(@reason, '') END,
 	exit_code = @exit_code,
+	cancelled_by = coalesce(cancelled_by, NULLIF(@cancelled_by, '')),
 	finished_at = clock_timestamp(),
 	log_size = (SELECT coalesce(max(end_offset), 0) FROM run_log_chunks WHERE run_id = runs.id),
 	tests_passed = @tests_passed, tests_failed = @tests_failed, tests_errors = @tests_errors,
@@ -218,6 +224,7 @@ func endRun(ctx context.Context, tx pgx.Tx, e domain.RunEnd) (*domain.RunEnded, 
 		"stale_seconds":    e.StaleAfter.Seconds(),
 		"honour_cancel":    e.Kind == domain.EndFinished,
 		"cancelled_reason": domain.ReasonCancelled,
+		"cancelled_by":     e.CancelledBy,
 		"status":           string(o.Status),
 		"reason":           o.Reason,
 		"exit_code":        o.ExitCode,

@@ -56,6 +56,7 @@ func (s *Service) Create(ctx context.Context, in domain.CreateRun) (*domain.Run,
 	}
 	nr := domain.NewRun{
 		RequestedBy: in.RequestedBy,
+		RerunOf:     in.RerunOf,
 		TestFiles:   in.Files(),
 		Tests:       in.Tests,
 		Keyword:     in.Keyword,
@@ -184,9 +185,13 @@ func (s *Service) RerunFailed(ctx context.Context, id int64, requestedBy string)
 }
 
 // Cancel implements domain.RunService.
-func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
+func (s *Service) Cancel(ctx context.Context, id int64, cancelledBy string) (*domain.Run, error) {
 	if id < 1 {
 		return nil, domain.Invalid("id", domain.RuleRunID)
+	}
+	by := strings.TrimSpace(cancelledBy)
+	if why := domain.CheckUsername(by); by != "" && why != "" {
+		return nil, domain.Invalid("cancelled_by", why)
 	}
 	run, err := s.store.FindRun(ctx, id)
 	if err != nil {
@@ -204,7 +209,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
 			}
 			switch status {
 			case domain.StatusQueued:
-				_, err := s.end(ctx, tx, cancelledBeforeStart(id))
+				_, err := s.end(ctx, tx, cancelledBeforeStart(id, by))
 				return err
 			case domain.StatusRunning:
 				started = true
@@ -227,12 +232,12 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
 		}
 		switch status {
 		case domain.StatusQueued:
-			_, err := s.end(ctx, tx, cancelledBeforeStart(id))
+			_, err := s.end(ctx, tx, cancelledBeforeStart(id, by))
 			return err
 		case domain.StatusRunning:
 			// Its worker learns of it through its next heartbeat, kills the
 			// run and finishes it; Finish then records it as cancelled.
-			return tx.RequestCancel(ctx, id)
+			return tx.RequestCancel(ctx, id, by)
 		default:
 			return domain.Errorf(domain.ECONFLICT, "Run %d has already ended (%s).", id, status)
 		}
@@ -240,13 +245,19 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*domain.Run, error) {
 	return s.found(ctx, id, err)
 }
 
-// cancelledBeforeStart is the end of a run cancelled while queued.
-func cancelledBeforeStart(id int64) domain.RunEnd {
+// cancelledBeforeStart is the end of a run cancelled by by (perhaps no
+// one named) while queued.
+func cancelledBeforeStart(id int64, by string) domain.RunEnd {
+	line := "=== cancelled before it started ===\n"
+	if by != "" {
+		line = "=== cancelled by " + by + " before it started ===\n"
+	}
 	return domain.RunEnd{
-		RunID:   id,
-		Kind:    domain.EndCancelled,
-		Outcome: domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled},
-		LogLine: "=== cancelled before it started ===\n",
+		RunID:       id,
+		Kind:        domain.EndCancelled,
+		Outcome:     domain.Outcome{Status: domain.StatusCancelled, Reason: domain.ReasonCancelled},
+		LogLine:     line,
+		CancelledBy: by,
 	}
 }
 

@@ -3,6 +3,8 @@ package runs_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +101,20 @@ func TestRerunCopiesTimeout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "bob", byBob.RequestedBy)
 	require.Equal(t, time.Minute, byBob.Timeout)
+
+	// Each says what it reruns, and the original's reruns are listed by it.
+	require.Equal(t, orig.ID, again.RerunOf)
+	require.Equal(t, orig.ID, byBob.RerunOf)
+	require.Zero(t, orig.RerunOf, "a new run reruns nothing")
+	ofRerun, err := b.Runs.Rerun(b.ctx, again.ID, "")
+	require.NoError(t, err)
+	require.Equal(t, again.ID, ofRerun.RerunOf, "a rerun of a rerun names its own original")
+	page, err := b.Runs.List(b.ctx, domain.RunQuery{RerunOf: strconv.FormatInt(orig.ID, 10)})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), page.Total)
+	require.Equal(t, []int64{byBob.ID, again.ID}, []int64{page.Runs[0].ID, page.Runs[1].ID})
+	_, err = b.Runs.List(b.ctx, domain.RunQuery{RerunOf: "0"})
+	require.Equal(t, domain.EINVALID, domain.ErrorCodeOf(err))
 }
 
 // TestEndOfRun: finishing, reaping and cancelling a queued run each go
@@ -149,10 +165,14 @@ func TestEndOfRun(t *testing.T) {
 		b := setup(t)
 		run := b.create(t, 2, domain.CreateRun{})
 		claimed := b.claim(t, 2, "w1")
-		got, err := b.Runs.Cancel(b.ctx, run.ID)
+		got, err := b.Runs.Cancel(b.ctx, run.ID, " dave ")
 		require.NoError(t, err)
 		require.Equal(t, domain.StatusRunning, got.Status, "a running run is only asked to stop")
+		require.Equal(t, "dave", got.CancelledBy, "who asked shows while the run stops")
 		rivertest.RequireNotInserted(b.ctx, t, b.driver, &jobs.RunEndedArgs{}, nil)
+		again, err := b.Runs.Cancel(b.ctx, run.ID, "erin")
+		require.NoError(t, err)
+		require.Equal(t, "dave", again.CancelledBy, "the first request's name stays")
 
 		ok, err := b.Runs.Finish(b.ctx, claimed, "w1", domain.OutcomeForExit(0))
 		require.NoError(t, err)
@@ -160,6 +180,9 @@ func TestEndOfRun(t *testing.T) {
 		ended := b.runEnded(t, 1)[0]
 		require.Equal(t, domain.StatusCancelled, ended.Status, "the cancel wins over how the run ended")
 		require.Equal(t, domain.ReasonCancelled, ended.Reason)
+		final, err := b.Runs.Find(b.ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, "dave", final.CancelledBy)
 	})
 
 	t.Run("reap", func(t *testing.T) {
@@ -192,18 +215,30 @@ func TestEndOfRun(t *testing.T) {
 		running := b.create(t, 5, domain.CreateRun{})
 		queued := b.create(t, 5, domain.CreateRun{RequestedBy: "carol"})
 		b.claim(t, 5, "w1")
-		got, err := b.Runs.Cancel(b.ctx, queued.ID)
+		_, err := b.Runs.Cancel(b.ctx, queued.ID, "a\x01b")
+		require.Equal(t, domain.EINVALID, domain.ErrorCodeOf(err), "a bad name cancels nothing")
+		_, err = b.Runs.Cancel(b.ctx, queued.ID, strings.Repeat("x", domain.MaxRequestedByLen+1))
+		require.Equal(t, domain.EINVALID, domain.ErrorCodeOf(err))
+		got, err := b.Runs.Cancel(b.ctx, queued.ID, "frank")
 		require.NoError(t, err)
 		require.Equal(t, domain.StatusCancelled, got.Status)
+		require.Equal(t, "frank", got.CancelledBy)
 		ended := b.runEnded(t, 1)[0]
 		require.Equal(t, queued.ID, ended.RunID)
 		require.Equal(t, domain.StatusCancelled, ended.Status)
 		require.Equal(t, domain.ReasonCancelled, ended.Reason)
 		require.Nil(t, ended.StartedAt)
 		require.Empty(t, ended.WorkerID)
-		_, err = b.Runs.Cancel(b.ctx, queued.ID)
+		page, err := b.Runs.ReadLog(b.ctx, queued.ID, 0)
+		require.NoError(t, err)
+		require.Equal(t, "=== cancelled by frank before it started ===\n", page.Text)
+		_, err = b.Runs.Cancel(b.ctx, queued.ID, "")
 		require.Equal(t, domain.ECONFLICT, domain.ErrorCodeOf(err))
 		b.runEnded(t, 1) // still one: nothing ended twice
+		unnamed := b.create(t, 5, domain.CreateRun{})
+		got, err = b.Runs.Cancel(b.ctx, unnamed.ID, "  ")
+		require.NoError(t, err)
+		require.Empty(t, got.CancelledBy, "a blank name names no one")
 		_ = running
 	})
 }
@@ -226,7 +261,7 @@ func TestStartJobs(t *testing.T) {
 	start(2)
 	claimed := b.claim(t, 6, "w1")
 	require.Equal(t, first.ID, claimed.ID)
-	_, err := b.Runs.Cancel(b.ctx, second.ID)
+	_, err := b.Runs.Cancel(b.ctx, second.ID, "")
 	require.NoError(t, err)
 	start(2) // a queued run's end frees nothing
 	ok, err := b.Runs.Finish(b.ctx, claimed, "w1", domain.OutcomeForExit(0))

@@ -208,11 +208,14 @@ func TestCLICancelAndInterrupt(t *testing.T) {
 	waiter.Stdout, waiter.Stderr = &wout, &werr
 	require.NoError(t, waiter.Start())
 	id := awaitRunning(t, srv, url, "21")
-	res := cli(t, url, "cancel", strconv.FormatInt(id, 10))
+	res := cli(t, url, "cancel", "--user", "carol", strconv.FormatInt(id, 10))
 	require.Equal(t, 0, res.code, "%s", res)
+	require.Contains(t, res.stdout, "cancel requested by carol", "%s", res)
 	code := exitCode(t, waitCmd(t, waiter, 60*time.Second))
 	require.Equal(t, 3, code, "stdout:\n%s\nstderr:\n%s", wout.String(), werr.String())
 	require.Contains(t, werr.String(), fmt.Sprintf("run %d cancelled", id))
+	require.Contains(t, werr.String(), "by carol", "the waiting CLI says who cancelled")
+	require.Equal(t, "carol", *srv.waitFinal(id, 30*time.Second).CancelledBy)
 
 	waiter = cliCmd(url, "run", "--wait", "--env", "22", "sample-tests/test_sleep30.py")
 	werr.Reset()
@@ -225,6 +228,8 @@ func TestCLICancelAndInterrupt(t *testing.T) {
 	require.Contains(t, werr.String(), fmt.Sprintf("cancelled run %d", id))
 	got := srv.waitFinal(id, 30*time.Second)
 	require.Equal(t, "cancelled", got.Status, "%s", got)
+	require.NotNil(t, got.CancelledBy, "an interrupted CLI cancels as the run's user")
+	require.Equal(t, got.RequestedBy, *got.CancelledBy)
 }
 
 // TestCLILogsFollow: `baton logs -f` started while a run is running prints

@@ -169,6 +169,8 @@ type Run struct {
 	DurationMS    *int64      `json:"duration_ms"`
 	Progress      *Progress   `json:"progress"`
 	Summary       *Summary    `json:"summary"`
+	RerunOf       *int64      `json:"rerun_of"`
+	CancelledBy   *string     `json:"cancelled_by"`
 }
 
 // WaitingFor is the WaitingFor schema: what a queued run waits for.

@@ -4,6 +4,7 @@ import { getApiToken } from './auth';
 import { apiErrorFromResponse, isAbortError, networkError } from './errors';
 import { healthOfResponse, reportApiHealth } from './status';
 import type {
+  CancelRequest,
   CreateRunRequest,
   EnvironmentInsights,
   EnvironmentInsightsQuery,
@@ -96,8 +97,8 @@ export function createRun(body: CreateRunRequest): Promise<Run> {
   return unwrap(client.POST('/api/runs', { body }));
 }
 
-export function cancelRun(id: number): Promise<Run> {
-  return unwrap(client.POST('/api/runs/{id}/cancel', { params: { path: { id } } }));
+export function cancelRun(id: number, body: CancelRequest = {}): Promise<Run> {
+  return unwrap(client.POST('/api/runs/{id}/cancel', { params: { path: { id } }, body }));
 }
 
 export function rerunRun(id: number, body: RerunRequest = {}): Promise<Run> {

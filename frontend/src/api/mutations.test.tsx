@@ -26,12 +26,13 @@ describe('mutation hooks own their invalidation', () => {
     expect(onSuccess).toHaveBeenCalledTimes(1);
   });
 
-  it('useCancelRun stores the cancelled run and refreshes it and the lists', async () => {
-    mockApi({ 'POST /api/runs/4/cancel': () => json(makeRun({ id: 4, status: 'cancelled' })) });
+  it('useCancelRun sends who cancels, stores the cancelled run and refreshes it and the lists', async () => {
+    const { requests } = mockApi({ 'POST /api/runs/4/cancel': () => json(makeRun({ id: 4, status: 'cancelled', cancelled_by: 'alice' })) });
     const { client, wrapper, invalidate } = setup();
     const { result } = renderHook(() => useCancelRun(), { wrapper });
-    await act(() => result.current.mutateAsync(4));
-    expect(client.getQueryData(queryKeys.run(4))).toMatchObject({ status: 'cancelled' });
+    await act(() => result.current.mutateAsync({ id: 4, body: { cancelled_by: 'alice' } }));
+    expect(await requests[0]!.request.clone().json()).toEqual({ cancelled_by: 'alice' });
+    expect(client.getQueryData(queryKeys.run(4))).toMatchObject({ status: 'cancelled', cancelled_by: 'alice' });
     expect(invalidate).toHaveBeenCalledWith({ queryKey: queryKeys.run(4) });
     expect(invalidate).toHaveBeenCalledWith({ queryKey: queryKeys.runLists });
   });

@@ -4,7 +4,7 @@
 import { useMutation, useQueryClient, type QueryClient, type UseMutationOptions } from '@tanstack/react-query';
 import { cancelRun, createRun, rerunFailedTests, rerunRun, uploadTestFile, uploadTestProject } from './client';
 import { queryKeys } from './queries';
-import type { CreateRunRequest, RerunRequest, Run, TestFile, TestProject, UploadTestFileBody } from './types';
+import type { CancelRequest, CreateRunRequest, RerunRequest, Run, TestFile, TestProject, UploadTestFileBody } from './types';
 
 /** What a caller may add to a mutation: its own callbacks, never the mutationFn. */
 export type MutationConfig<TData, TVariables> = Omit<UseMutationOptions<TData, Error, TVariables>, 'mutationFn'>;
@@ -64,13 +64,13 @@ export function useRerunFailedTests({ mutationConfig }: HookOptions<Run, { id: n
   });
 }
 
-/** POST /api/runs/{id}/cancel: the run itself, the lists and the environment's queue changed. */
-export function useCancelRun({ mutationConfig }: HookOptions<Run, number> = {}) {
+/** POST /api/runs/{id}/cancel (body: who cancels): the run itself, the lists and the environment's queue changed. */
+export function useCancelRun({ mutationConfig }: HookOptions<Run, { id: number; body?: CancelRequest }> = {}) {
   const queryClient = useQueryClient();
   const { onSuccess, ...rest } = mutationConfig ?? {};
   return useMutation({
     ...rest,
-    mutationFn: cancelRun,
+    mutationFn: ({ id, body }: { id: number; body?: CancelRequest }) => cancelRun(id, body),
     onSuccess: async (...args) => {
       const run = args[0];
       queryClient.setQueryData(queryKeys.run(run.id), run);

@@ -267,7 +267,9 @@ export interface paths {
          * Cancels a queued or running run.
          * @description A queued run becomes `cancelled` at once and leaves its queue. A running run's
          *     process group is killed (SIGTERM, then SIGKILL) on whichever worker executes it;
-         *     the returned run may still show `running` for up to two seconds.
+         *     the returned run may still show `running` for up to two seconds. The body is
+         *     optional; with `cancelled_by` the run records who cancelled it (a later cancel
+         *     request of a run already stopping changes nothing).
          */
         post: operations["cancelRun"];
         delete?: never;
@@ -813,6 +815,10 @@ export interface components {
             /** @description The project's files that pytest would collect (its python_files), as the catalog lists them. */
             test_files: components["schemas"]["TestFile"][];
         };
+        CancelRequest: {
+            /** @description Who cancels the run, recorded as the run's `cancelled_by`; blank names no one. */
+            cancelled_by?: string;
+        };
         RerunRequest: {
             /** @description Who asks for the rerun; defaults to the original run's user. */
             requested_by?: string;
@@ -873,6 +879,20 @@ export interface components {
             duration_ms: number | null;
             progress: components["schemas"]["Progress"];
             summary: components["schemas"]["TestSummary"];
+            /**
+             * Format: int64
+             * @description The run this one runs again (`POST /api/runs/{id}/rerun` or `rerun-failed`); null
+             *     for a new run, or once the original was deleted. `GET /api/runs?rerun_of=ID` lists
+             *     a run's reruns.
+             */
+            rerun_of: number | null;
+            /**
+             * @description Who asked to cancel the run, as the first accepted cancel request named them
+             *     (`cancelled_by` of its body). Set as soon as the cancel is accepted, so a running
+             *     run shows it while its processes are being stopped; null when no one asked or the
+             *     request named no one.
+             */
+            cancelled_by: string | null;
         };
         /**
          * @description `run`: behind `run_id` (running in its environment, or directly ahead in line).
@@ -1935,6 +1955,8 @@ export interface operations {
                 created_before?: string;
                 /** @description Only runs with a test file whose path contains this text (case-insensitive). */
                 test_file?: string;
+                /** @description Only the reruns of this run (runs whose `rerun_of` is this id). */
+                rerun_of?: number;
                 /** @description At most this many runs per page. */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
@@ -1987,7 +2009,9 @@ export interface operations {
                      *             "errors": 0,
                      *             "skipped": 0,
                      *             "total": 1
-                     *           }
+                     *           },
+                     *           "rerun_of": null,
+                     *           "cancelled_by": null
                      *         }
                      *       ],
                      *       "next_cursor": "NDI",
@@ -2085,7 +2109,16 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "cancelled_by": "alice"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CancelRequest"];
+            };
+        };
         responses: {
             /** @description The run after the cancel request. */
             200: {
@@ -2101,6 +2134,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

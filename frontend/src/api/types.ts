@@ -11,6 +11,7 @@ export type TestSummary = NonNullable<Schemas['TestSummary']>;
 export type TestResult = Schemas['TestResult'];
 export type TestResultList = Schemas['TestResultList'];
 export type RerunRequest = NonNullable<operations['rerunRun']['requestBody']>['content']['application/json'];
+export type CancelRequest = NonNullable<operations['cancelRun']['requestBody']>['content']['application/json'];
 export type RunStatus = Schemas['RunStatus'];
 export type RunList = Schemas['RunList'];
 export type LogPage = Schemas['LogPage'];

@@ -81,6 +81,8 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     duration_ms: 2000,
     progress: { completed: 1, total: 1 },
     summary: { passed: 1, failed: 0, errors: 0, skipped: 0, total: 1 },
+    rerun_of: null,
+    cancelled_by: null,
     ...overrides,
   };
 }

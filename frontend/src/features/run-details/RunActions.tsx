@@ -73,7 +73,8 @@ export function RunActions({ run }: { run: Run }) {
               className="button button--danger"
               onClick={() => {
                 setError(null);
-                cancel.mutate(run.id);
+                const who = loadUsername().trim();
+                cancel.mutate({ id: run.id, body: who ? { cancelled_by: who } : {} });
               }}
               disabled={!online}
               autoFocus

@@ -1,4 +1,4 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ function App() {
     <Routes>
       <Route path="/runs/8" element={<RunDetails runId={8} />} />
       <Route path="/runs/9" element={<p>Run 9 page</p>} />
+      <Route path="/runs/12" element={<RunDetails runId={12} />} />
     </Routes>
   );
 }
@@ -96,5 +97,61 @@ describe('RunDetails', () => {
     expect(await screen.findByText('Run 9 page')).toBeInTheDocument();
     const post = requests.find((r) => r.method === 'POST')!;
     await waitFor(async () => expect(await post.request.clone().json()).toEqual({ requested_by: 'dave' }));
+  });
+
+  it('cancels as the remembered user and says who cancelled', async () => {
+    window.localStorage.setItem('baton.username', 'dave');
+    let current = running;
+    const { requests } = mockApi({
+      'GET /api/runs/8': () => json(current),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 0, text: '', complete: false }),
+      'POST /api/runs/8/cancel': () => {
+        current = { ...running, status: 'cancelled', reason: 'cancelled_by_user', progress: null, cancelled_by: 'dave' };
+        return json(current);
+      },
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Cancel run' }));
+    await user.click(screen.getByRole('button', { name: 'Yes, cancel' }));
+    expect(await screen.findByText('Cancelled by dave')).toBeInTheDocument();
+    expect(within(screen.getByTestId('run-header')).getByText(/cancelled by dave/)).toBeInTheDocument();
+    const post = requests.find((r) => r.method === 'POST')!;
+    expect(await post.request.clone().json()).toEqual({ cancelled_by: 'dave' });
+  });
+
+  it('links a rerun to its original, says what it reruns, and lists the reruns of a run', async () => {
+    const rerun = makeRun({
+      id: 12,
+      requested_by: 'bob',
+      rerun_of: 8,
+      tests: ['sample-tests/test_success.py::test_bad'],
+      test_files: ['sample-tests/test_success.py'],
+    });
+    const { requests } = mockApi({
+      'GET /api/runs/12': () => json(rerun),
+      'GET /api/runs/12/log': () => json({ offset: 0, next_offset: 3, text: 'ok\n', complete: true }),
+      'GET /api/runs/12/tests': () => json({ items: [], summary: rerun.summary }),
+      'GET /api/runs/8': () => json(makeRun({ id: 8, status: 'failed', requested_by: 'alice', reason: 'tests_failed', exit_code: 1 })),
+      'GET /api/runs': (_req, url) =>
+        url.searchParams.get('rerun_of') === '12'
+          ? json({ items: [makeRun({ id: 14, status: 'running', rerun_of: 12, requested_by: 'carol', finished_at: null, duration_ms: null })], next_cursor: null, total: 1 })
+          : json({ items: [], next_cursor: null, total: 0 }),
+    });
+    renderWithProviders(<App />, { route: '/runs/12' });
+    const header = await screen.findByTestId('run-header');
+    expect(within(header).getByRole('link', { name: 'Rerun of #8' })).toHaveAttribute('href', '/runs/8');
+    // The original, with its status and user, in the summary.
+    const original = await screen.findByRole('link', { name: 'Run #8' });
+    expect(original).toHaveAttribute('href', '/runs/8');
+    expect(await within(original.parentElement!).findByText('failed')).toBeInTheDocument();
+    expect(within(original.parentElement!).getByText('by alice')).toBeInTheDocument();
+    // What it reruns: the single test it was narrowed to.
+    expect(screen.getByText('sample-tests/test_success.py::test_bad')).toBeInTheDocument();
+    expect(screen.getByText(/Only this test/)).toBeInTheDocument();
+    // Its own reruns.
+    expect(await screen.findByText('Reruns (1)')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: '#14' })).toHaveAttribute('href', '/runs/14');
+    expect(requests.some((r) => r.url.pathname === '/api/runs' && r.url.searchParams.get('rerun_of') === '12')).toBe(true);
   });
 });

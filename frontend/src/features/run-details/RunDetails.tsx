@@ -18,6 +18,7 @@ import { FailingTests } from './FailingTests';
 import { LogViewer } from './log/LogViewer';
 import { useLogModel } from './log/useLogModel';
 import { RunActions } from './RunActions';
+import { RerunOf, Reruns } from './RunLineage';
 import { TestResults } from './TestResults';
 import { useLogTail } from './useLogTail';
 
@@ -40,6 +41,18 @@ const REASONS: Record<string, string> = {
 
 const STATUS_SYMBOL: Record<string, string> = { queued: '…', running: '▶', success: '✓', failed: '✗', error: '!', cancelled: '⊘' };
 
+/** "cancelled by alice", or, while the run is still stopping, "cancel requested by alice". */
+function CancelledBy({ run }: { run: Run }) {
+  if (!run.cancelled_by) return null;
+  const text = run.status === 'cancelled' ? `cancelled by ${run.cancelled_by}` : `cancel requested by ${run.cancelled_by}`;
+  return (
+    <span className="cancelled-by" data-field="cancelled_by">
+      {' '}
+      {text}
+    </span>
+  );
+}
+
 function durationOf(run: Run, now: number, online: boolean): string {
   if (run.duration_ms != null) return formatDuration(run.duration_ms);
   if (run.status === 'running') {
@@ -58,7 +71,8 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
   if (isPending) placeholder = 'Loading log…';
   else if (run.status === 'queued') placeholder = 'Waiting for the environment: the log starts when the run does.';
   else if (tail.complete) placeholder = 'This run produced no output.';
-  const reason = run.reason ? (REASONS[run.reason] ?? run.reason) : null;
+  let reason = run.reason ? (REASONS[run.reason] ?? run.reason) : null;
+  if (run.reason === 'cancelled_by_user' && run.cancelled_by) reason = `Cancelled by ${run.cancelled_by}`;
   return (
     <>
       <section className="card" aria-label="Run summary">
@@ -90,6 +104,15 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
             <dt>Status</dt>
             <dd data-field="status">{run.status}</dd>
           </div>
+          {run.rerun_of != null && (
+            <div>
+              <dt>Rerun of</dt>
+              <dd>
+                <RerunOf run={run} now={now} />
+              </dd>
+            </div>
+          )}
+          <Reruns run={run} now={now} />
           <div>
             <dt>Exit code</dt>
             <dd data-field="exit_code">{run.exit_code ?? <span className="muted">—</span>}</dd>
@@ -136,6 +159,37 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
               <RelativeTime iso={run.finished_at} now={now} />
             </dd>
           </div>
+          {(run.tests.length > 0 || run.keyword || run.markers) && (
+            <div className="details__wide">
+              <dt>Selection</dt>
+              <dd data-field="selection">
+                {run.tests.length > 0 && (
+                  <>
+                    <span className="muted">
+                      {run.tests.length === 1 ? 'Only this test' : `Only these ${run.tests.length} tests`} of their files:
+                    </span>
+                    <ul className="file-list">
+                      {run.tests.map((t) => (
+                        <li key={t}>
+                          <code>{t}</code>
+                        </li>
+                      ))}
+                    </ul>
+                  </>
+                )}
+                {run.keyword && (
+                  <div>
+                    <code>-k {run.keyword}</code>
+                  </div>
+                )}
+                {run.markers && (
+                  <div>
+                    <code>-m {run.markers}</code>
+                  </div>
+                )}
+              </dd>
+            </div>
+          )}
           <div className="details__wide">
             <dt>Test files ({run.test_files.length})</dt>
             <dd data-field="test_files">
@@ -245,6 +299,20 @@ function RunPage({ run, now, live, online }: { run: Run; now: number; live: bool
             <span data-field="duration">{durationOf(run, now, online)}</span>
             <span aria-hidden="true"> · </span>
             {run.requested_by} in {runTarget(run)}
+            {run.rerun_of != null && (
+              <>
+                <span aria-hidden="true"> · </span>
+                <Link to={`/runs/${run.rerun_of}`} data-testid="rerun-of-link">
+                  Rerun of #{run.rerun_of}
+                </Link>
+              </>
+            )}
+            {run.cancelled_by && (
+              <>
+                <span aria-hidden="true"> · </span>
+                <CancelledBy run={run} />
+              </>
+            )}
           </span>
         </div>
         <RunActions run={run} />

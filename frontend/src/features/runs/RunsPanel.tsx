@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useOnline } from '../../api/status';
 import { loadUsername } from '../../lib/username';
-import { useLocation, useSearchParams } from 'react-router';
+import { Link, useLocation, useSearchParams } from 'react-router';
 import { useRuns } from '../../api/queries';
 import { MAX_ENVIRONMENT_ID, RUN_STATUSES, type ListRunsQuery, type Run, type RunStatus } from '../../api/types';
 import { EmptyState, ErrorState, LoadingState, Spinner } from '../../components/States';
@@ -31,6 +31,11 @@ function parseDay(value: string | null): string | undefined {
 function parseEnvironment(value: string | null): number | undefined {
   const n = Number(value);
   return value && Number.isInteger(n) && n >= 1 && n <= MAX_ENVIRONMENT_ID ? n : undefined;
+}
+
+function parseRunId(value: string | null): number | undefined {
+  const n = Number(value);
+  return value && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }
 
 function parsePageSize(value: string | null): number {
@@ -83,6 +88,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
   const testFile = params.get('test_file') ?? '';
   const environmentId = parseEnvironment(params.get('environment_id'));
   const requestedBy = params.get('requested_by') ?? '';
+  const rerunOf = parseRunId(params.get('rerun_of'));
   const cursor = params.get('cursor') ?? undefined;
   const newerCursors = readPaging(location.state);
 
@@ -95,6 +101,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
   if (testFile) query.test_file = testFile;
   if (environmentId) query.environment_id = environmentId;
   if (requestedBy) query.requested_by = requestedBy;
+  if (rerunOf) query.rerun_of = rerunOf;
   if (cursor) query.cursor = cursor;
   const runs = useRuns(query);
 
@@ -137,7 +144,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
   };
   const toggleStatus = (s: RunStatus) =>
     updateFilters({ status: statuses.includes(s) ? statuses.filter((x) => x !== s) : RUN_STATUSES.filter((x) => x === s || statuses.includes(x)) });
-  const clearAll = { status: undefined, environment_id: undefined, requested_by: undefined, from: undefined, to: undefined, test_file: undefined };
+  const clearAll = { status: undefined, environment_id: undefined, requested_by: undefined, from: undefined, to: undefined, test_file: undefined, rerun_of: undefined };
 
   const goNext = (nextCursor: string) => {
     const next = new URLSearchParams(params);
@@ -153,7 +160,7 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
     setParams(next, { state: { newerCursors: newerCursors.slice(0, -1) } satisfies PagingState });
   };
 
-  const hasFilters = Boolean(statuses.length > 0 || environmentId || requestedBy || from || to || testFile);
+  const hasFilters = Boolean(statuses.length > 0 || environmentId || requestedBy || from || to || testFile || rerunOf);
   const data = runs.data;
   // New runs arrive only on the newest page; older pages never gain rows at the top.
   const held = useHeldRuns(runs.isPlaceholderData ? undefined : data?.items, !cursor, ownRunId);
@@ -335,6 +342,16 @@ export function RunsPanel({ ownRunId }: { ownRunId?: number } = {}) {
             ))}
           </select>
         </div>
+        {rerunOf && (
+          <span className="field field--inline" data-testid="rerun-of-filter">
+            <span>
+              Reruns of <Link to={`/runs/${rerunOf}`}>#{rerunOf}</Link>
+            </span>
+            <button type="button" className="button button--link" onClick={() => updateFilters({ rerun_of: undefined })}>
+              Show all runs
+            </button>
+          </span>
+        )}
         {hasFilters && (
           <button
             type="button"

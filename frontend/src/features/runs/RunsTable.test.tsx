@@ -39,4 +39,21 @@ describe('RunsTable', () => {
     expect(screen.getByText('+2 more')).toBeInTheDocument();
     expect(screen.queryByText('a/test_3.py')).not.toBeInTheDocument();
   });
+
+  it('says who cancelled a run and which run a rerun reruns', () => {
+    renderWithProviders(
+      <RunsTable
+        runs={[
+          makeRun({ id: 6, status: 'cancelled', reason: 'cancelled_by_user', cancelled_by: 'bob', summary: null }),
+          makeRun({ id: 7, rerun_of: 3 }),
+        ]}
+        now={NOW}
+      />,
+    );
+    const row = (id: number) => screen.getByRole('link', { name: `#${id}` }).closest('tr')!;
+    expect(within(row(6)).getByText('cancelled')).toHaveAttribute('title', 'Cancelled by bob');
+    expect(within(row(6)).getByText('by bob')).toBeInTheDocument();
+    expect(row(6).querySelector('[data-label="Status"]')).toHaveTextContent(/^cancelled\s*by bob$/);
+    expect(within(row(7)).getByTitle('Rerun of #3')).toHaveTextContent('rerun of #3');
+  });
 });

@@ -49,6 +49,12 @@ const RunRow = memo(function RunRow({ run, now, stale }: { run: Run; now: number
         <Link to={`/runs/${run.id}`} className="run-link">
           #{run.id}
         </Link>
+        {run.rerun_of != null && (
+          <span className="rerun-mark" title={`Rerun of #${run.rerun_of}`}>
+            <span aria-hidden="true">↻</span>
+            <span className="sr-only">rerun of </span>#{run.rerun_of}
+          </span>
+        )}
       </td>
       <td className="truncate" title={run.requested_by} data-label="User">
         {run.requested_by}
@@ -61,6 +67,11 @@ const RunRow = memo(function RunRow({ run, now, stale }: { run: Run; now: number
         <div className="status-cell">
           <StatusBadge run={run} now={now} stale={stale && (run.status === 'running' || run.status === 'queued')} />
           {run.status === 'running' && run.progress && <ProgressMeter progress={run.progress} />}
+          {run.status === 'cancelled' && run.cancelled_by && (
+            <span className="status-cell__by truncate" title={`Cancelled by ${run.cancelled_by}`}>
+              by {run.cancelled_by}
+            </span>
+          )}
           {run.status !== 'running' && run.summary && <SummaryText summary={run.summary} />}
           {!stale && <QueueNote run={run} now={now} />}
         </div>
