@@ -18,20 +18,34 @@ import (
 // the run may be reaped, and the run's supervisor kills the tree on its
 // own; only then does the other worker reap the run and start the next.
 // Judged from what the test processes wrote: the two runs never overlap.
+//
+// Both ways a run starts: handed to a warm slot, and cold.
 func TestFrozenWorkerLosesItsLease(t *testing.T) {
 	systemTest(t)
+	t.Run("warm", func(t *testing.T) { testFrozenWorker(t, "BATON_WARM_SLOTS=1", "=== warm start: ") })
+	t.Run("cold", func(t *testing.T) { testFrozenWorker(t, "BATON_WARM_SLOTS=0", "") })
+}
+
+// testFrozenWorker is TestFrozenWorkerLosesItsLease with workers of
+// setting warm; the frozen run's log has warmLine if one is given.
+func testFrozenWorker(t *testing.T, warm, warmLine string) {
 	const lostAfter, lease = 4 * time.Second, 3 * time.Second // the default margin: a quarter
-	settings := []string{"BATON_HEARTBEAT_INTERVAL=500ms", "BATON_WORKER_LOST_AFTER=" + lostAfter.String(), "BATON_MAX_RUNS=1"}
+	settings := []string{"BATON_HEARTBEAT_INTERVAL=500ms", "BATON_WORKER_LOST_AFTER=" + lostAfter.String(), "BATON_MAX_RUNS=1", warm}
 	r := newRig(t, "")
 	api := r.serve("api", append([]string{"BATON_EMBEDDED_WORKER=false"}, settings...)...)
 	a := r.worker("worker-a", api.url(), settings...)
 
 	first := api.createRun(1, "sample-tests/test_lease_ticks.py", 60)
 	py := r.waitPytest(first.ID, 60*time.Second)
+	seen := time.Now()
 	require.Equal(t, a.pid(), parentOf(t, py.ppid), "run %d's pytest should run under a supervisor of worker A", first.ID)
 	b := r.worker("worker-b", api.url(), settings...)
 	second := api.createRun(1, "sample-tests/test_record.py", 60)
-	time.Sleep(time.Second) // a few heartbeats of A confirmed; B sees a busy environment
+	// While A is healthy its heartbeats keep extending the lease: the run
+	// outlives its first lease (and B sees a busy environment).
+	time.Sleep(time.Until(seen.Add(lease + time.Second)))
+	require.True(t, py.alive(), "run %d was killed although its worker was healthy: the lease was not extended", first.ID)
+	require.Equal(t, "running", api.getRun(first.ID).Status, "run %d", first.ID)
 	require.Equal(t, "queued", api.getRun(second.ID).Status, "run %d waits behind run %d", second.ID, first.ID)
 
 	a.signal(syscall.SIGSTOP)
@@ -88,6 +102,11 @@ func TestFrozenWorkerLosesItsLease(t *testing.T) {
 		t.Fatalf("run %d ended %s, want error/worker_lost or error/lease_expired; log:\n%s", first.ID, lost, log)
 	}
 	require.Equal(t, 1, strings.Count(log, fmt.Sprintf("=== run %d in ", first.ID)), "run %d started once; log:\n%s", first.ID, log)
+	if warmLine != "" {
+		require.Contains(t, log, warmLine, "run %d should have started warm", first.ID)
+	} else {
+		require.NotContains(t, log, "=== warm start: ", "run %d should have started cold", first.ID)
+	}
 	// The fencing token: what the tests got, and it grew for the next run.
 	require.NotNil(t, lost.Fence)
 	require.Contains(t, log, fmt.Sprintf("fence=%d\n", *lost.Fence), "run %d's tests got TEST_ENV_FENCE", first.ID)
