@@ -49,6 +49,24 @@ export default defineConfig([
     },
   },
   {
+    // The same rule one folder down (a feature's api/ or log/): '../x' is the feature itself,
+    // '../../x' another feature; src/api, src/components, src/lib and src/test are '../../../x'.
+    files: ['src/features/*/*/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./\\.\\./(?!\\.\\./(api|components|lib|test)(/|$))',
+              message: 'Features import only from src/api, src/components and src/lib, never from other features.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/test/**', '**/*.test.{ts,tsx}'],
     rules: { 'react-refresh/only-export-components': 'off' },
   },

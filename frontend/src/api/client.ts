@@ -8,7 +8,10 @@ import type {
   CreateRunRequest,
   EnvironmentInsights,
   EnvironmentInsightsQuery,
+  Environment,
   EnvironmentList,
+  EnvironmentPatch,
+  HoldRequest,
   ListRunsQuery,
   LogPage,
   RerunRequest,
@@ -67,6 +70,22 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 
 export function listEnvironments(signal?: AbortSignal): Promise<EnvironmentList> {
   return unwrap(client.GET('/api/environments', { signal }));
+}
+
+export function getEnvironment(id: number, signal?: AbortSignal): Promise<Environment> {
+  return unwrap(client.GET('/api/environments/{id}', { params: { path: { id } }, signal }));
+}
+
+export function updateEnvironment(id: number, body: EnvironmentPatch): Promise<Environment> {
+  return unwrap(client.PATCH('/api/environments/{id}', { params: { path: { id } }, body }));
+}
+
+export function holdEnvironment(id: number, body: HoldRequest): Promise<Environment> {
+  return unwrap(client.POST('/api/environments/{id}/hold', { params: { path: { id } }, body }));
+}
+
+export function releaseEnvironment(id: number): Promise<Environment> {
+  return unwrap(client.DELETE('/api/environments/{id}/hold', { params: { path: { id } } }));
 }
 
 export async function listTestFiles(signal?: AbortSignal): Promise<TestFile[]> {

@@ -4,6 +4,7 @@
 // them, and each mutation hook owns its cache invalidation (see ./mutations.ts).
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 import {
+  getEnvironment,
   getEnvironmentInsights,
   getRun,
   getRunTests,
@@ -17,6 +18,8 @@ import {
 } from './client';
 import {
   isFinalStatus,
+  MAX_ENVIRONMENT_ID,
+  MIN_ENVIRONMENT_ID,
   type EnvironmentInsightsQuery,
   type ListRunsQuery,
   type Run,
@@ -31,11 +34,14 @@ const CATALOG_POLL_MS = 15_000;
 
 export const queryKeys = {
   environments: ['environments'] as const,
+  /** Under `environments`, so invalidating the list refreshes every environment too. */
+  environment: (id: number) => ['environments', 'detail', id] as const,
   testFiles: ['test-files'] as const,
   testDirectories: ['test-directories'] as const,
   runs: ['runs'] as const,
   runLists: ['runs', 'list'] as const,
   runList: (query: ListRunsQuery) => ['runs', 'list', query] as const,
+  runDetails: ['runs', 'detail'] as const,
   run: (id: number) => ['runs', 'detail', id] as const,
   runLog: (id: number) => ['runs', 'log', id] as const,
   runTests: (id: number) => ['runs', 'tests', id] as const,
@@ -54,6 +60,14 @@ export const environmentsQueryOptions = () =>
     queryFn: ({ signal }) => listEnvironments(signal),
     refetchInterval: POLL_MS,
     placeholderData: keepPreviousData,
+  });
+
+export const environmentQueryOptions = (id: number) =>
+  queryOptions({
+    queryKey: queryKeys.environment(id),
+    queryFn: ({ signal }) => getEnvironment(id, signal),
+    refetchInterval: POLL_MS,
+    enabled: Number.isSafeInteger(id) && id >= MIN_ENVIRONMENT_ID && id <= MAX_ENVIRONMENT_ID,
   });
 
 export const testFilesQueryOptions = () =>
@@ -137,6 +151,7 @@ export const environmentInsightsQueryOptions = (query: EnvironmentInsightsQuery)
   });
 
 export const useEnvironments = () => useQuery(environmentsQueryOptions());
+export const useEnvironment = (id: number) => useQuery(environmentQueryOptions(id));
 export const useTestFiles = () => useQuery(testFilesQueryOptions());
 export const useTestDirectories = () => useQuery(testDirectoriesQueryOptions());
 export const useRuns = (query: ListRunsQuery) => useQuery(runsQueryOptions(query));

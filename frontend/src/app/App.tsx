@@ -2,6 +2,7 @@ import { lazy, Suspense } from 'react';
 import { NavLink, Outlet, Route, Routes } from 'react-router';
 import { ApiStatusBanner } from '../components/ApiStatusBanner';
 import { ApiTokenControl } from '../components/ApiTokenControl';
+import { EnvironmentDetailsPage } from '../pages/EnvironmentDetailsPage';
 import { EnvironmentsPage } from '../pages/EnvironmentsPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { RunDetailsPage } from '../pages/RunDetailsPage';
@@ -55,6 +56,7 @@ export function AppRoutes() {
         <Route index element={<RunsPage />} />
         <Route path="runs/:id" element={<RunDetailsPage />} />
         <Route path="environments" element={<EnvironmentsPage />} />
+        <Route path="environments/:id" element={<EnvironmentDetailsPage />} />
         <Route path="tests" element={<TestsPage />} />
         <Route path="tests/history" element={<TestHistoryPage />} />
         <Route path="insights" element={<InsightsPage />} />

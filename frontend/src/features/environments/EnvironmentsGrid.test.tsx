@@ -1,8 +1,10 @@
 import { screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '../../api/types';
 import { json, mockApi, renderWithProviders } from '../../test/utils';
 import { EnvironmentsGrid } from './EnvironmentsGrid';
+import { makeEnvironmentList } from './fixtures';
 
 describe('EnvironmentsGrid', () => {
   it('shows idle/busy, the running run, the queue, and colours by contention', async () => {
@@ -42,5 +44,42 @@ describe('EnvironmentsGrid', () => {
     expect(container.querySelector('[data-env-id="1"]')).toHaveClass('env-tile--heat-0');
     // Polled every second: a live region here would be read out every second.
     expect(container.querySelector('[aria-live]:not([aria-live="off"]), [role="status"], [role="log"]')).toBeNull();
+  });
+
+  it('shows labels and holds, says what waits for a worker, and filters by pool and state', async () => {
+    const data = makeEnvironmentList(
+      {
+        11: { state: 'held', labels: ['staging'], queued_run_ids: [30], hold: { held_by: 'carol', reason: 'debugging', since: '2026-11-25T10:00:00Z', until: null } },
+        12: { state: 'busy', running_run_id: 31, labels: ['eu', 'staging'] },
+        13: { state: 'waiting', queued_run_ids: [32], labels: ['eu'] },
+      },
+      { waiting_for_capacity: 1, worker_slots: { workers: 2, total: 2, busy: 2 } },
+    );
+    data.pools = data.pools.map((p) => (p.name === 'staging' ? { ...p, queued_run_ids: [33] } : p));
+    mockApi({ 'GET /api/environments': () => json(data) });
+    const { container } = renderWithProviders(<EnvironmentsGrid />, { route: '/environments' });
+    await screen.findByText('env100');
+    expect(screen.getByText(/busy ·/)).toHaveTextContent('1 busy · 97 idle · 1 held · 1 waiting for a worker · 2 runs waiting in 2 environments · 1 run waiting for a pool');
+    expect(screen.getByTestId('worker-slots')).toHaveTextContent('2 of 2 worker slots busy on 2 workers · 1 run waiting for a free slot');
+
+    const env11 = container.querySelector('[data-env-id="11"]') as HTMLElement;
+    expect(within(env11).getByText('held')).toHaveClass('env-state--held');
+    expect(within(env11).getByText('Held by carol until released')).toHaveAttribute('title', 'debugging');
+    expect(within(env11).getByRole('list', { name: 'Labels' })).toHaveTextContent('staging');
+    expect(within(env11).getByRole('link', { name: 'Manage env11' })).toHaveAttribute('href', '/environments/11');
+    // Never "idle" while a run waits for a worker.
+    expect(within(container.querySelector('[data-env-id="13"]') as HTMLElement).getByText('waiting')).toHaveClass('env-state--waiting');
+
+    const user = userEvent.setup();
+    await user.selectOptions(screen.getByLabelText('Pool'), 'staging');
+    expect(screen.getByRole('option', { name: 'staging (2, 1 waiting)' })).toBeInTheDocument();
+    expect([...container.querySelectorAll('li.env-tile')].map((e) => e.getAttribute('data-env-id'))).toEqual(['11', '12']);
+    expect(screen.getByRole('list', { name: 'Environments (2 of 100)' })).toBeInTheDocument();
+    await user.selectOptions(screen.getByLabelText('State'), 'held');
+    expect([...container.querySelectorAll('li.env-tile')].map((e) => e.getAttribute('data-env-id'))).toEqual(['11']);
+    await user.selectOptions(screen.getByLabelText('Pool'), 'eu');
+    expect(screen.getByText('No environment matches')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Show all environments' }));
+    expect(container.querySelectorAll('li.env-tile')).toHaveLength(100);
   });
 });

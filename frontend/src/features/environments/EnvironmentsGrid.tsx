@@ -1,36 +1,49 @@
 import { memo } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { useEnvironments } from '../../api/queries';
-import type { Environment } from '../../api/types';
-import { ErrorState, LoadingState } from '../../components/States';
+import type { Environment, EnvironmentList, EnvironmentState } from '../../api/types';
+import { EmptyState, ErrorState, LoadingState } from '../../components/States';
 import { pluralize } from '../../lib/format';
+import { holdLine } from './hold';
+import { EnvironmentLabels, EnvironmentStatePill } from './pieces';
 
 /** Queue lengths at or above this get the hottest colour. */
 const HOTTEST = 6;
 const SHOWN_QUEUED = 3;
 
-/** 0 idle, 1 busy with nobody waiting, 2..(HOTTEST+1) busy with a growing queue. */
+/** 0 idle (or held with nobody waiting), 1 busy with nobody waiting, 2..(HOTTEST+1) a growing queue. */
 function heatLevel(env: Environment): number {
   const waiting = env.queued_run_ids.length;
-  if (env.state === 'idle' && waiting === 0) return 0;
+  if ((env.state === 'idle' || env.state === 'held') && waiting === 0) return 0;
   return 1 + Math.min(waiting, HOTTEST);
 }
 
-const EnvironmentTile = memo(function EnvironmentTile({ env }: { env: Environment }) {
+const EnvironmentTile = memo(function EnvironmentTile({ env, now }: { env: Environment; now: number }) {
   const waiting = env.queued_run_ids.length;
   const level = heatLevel(env);
   const shown = env.queued_run_ids.slice(0, SHOWN_QUEUED);
   const headingId = `env-${env.id}-name`;
   return (
-    <li className={`env-tile env-tile--heat-${level}`} aria-labelledby={headingId} data-env-id={env.id} data-state={env.state}>
+    <li
+      className={`env-tile env-tile--heat-${level}${env.hold ? ' env-tile--held' : ''}`}
+      aria-labelledby={headingId}
+      data-env-id={env.id}
+      data-state={env.state}
+    >
       <div className="env-tile__head">
         <h3 className="env-tile__name" id={headingId}>
           <Link to={`/?environment_id=${env.id}`} title={`Runs in ${env.name}`}>
             {env.name}
           </Link>
         </h3>
-        <span className={`env-state env-state--${env.state}`}>{env.state}</span>
+        <EnvironmentStatePill env={env} />
       </div>
+      {env.labels.length > 0 && <EnvironmentLabels labels={env.labels} />}
+      {env.hold && (
+        <div className="env-tile__hold" title={env.hold.reason}>
+          {holdLine(env, now)}
+        </div>
+      )}
       {env.running_run_id != null && (
         <div className="env-tile__running">
           Running <Link to={`/runs/${env.running_run_id}`}>#{env.running_run_id}</Link>
@@ -49,6 +62,9 @@ const EnvironmentTile = memo(function EnvironmentTile({ env }: { env: Environmen
           </ul>
         </div>
       )}
+      <Link className="env-tile__manage" to={`/environments/${env.id}`} aria-label={`Manage ${env.name}`}>
+        Manage
+      </Link>
     </li>
   );
 });
@@ -71,29 +87,127 @@ function Legend() {
   );
 }
 
-/** The 100 environments: idle/busy, the running run and the queue, coloured by contention. */
-export function EnvironmentsGrid() {
-  const query = useEnvironments();
-  if (query.isPending) return <LoadingState label="Loading environments…" />;
-  if (!query.data) return <ErrorState title="Could not load environments" error={query.error} />;
-  const items = query.data.items;
-  const busy = items.filter((e) => e.state === 'busy').length;
+const STATES: readonly EnvironmentState[] = ['idle', 'busy', 'held', 'waiting'];
+
+function Summary({ data }: { data: EnvironmentList }) {
+  const items = data.items;
+  const count = (state: EnvironmentState) => items.filter((e) => e.state === state).length;
   const waiting = items.reduce((n, e) => n + e.queued_run_ids.length, 0);
   const contended = items.filter((e) => e.queued_run_ids.length > 0).length;
+  const pooled = data.pools.reduce((n, p) => n + p.queued_run_ids.length, 0);
+  const slots = data.worker_slots;
+  return (
+    <div className="env-summary__stats">
+      <p>
+        <strong>{count('busy')}</strong> busy · <strong>{count('idle')}</strong> idle
+        {count('held') > 0 && (
+          <>
+            {' '}
+            · <strong>{count('held')}</strong> held
+          </>
+        )}
+        {count('waiting') > 0 && (
+          <>
+            {' '}
+            · <strong>{count('waiting')}</strong> waiting for a worker
+          </>
+        )}{' '}
+        · <strong>{pluralize(waiting, 'run')}</strong> waiting in <strong>{pluralize(contended, 'environment')}</strong>
+        {pooled > 0 && (
+          <>
+            {' '}
+            · <strong>{pluralize(pooled, 'run')}</strong> waiting for a pool
+          </>
+        )}
+      </p>
+      <p className="muted" data-testid="worker-slots">
+        {slots.workers === 0
+          ? 'No worker is running: queued runs wait until one starts.'
+          : `${slots.busy} of ${pluralize(slots.total, 'worker slot')} busy on ${pluralize(slots.workers, 'worker')}`}
+        {data.waiting_for_capacity > 0 && ` · ${pluralize(data.waiting_for_capacity, 'run')} waiting for a free slot`}
+      </p>
+    </div>
+  );
+}
+
+function Filters({ data, pool, state, onChange }: { data: EnvironmentList; pool: string; state: string; onChange: (key: 'pool' | 'state', value: string) => void }) {
+  const pools = data.pools.filter((p) => p.environment_ids.length > 0);
+  return (
+    <div className="filters env-filters" role="search" aria-label="Filter environments">
+      <div className="field field--inline">
+        <label htmlFor="env-filter-pool" className="field__label">
+          Pool
+        </label>
+        <select id="env-filter-pool" className="input input--small" value={pool} onChange={(e) => onChange('pool', e.target.value)}>
+          <option value="">All environments</option>
+          {pools.map((p) => (
+            <option key={p.name} value={p.name}>
+              {`${p.name} (${p.environment_ids.length}${p.queued_run_ids.length > 0 ? `, ${p.queued_run_ids.length} waiting` : ''})`}
+            </option>
+          ))}
+          <option value="-">No label</option>
+        </select>
+      </div>
+      <div className="field field--inline">
+        <label htmlFor="env-filter-state" className="field__label">
+          State
+        </label>
+        <select id="env-filter-state" className="input input--small" value={state} onChange={(e) => onChange('state', e.target.value)}>
+          <option value="">Any</option>
+          {STATES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </div>
+    </div>
+  );
+}
+
+/** The 100 environments: state, labels, hold, the running run and the queue, coloured by contention; filtered by pool and state (in the URL). */
+export function EnvironmentsGrid() {
+  const query = useEnvironments();
+  const [params, setParams] = useSearchParams();
+  if (query.isPending) return <LoadingState label="Loading environments…" />;
+  if (!query.data) return <ErrorState title="Could not load environments" error={query.error} />;
+  const data = query.data;
+  const pool = params.get('pool') ?? '';
+  const state = params.get('state') ?? '';
+  const onChange = (key: 'pool' | 'state', value: string) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (value === '') next.delete(key);
+        else next.set(key, value);
+        return next;
+      },
+      { replace: true },
+    );
+  const shown = data.items.filter(
+    (e) => (pool === '' || (pool === '-' ? e.labels.length === 0 : e.labels.includes(pool))) && (state === '' || e.state === state),
+  );
+  const now = query.dataUpdatedAt;
   return (
     <>
       <div className="env-summary">
-        <p className="env-summary__stats">
-          <strong>{busy}</strong> busy · <strong>{items.length - busy}</strong> idle · <strong>{pluralize(waiting, 'run')}</strong>{' '}
-          waiting in <strong>{pluralize(contended, 'environment')}</strong>
-        </p>
+        <Summary data={data} />
         <Legend />
       </div>
-      <ul className="env-grid" aria-label="Environments">
-        {items.map((env) => (
-          <EnvironmentTile key={env.id} env={env} />
-        ))}
-      </ul>
+      <Filters data={data} pool={pool} state={state} onChange={onChange} />
+      {shown.length === 0 ? (
+        <EmptyState title="No environment matches">
+          <button type="button" className="button button--small" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
+            Show all environments
+          </button>
+        </EmptyState>
+      ) : (
+        <ul className="env-grid" aria-label={shown.length === data.items.length ? 'Environments' : `Environments (${shown.length} of ${data.items.length})`}>
+          {shown.map((env) => (
+            <EnvironmentTile key={env.id} env={env} now={now} />
+          ))}
+        </ul>
+      )}
     </>
   );
 }

@@ -1,2 +1,3 @@
 // Public surface of the environments feature.
+export { EnvironmentDetails } from './EnvironmentDetails';
 export { EnvironmentsGrid } from './EnvironmentsGrid';
