@@ -94,7 +94,7 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
           </div>
           {run.status === 'queued' && run.waiting_for && (
             <div className="details__wide">
-              <dt>Waiting for</dt>
+              <dt>In the queue</dt>
               <dd data-field="waiting_for" data-wait-kind={run.waiting_for.kind}>
                 <WaitReason wait={run.waiting_for} now={now} />. <span className="muted">{etaSentence(run)}</span>
               </dd>
