@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 admin=${BATON_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 db="baton_e2e_$$"
-port=${E2E_PORT:-18080}
+# A free port unless E2E_PORT names one: a fixed default collides with any other server (or
+# another e2e run) on the machine. The kernel picks it; the server binds it a moment later.
+port=${E2E_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')}
 work=$(mktemp -d)
 pid=""
 cleanup() {

@@ -212,8 +212,83 @@ describe('Baton UI', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.getByRole('button', { name: 'Yes, cancel' }).click();
     await page.locator('.run-header .badge--cancelled').waitFor({ timeout: 60_000 });
-    assert.equal((await api(`/api/runs/${id}`)).status, 'cancelled');
+    // Who cancelled: the name this browser started the run with (polled text: wait for it).
+    await page.locator('.run-header', { hasText: `cancelled by ${username}` }).waitFor();
+    const cancelled = await api(`/api/runs/${id}`);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(cancelled.cancelled_by, username);
     assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
+    await page.close();
+  });
+
+  test('rerun failed tests: the rerun links to its original, the original lists it, a cancel says who (1440 and 390, axe)', { timeout: TEST_TIMEOUT }, async () => {
+    const owner = `e2e-${tag}-owner`;
+    const rerunner = `e2e-${tag}-rerunner`;
+    const environmentId = randomEnvironment();
+    const original = await apiWaitFinal((await apiRun({ requested_by: owner, environment_id: environmentId, test_files: ['sample-tests/test_failure.py'] })).id);
+    assert.equal(original.status, 'failed');
+    // A slow run holds the environment, so the rerun waits in line until it is cancelled.
+    const blocker = await apiRun({ requested_by: owner, environment_id: environmentId, test_files: ['sample-tests/test_slow.py'] });
+
+    const page = await context.newPage();
+    await page.setViewportSize(VIEWPORTS[0]);
+    await page.goto('/');
+    await page.evaluate((name) => window.localStorage.setItem('baton.username', name), rerunner);
+    await page.goto(`/runs/${original.id}`);
+    await page.getByRole('button', { name: /^Rerun \d+ failed$/ }).click();
+    await page.waitForURL((url) => /^\/runs\/\d+$/.test(url.pathname) && url.pathname !== `/runs/${original.id}`);
+    const rerunId = Number(new URL(page.url()).pathname.split('/').at(-1));
+    const header = page.getByTestId('run-header');
+    const back = header.getByRole('link', { name: `Rerun of #${original.id}` });
+    await back.waitFor();
+    assert.equal(await back.getAttribute('href'), `/runs/${original.id}`);
+    const rerun = await api(`/api/runs/${rerunId}`);
+    assert.equal(rerun.rerun_of, original.id);
+    assert.equal(rerun.requested_by, rerunner, 'filed under who asked for it, not the original user');
+    assert.ok(rerun.tests.length > 0, 'only the failed tests');
+    // What it reruns: the failed tests by node id, on the page.
+    for (const nodeId of rerun.tests) await page.locator('[data-field="selection"]', { hasText: nodeId }).waitFor();
+
+    // Cancel it while it waits: the page, the table and the API say who.
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByRole('button', { name: 'Yes, cancel' }).click();
+    await header.locator('.badge--cancelled').waitFor({ timeout: 60_000 });
+    await header.locator('[data-field="cancelled_by"]', { hasText: `cancelled by ${rerunner}` }).waitFor();
+    await page.locator('[data-field="reason"]', { hasText: `Cancelled by ${rerunner}` }).waitFor();
+    assert.equal((await api(`/api/runs/${rerunId}`)).cancelled_by, rerunner);
+    await api(`/api/runs/${blocker.id}/cancel`, { method: 'POST' });
+
+    for (const viewport of VIEWPORTS) {
+      await page.setViewportSize(viewport);
+      // The rerun's page, then the original's, which lists its rerun.
+      await page.goto(`/runs/${rerunId}`);
+      await page.getByTestId('run-header').getByRole('link', { name: `Rerun of #${original.id}` }).waitFor();
+      await page.locator('[data-field="rerun_of"]', { hasText: 'failed' }).waitFor();
+      for (const [name, ready] of [
+        ['run-rerun', () => page.locator('[data-testid="run-log"][data-complete="true"]').waitFor()],
+        ['run-original', () => page.locator('[data-field="reruns"]', { hasText: `#${rerunId}` }).waitFor()],
+      ]) {
+        if (name === 'run-original') await page.goto(`/runs/${original.id}`);
+        await ready();
+        const { over, culprits } = await horizontalOverflow(page);
+        assert.equal(over, 0, `${name} at ${viewport.width}px overflows by ${over}px: ${culprits.join(', ')}`);
+        assert.deepEqual(await axeViolations(page), [], `${name} at ${viewport.width}px`);
+        await screenshot(page, name);
+      }
+      await page.locator('[data-field="reruns"]').getByRole('link', { name: `#${rerunId}` }).click();
+      await page.waitForURL((url) => url.pathname === `/runs/${rerunId}`);
+
+      // The runs table (cards on a phone): the rerun is marked, and its status says who cancelled it.
+      await page.goto(`/?requested_by=${encodeURIComponent(rerunner)}`);
+      const row = runRow(page, rerunId);
+      await row.locator('.status-cell', { hasText: `by ${rerunner}` }).waitFor();
+      assert.equal(await row.locator('.badge').getAttribute('title'), `Cancelled by ${rerunner}`);
+      assert.equal(await row.locator('.rerun-mark').getAttribute('title'), `Rerun of #${original.id}`);
+      const { over } = await horizontalOverflow(page);
+      assert.equal(over, 0, `runs table with a cancelled rerun at ${viewport.width}px`);
+      assert.deepEqual(await axeViolations(page), [], `runs table with a cancelled rerun at ${viewport.width}px`);
+      await screenshot(page, 'runs-rerun-cancelled');
+    }
     await page.close();
   });
 
