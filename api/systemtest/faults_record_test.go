@@ -23,18 +23,19 @@ import (
 // leave behind) appends lines to a record of its environment,
 // $SYSTEMTEST_PID_DIR/env-<id>.rec:
 //
-//	run   <run> <pid> <CLOCK_MONOTONIC ns> <start time>   a run's test function begins (in pytest)
-//	start <run> <pid> <ns> <start time>                   a child of the test begins
-//	alive <run> <pid> <ns> <start time>                   every 100 ms while it lives
-//	end   <run> <pid> <ns> <start time>                   when it ends by itself
-//	child <run> <pid> <ns> <start time>                   a child that writes nothing itself (sleep 30)
+//	run   <run> <pid> <CLOCK_MONOTONIC ns> <start time> <fence>   a run's test function begins (in pytest)
+//	start <run> <pid> <ns> <start time> <fence>                   a child of the test begins
+//	alive <run> <pid> <ns> <start time> <fence>                   every 100 ms while it lives
+//	end   <run> <pid> <ns> <start time> <fence>                   when it ends by itself
+//	child <run> <pid> <ns> <start time> <fence>                   a child that writes nothing itself (sleep 30)
 //
 // A process that was killed shows as one whose last line is an alive line;
 // a process alive after its run was final writes a line later than that.
 // CLOCK_MONOTONIC is shared by every process of the host, this test binary
 // included (monotonicNow), and <start time> is field 22 of
 // /proc/<pid>/stat, so a pid reused by another process is not mistaken for
-// the recorded one.
+// the recorded one. <fence> is the run's TEST_ENV_FENCE as the process saw
+// it ("-" without one).
 
 // faultrecPy is the test processes' side: a module next to the test files.
 const faultrecPy = `"""What the fault system tests judge Baton by: see faults_record_test.go."""
@@ -58,7 +59,8 @@ def starttime(pid):
 
 def record(what, pid=None):
     pid = pid or os.getpid()
-    line = "%s %s %d %d %s\n" % (what, os.environ["TEST_RUN_ID"], pid, time.monotonic_ns(), starttime(pid))
+    line = "%s %s %d %d %s %s\n" % (what, os.environ["TEST_RUN_ID"], pid, time.monotonic_ns(), starttime(pid),
+                                 os.environ.get("TEST_ENV_FENCE", "-"))
     # One write(2) on an O_APPEND descriptor: lines of concurrent writers
     # never interleave.
     fd = os.open(_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -230,6 +232,7 @@ type recLine struct {
 	pid   int
 	ns    int64
 	start string
+	fence string
 }
 
 // recProc is one process of a run as its lines show it.
@@ -263,6 +266,7 @@ func (p recProc) String() string {
 type recRun struct {
 	id          int64
 	starts      int // its test function began this often (run lines)
+	fence       string
 	first, last int64
 	procs       []*recProc
 }
@@ -292,11 +296,11 @@ func (r *rig) readRecord(env int) envRecord {
 			break
 		}
 		var l recLine
-		_, perr := fmt.Sscanf(line, "%s %d %d %d %s\n", &l.what, &l.run, &l.pid, &l.ns, &l.start)
+		_, perr := fmt.Sscanf(line, "%s %d %d %d %s %s\n", &l.what, &l.run, &l.pid, &l.ns, &l.start, &l.fence)
 		require.NoError(r.t, perr, "record line %q", line)
 		run := rec.runs[l.run]
 		if run == nil {
-			run = &recRun{id: l.run, first: l.ns}
+			run = &recRun{id: l.run, first: l.ns, fence: l.fence}
 			rec.runs[l.run] = run
 		}
 		run.first, run.last = min(run.first, l.ns), max(run.last, l.ns)
@@ -320,7 +324,9 @@ func (r *rig) readRecord(env int) envRecord {
 
 // assertNoOverlap fails t if two runs' processes were alive on the
 // environment at the same time: each run's lines, from its first to its
-// last, must come wholly before or after every other run's.
+// last, must come wholly before or after every other run's. And each run
+// that started later holds a larger fence (TEST_ENV_FENCE), as its tests
+// saw it, so an environment that checks fences refuses the earlier one.
 func (rec envRecord) assertNoOverlap(t *testing.T) {
 	t.Helper()
 	runs := make([]*recRun, 0, len(rec.runs))
@@ -338,6 +344,14 @@ func (rec envRecord) assertNoOverlap(t *testing.T) {
 		}
 	}
 	require.Empty(t, overlaps, "environment %d had two runs' processes alive at once:\n%s", rec.env, strings.Join(overlaps, "\n"))
+	for i := 1; i < len(runs); i++ {
+		prev, cur := runs[i-1], runs[i]
+		p, perr := strconv.ParseInt(prev.fence, 10, 64)
+		c, cerr := strconv.ParseInt(cur.fence, 10, 64)
+		require.NoError(t, perr, "run %d's fence %q", prev.id, prev.fence)
+		require.NoError(t, cerr, "run %d's fence %q", cur.id, cur.fence)
+		require.Greater(t, c, p, "environment %d: run %d started after run %d with fence %d, not above %d", rec.env, cur.id, prev.id, c, p)
+	}
 }
 
 // runFinalClean waits for run id to be final and requires that nothing it
