@@ -317,14 +317,19 @@ func hourMap(start time.Time, loc *time.Location) [96]int8 {
 	return m
 }
 
-// usageRunsSQL reads the runs that overlap [@lo, @hi) and must be read from
-// runs: all of them (@all) at the window's ends, only the unrecorded ones in
-// between. A run lasts at most a day (BATON_RUN_TIMEOUT's bound), so one
-// that started more than 25 hours before @lo is not looked at.
+// usageRunsSQL reads the runs that overlap [@lo, @hi), for the window's
+// ends (an index-only scan of runs_started_at). A run lasts at most a day
+// (BATON_RUN_TIMEOUT's bound), so one that started more than 25 hours
+// before @lo is not looked at.
 const usageRunsSQL = `
 SELECT environment_id, created_at, started_at, finished_at FROM runs
 WHERE started_at IS NOT NULL AND started_at >= @scan_from AND started_at < @hi
-	AND coalesce(finished_at, @now) > @lo AND (@all OR NOT usage_recorded)`
+	AND coalesce(finished_at, @now) > @lo`
+
+// usagePendingSQL is usageRunsSQL for the runs not in the rollup, between
+// the window's ends: spelled out rather than a parameter, so that even a
+// generic plan uses the partial index runs_usage_pending.
+const usagePendingSQL = usageRunsSQL + ` AND NOT usage_recorded`
 
 // usageRowsSQL reads the rollup rows of the plan's spans. Start is in
 // seconds since the epoch; the arrays are decoded by decodeInt4Array.
@@ -421,13 +426,17 @@ func (a *usageAcc) usage(span float64) domain.EnvironmentUsage {
 	return e
 }
 
-// readUsageRuns adds what the runs read by usageRunsSQL did within [lo, hi).
+// readUsageRuns adds what runs did within [lo, hi): all of them (all), or
+// those not in the rollup.
 func readUsageRuns(ctx context.Context, tx pgx.Tx, byID map[int]*usageAcc, lo, hi, now time.Time, all bool, loc *time.Location) error {
 	if !lo.Before(hi) {
 		return nil
 	}
-	rs, err := tx.Query(ctx, usageRunsSQL, pgx.NamedArgs{"lo": lo, "hi": hi, "now": now, "all": all,
-		"scan_from": lo.Add(-25 * time.Hour)})
+	query := usagePendingSQL
+	if all {
+		query = usageRunsSQL
+	}
+	rs, err := tx.Query(ctx, query, pgx.NamedArgs{"lo": lo, "hi": hi, "now": now, "scan_from": lo.Add(-25 * time.Hour)})
 	if err != nil {
 		return err
 	}

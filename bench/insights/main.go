@@ -124,14 +124,18 @@ func main() {
 		}, 1},
 	}
 	for _, w := range []string{"24h", "7d", "30d", "90d", "366d"} {
-		fewer := 1
-		if w == "90d" || w == "366d" {
-			fewer = 10
-		}
 		cases = append(cases, benchCase{"GET /api/insights/environments?window=" + w + "&tz=Europe/Berlin", func(*rand.Rand) string {
 			return "/api/insights/environments?window=" + w + "&tz=Europe/Berlin"
-		}, fewer})
+		}, 1})
 	}
+	// A half-hour zone, and a window ending in the past at a random
+	// second (both partial days read from runs).
+	cases = append(cases, benchCase{"GET /api/insights/environments?window=90d&tz=Asia/Kolkata", func(*rand.Rand) string {
+		return "/api/insights/environments?window=90d&tz=Asia/Kolkata"
+	}, 1}, benchCase{"GET /api/insights/environments?window=30d&end=(a random second of the year)", func(r *rand.Rand) string {
+		end := time.Now().Add(-time.Duration(r.Int64N(int64(300 * 24 * time.Hour)))).UTC().Truncate(time.Second)
+		return "/api/insights/environments?window=30d&end=" + url.QueryEscape(end.Format(time.RFC3339))
+	}, 1})
 	fmt.Println()
 	for _, c := range cases {
 		st := measure(s, *clients, *requests/max(1, c.fewer), c.paths)
@@ -209,9 +213,31 @@ func seed(ctx context.Context, pg *pgx.Conn, n int) {
 	fmt.Printf("   %-58s %s (%d tests; per batch of 500: %s)\n", "test_stats by the store's recompute", time.Since(t).Round(10*time.Millisecond),
 		total, h.Summarize(batches))
 	step("VACUUM (ANALYZE) test_stats", `VACUUM (ANALYZE) test_stats`)
+
+	// The environment usage rollup, by the store's own catch-up (what the
+	// environment_usage housekeeping task does after an upgrade), 2,000
+	// runs a batch.
+	t = time.Now()
+	total, batches = 0, nil
+	for {
+		b := time.Now()
+		k, err := store.RecordPendingUsage(ctx, 2000)
+		if err != nil {
+			h.Fatal("record environment usage: %v", err)
+		}
+		batches = append(batches, time.Since(b))
+		total += k
+		if k < 2000 {
+			break
+		}
+	}
+	fmt.Printf("   %-58s %s (%d runs; per batch of 2,000: %s)\n", "environment_usage by the store's catch-up", time.Since(t).Round(10*time.Millisecond),
+		total, h.Summarize(batches))
+	step("VACUUM (ANALYZE) runs, environment_usage", `VACUUM (ANALYZE) runs, environment_usage`)
 	var counts, size string
 	_ = pg.QueryRow(ctx, `SELECT (SELECT count(*) FROM runs) || ' runs, ' || (SELECT count(*) FROM run_test_results) || ' results, '
-		|| (SELECT count(*) FROM test_stats) || ' tests (' || (SELECT count(*) FROM test_stats WHERE flaky) || ' flaky)'`).Scan(&counts)
+		|| (SELECT count(*) FROM test_stats) || ' tests (' || (SELECT count(*) FROM test_stats WHERE flaky) || ' flaky), '
+		|| (SELECT count(*) FROM environment_usage) || ' environment_usage rows'`).Scan(&counts)
 	_ = pg.QueryRow(ctx, `SELECT pg_size_pretty(pg_database_size(current_database()))`).Scan(&size)
 	fmt.Printf("   seeded in %s: %s; database %s\n", time.Since(t0).Round(time.Second), counts, size)
 }
@@ -276,16 +302,39 @@ func handlerCost(ctx context.Context, s *h.Server) {
 		lat = append(lat, time.Since(t))
 	}
 	fmt.Printf("%-78s %s\n", "run_ended handler: RecordTestStats of one run (10 tests)", h.Summarize(lat))
+	// The usage part, on the 100 running runs, ended now.
+	rs, err := db.Pool.Query(ctx, `UPDATE runs SET status = 'success', exit_code = 0, finished_at = now()
+		WHERE status = 'running' RETURNING id`)
+	if err != nil {
+		h.Fatal("end the running runs: %v", err)
+	}
+	ids, err := pgx.CollectRows(rs, pgx.RowTo[int64])
+	if err != nil {
+		h.Fatal("end the running runs: %v", err)
+	}
+	lat = lat[:0]
+	for _, id := range ids {
+		t := time.Now()
+		ok, err := store.RecordEnvironmentUsage(ctx, id)
+		if err != nil || !ok {
+			h.Fatal("record usage of run %d: %v (recorded: %v)", id, err, ok)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	fmt.Printf("%-78s %s\n", "run_ended handler: RecordEnvironmentUsage of one run", h.Summarize(lat))
 }
 
 func explain(ctx context.Context, pg *pgx.Conn) {
 	for _, q := range []struct{ name, sql string }{
 		{"history", `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT r.run_id, runs.environment_id FROM run_test_results r JOIN runs ON runs.id = r.run_id
 			WHERE r.node_id = 'bench-tests/suite_42/test_mod.py::test_case_3' AND r.run_id < 9223372036854775807 ORDER BY r.run_id DESC LIMIT 51`},
-		{"insights 30d (the busy and started scans)", `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT environment_id, count(*),
-			percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at))
-			FROM runs WHERE started_at IS NOT NULL AND started_at >= now() - interval '30 days 25 hours' AND started_at < now()
-			GROUP BY environment_id`},
+		{"insights: a partial day's runs (25 hours back for the busy time)", `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
+			SELECT environment_id, created_at, started_at, finished_at FROM runs
+			WHERE started_at IS NOT NULL AND started_at >= date_trunc('day', now()) - interval '25 hours' AND started_at < now()
+			AND coalesce(finished_at, now()) > date_trunc('day', now())`},
+		{"insights: the rollup's days of 30 days", `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
+			SELECT environment_id, runs_started, busy_us, wait_hist, starts FROM environment_usage
+			WHERE period = 'day' AND start >= date_trunc('day', now()) - interval '30 days' AND start < date_trunc('day', now())`},
 	} {
 		rows, err := pg.Query(ctx, q.sql)
 		if err != nil {
