@@ -237,7 +237,8 @@ func usageRows(t *testing.T, db *postgres.DB) []string {
 	t.Helper()
 	rs, err := db.Pool.Query(context.Background(), `SELECT format('%s %s env %s: %s started, wait %s [%s, %s], busy %s, hist %s, starts %s',
 		period, to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), environment_id, runs_started, wait_us, wait_min_us,
-		wait_max_us, busy_us, wait_hist, starts) FROM environment_usage ORDER BY period, start, environment_id`)
+		wait_max_us, busy_us, baton_counts_array(wait_hist), baton_counts_array(starts)) FROM environment_usage
+		ORDER BY period, start, environment_id`)
 	require.NoError(t, err)
 	var out []string
 	for rs.Next() {
