@@ -502,7 +502,10 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run, lease *runner.
 		finished, err := w.store.Finish(context.WithoutCancel(jobCtx), run, w.cfg.ID, outcome)
 		if err == nil {
 			if !finished {
-				w.log.Warn("run was ended elsewhere before its outcome was recorded", "run_id", run.ID)
+				// Typically reaped while this worker was frozen or cut off;
+				// the outcome (often lease_expired) is only ours to log.
+				w.log.Warn("run was ended elsewhere before its outcome was recorded", "run_id", run.ID,
+					"status", outcome.Status, "reason", outcome.Reason)
 			}
 			return
 		}
