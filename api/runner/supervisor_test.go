@@ -342,11 +342,20 @@ func TestSweepLeftovers(t *testing.T) {
 	oldLockless := filepath.Join(dir, "baton-run-3-old")
 	youngLockless := filepath.Join(dir, "baton-run-4-young")
 	unrelated := filepath.Join(dir, "something-else")
-	for _, d := range []string{oldLockless, youngLockless, unrelated} {
+	// Staging directories with their lock file made but not locked: one
+	// being built right now by a live worker (about to lock it), and one
+	// abandoned long ago.
+	building := filepath.Join(dir, stagingPrefix+"building")
+	abandoned := filepath.Join(dir, stagingPrefix+"abandoned")
+	for _, d := range []string{oldLockless, youngLockless, unrelated, building, abandoned} {
 		require.NoError(t, os.Mkdir(d, 0o700))
+	}
+	for _, d := range []string{building, abandoned} {
+		require.NoError(t, os.WriteFile(filepath.Join(d, lockFile), nil, 0o600))
 	}
 	long := time.Now().Add(-locklessAge - time.Hour)
 	require.NoError(t, os.Chtimes(oldLockless, long, long))
+	require.NoError(t, os.Chtimes(abandoned, long, long))
 
 	var leftover int
 	if cg, _ := detectCgroup(); cg != "" {
@@ -364,9 +373,10 @@ func TestSweepLeftovers(t *testing.T) {
 
 	removed, err := (&Runner{TempDir: dir}).SweepLeftovers()
 	require.NoError(t, err)
-	require.ElementsMatch(t, []string{dead.dir, oldLockless}, removed)
+	require.ElementsMatch(t, []string{dead.dir, oldLockless, abandoned}, removed)
 	require.DirExists(t, live.dir)
 	require.DirExists(t, youngLockless)
+	require.DirExists(t, building, "a workspace being built was swept before its worker could lock it")
 	require.DirExists(t, unrelated)
 	if leftover != 0 {
 		require.Eventually(t, func() bool { return gone(leftover) }, guard, 10*time.Millisecond, "the dead run's process survived the sweep")

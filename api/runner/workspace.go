@@ -263,14 +263,20 @@ func sweepLeftovers(tempDir string) (removed []string, err error) {
 }
 
 func sweepOne(dir string, staging bool) (bool, error) {
+	if staging {
+		// A staging directory is still being built by a live worker until
+		// it is renamed, and its lock is free between the moment its lock
+		// file is created and the moment it is locked: only its age tells
+		// an abandoned one. (Taking the lock then made the worker building
+		// it fail to start a run, or the probe at a worker's start-up.)
+		if fi, err := os.Lstat(dir); err != nil || time.Since(fi.ModTime()) < stagingAge {
+			return false, nil
+		}
+	}
 	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|unix.O_CLOEXEC, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		fi, serr := os.Lstat(dir)
-		limit := locklessAge
-		if staging {
-			limit = stagingAge
-		}
-		if serr != nil || time.Since(fi.ModTime()) < limit {
+		if serr != nil || !staging && time.Since(fi.ModTime()) < locklessAge {
 			return false, nil
 		}
 		return true, removeTree(dir)
