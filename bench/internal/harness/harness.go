@@ -688,3 +688,24 @@ func (s *Server) WarmStarted(id int64) bool {
 	log, err := s.RunLog(id)
 	return err == nil && strings.Contains(log, "=== warm start: ")
 }
+
+// ProcCPUWithChildren returns the CPU time pid and the children it has
+// reaped (with theirs) have used: for a worker, its own work plus that of
+// every finished supervisor and pytest below it.
+func ProcCPUWithChildren(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 15 {
+		return 0
+	}
+	var sum int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		sum += v
+	}
+	return time.Duration(sum) * time.Second / 100
+}
