@@ -343,6 +343,9 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		case i > 0:
 		case slot != nil && cold == "":
 			log.line("=== warm start: Python had imported pytest before the run (BATON_WARM_SLOTS) ===")
+			if slot.waited > 0 {
+				log.line("=== note: no warm slot was ready; the run waited %s for one to finish warming ===", roundDuration(slot.waited))
+			}
 		case cold != "":
 			log.line("=== cold start: %s ===", cold)
 		}

@@ -163,6 +163,9 @@ type warmSlot struct {
 	roots      []fileStamp
 	env        []string // the environment the warm process started with
 	started    time.Time
+	// waited is how long the run that took the slot waited for it to
+	// finish warming (0: it was warm).
+	waited time.Duration
 
 	ready     chan struct{} // closed once warm (report read) or dead
 	report    *warmReport   // set before ready closes, if warm
@@ -384,8 +387,10 @@ func (p *warmPool) take(ctx context.Context, spec Spec, python string) (*warmSlo
 
 		if !isClosed(sl.ready) {
 			sl.sess.promote()
+			promoted := time.Now()
 			select {
 			case <-sl.ready:
+				sl.waited = time.Since(promoted)
 			case <-ctx.Done():
 				p.mu.Lock()
 				if p.closed {

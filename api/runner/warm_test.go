@@ -192,11 +192,13 @@ func TestWarmSlotServesOneRun(t *testing.T) {
 	s := spec(fixture(t, "warmleak"))
 	first, _, log := runLeak(t, r, s)
 	requireStart(t, "warm", log)
+	require.Regexp(t, `=== note: no warm slot was ready; the run waited \S+ for one to finish warming ===`, log)
 	require.Empty(t, first.Tmp)
 	for i := 0; i < 2; i++ {
 		waitWarm(t, r, 1)
 		next, called, log := runLeak(t, r, s)
 		requireStart(t, "warm", log)
+		require.NotContains(t, log, "no warm slot was ready")
 		require.True(t, startedBefore(next, called), "the run's Python started before the run was asked for (%+v, called at %s)", next, called)
 		require.NotEqual(t, first.PID, next.PID, "a slot serves one run")
 		require.True(t, gone(first.PID), "the previous run's process is gone")

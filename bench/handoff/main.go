@@ -46,7 +46,11 @@ type mode struct {
 
 	apiHand, procHand, spawn, exec []time.Duration
 	skipped, warmStarts, runs      int
-	loads                          []string
+	// procReady and procWaited split procHand of warm starts: the run
+	// found a warm slot ready, or waited for one to finish warming.
+	procReady, procWaited []time.Duration
+	waited                int
+	loads                 []string
 }
 
 func main() {
@@ -109,6 +113,11 @@ func main() {
 			m.name, m.runs, m.warmStarts, m.skipped, strings.Join(m.loads, " "))
 		fmt.Printf("handoff: %s: Baton  finished_at(N) → started_at(N+1)          n=%d p50=%s p95=%s max=%s\n", m.name, a.N, h.Ms(a.P50), h.Ms(a.P95), h.Ms(a.Max))
 		fmt.Printf("handoff: %s: test   finished_at(N) → run N+1's module import   n=%d p50=%s p95=%s max=%s\n", m.name, p.N, h.Ms(p.P50), h.Ms(p.P95), h.Ms(p.Max))
+		if m.warm > 0 {
+			r, w := h.Summarize(m.procReady), h.Summarize(m.procWaited)
+			fmt.Printf("handoff: %s:   test-visible, a warm slot ready: n=%d p50=%s p95=%s; waited for a slot to finish warming (%d runs): n=%d p50=%s p95=%s\n",
+				m.name, r.N, h.Ms(r.P50), h.Ms(r.P95), m.waited, w.N, h.Ms(w.P50), h.Ms(w.P95))
+		}
 		fmt.Printf("handoff: %s:   of which started_at → import (spawn+python+pytest start-up, or warm handoff) p50=%s p95=%s\n", m.name, h.Ms(sp.P50), h.Ms(sp.P95))
 		fmt.Printf("handoff: %s:   run's own started_at → finished_at                          p50=%s p95=%s\n", m.name, h.Ms(ex.P50), h.Ms(ex.P95))
 	}
@@ -144,8 +153,12 @@ func (m *mode) round(n int) {
 			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
 		}
 		m.runs++
-		if m.s.WarmStarted(r.ID) {
+		warm, waited := m.s.WarmStart(r.ID)
+		if warm {
 			m.warmStarts++
+		}
+		if waited {
+			m.waited++
 		}
 		m.exec = append(m.exec, r.FinishedAt.Sub(*r.StartedAt))
 		if t, ok := imported[r.ID]; ok {
@@ -161,7 +174,13 @@ func (m *mode) round(n int) {
 		}
 		m.apiHand = append(m.apiHand, r.StartedAt.Sub(*prev.FinishedAt))
 		if t, ok := imported[r.ID]; ok {
-			m.procHand = append(m.procHand, t.Sub(*prev.FinishedAt))
+			d := t.Sub(*prev.FinishedAt)
+			m.procHand = append(m.procHand, d)
+			if warm && waited {
+				m.procWaited = append(m.procWaited, d)
+			} else if warm {
+				m.procReady = append(m.procReady, d)
+			}
 		}
 	}
 }

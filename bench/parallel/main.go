@@ -28,7 +28,7 @@ const sleepTest = "import time\n\n\ndef test_sleep():\n    time.sleep(2)\n"
 func main() {
 	n := flag.Int("n", 100, "runs, one per environment (≤ 100)")
 	reps := flag.Int("reps", 2, "alternating repetitions of each")
-	maxConns := flag.Int("db-max-conns", 40, "BATON_DB_MAX_CONNS of each of the two servers (the shared PostgreSQL allows max_connections=100)")
+	maxConns := flag.Int("db-max-conns", 25, "BATON_DB_MAX_CONNS of each of the two servers (the shared PostgreSQL allows max_connections=100)")
 	flag.Parse()
 	h.Header("parallel", fmt.Sprintf("%d runs × sleep 2s on %d environments, Baton warm and cold vs xargs -P %d, %d reps", *n, *n, *n, *reps))
 

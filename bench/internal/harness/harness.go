@@ -685,8 +685,18 @@ func (s *Server) RunLog(id int64) (string, error) {
 
 // WarmStarted reports whether a run's log says it started warm.
 func (s *Server) WarmStarted(id int64) bool {
+	warm, _ := s.WarmStart(id)
+	return warm
+}
+
+// WarmStart reports whether a run's log says it started warm, and whether
+// it had to wait for its slot to finish warming (no slot was ready).
+func (s *Server) WarmStart(id int64) (warm, waited bool) {
 	log, err := s.RunLog(id)
-	return err == nil && strings.Contains(log, "=== warm start: ")
+	if err != nil {
+		return false, false
+	}
+	return strings.Contains(log, "=== warm start: "), strings.Contains(log, "=== note: no warm slot was ready")
 }
 
 // ProcCPUWithChildren returns the CPU time pid and the children it has
