@@ -23,20 +23,25 @@ import (
 // from the records the test processes write.
 func TestFaultDatabaseCut(t *testing.T) {
 	systemTest(t)
-	for _, mode := range []cutMode{cutDrop, cutRefuse} {
-		t.Run(string(mode), func(t *testing.T) {
+	// One mode with the run in a warm slot, the other started cold: the
+	// lease reaches the supervisor on both paths.
+	for _, c := range []struct {
+		mode  cutMode
+		slots string
+	}{{cutDrop, "1"}, {cutRefuse, "0"}} {
+		t.Run(string(c.mode), func(t *testing.T) {
 			t.Parallel()
-			testDatabaseCut(t, mode)
+			testDatabaseCut(t, c.mode, c.slots)
 		})
 	}
 }
 
-func testDatabaseCut(t *testing.T, mode cutMode) {
+func testDatabaseCut(t *testing.T, mode cutMode, warmSlots string) {
 	const (
 		lostAfter = 4 * time.Second
 		env       = 1
 	)
-	fast := []string{"BATON_WORKER_LOST_AFTER=" + lostAfter.String(), "BATON_HEARTBEAT_INTERVAL=500ms", "BATON_WARM_SLOTS=1"}
+	fast := []string{"BATON_WORKER_LOST_AFTER=" + lostAfter.String(), "BATON_HEARTBEAT_INTERVAL=500ms", "BATON_WARM_SLOTS=" + warmSlots}
 	r := newRig(t, "")
 	r.addFaultTests()
 	proxy := startDBProxy(t, r.dbURL)
@@ -92,6 +97,7 @@ func testDatabaseCut(t *testing.T, mode cutMode) {
 	log := api.log(cutOff.ID)
 	require.True(t, strings.Contains(log, "worker_lost") || strings.Contains(log, "lease expired"),
 		"the log of run %d should say why it ended:\n%s", cutOff.ID, log)
+	require.Equal(t, warmSlots != "0", strings.Contains(log, "=== warm start:"), "run %d warm (slots: %s)? log:\n%s", cutOff.ID, warmSlots, log)
 
 	// The rest ran, each exactly once, after it.
 	for _, d := range done {
