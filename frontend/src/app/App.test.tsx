@@ -60,3 +60,19 @@ describe('routes', () => {
     expect(await screen.findByText('Run #999 does not exist')).toBeInTheDocument();
   });
 });
+
+describe('tab titles', () => {
+  it('name the page, so several Baton tabs can be told apart', async () => {
+    mockApi({
+      'GET /api/runs': () => json({ items: [], next_cursor: null, total: 0 }),
+      'GET /api/environments': () => json({ items: [] }),
+      'GET /api/test-files': () => json({ items: [] }),
+      'GET /api/test-directories': () => json({ items: [] }),
+    });
+    const { unmount } = renderWithProviders(<AppRoutes />, { route: '/environments' });
+    await waitFor(() => expect(document.title).toBe('Environments · Baton'));
+    unmount();
+    renderWithProviders(<AppRoutes />, { route: '/' });
+    await waitFor(() => expect(document.title).toBe('Runs · Baton'));
+  });
+});

@@ -37,7 +37,8 @@ const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   minute: '2-digit',
   second: '2-digit',
 });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+// The zone too: a time on hover is read next to CI logs and chat messages in other zones.
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'long' });
 
 /** Time only for today, else date and time. */
 export function formatTimestamp(iso: string | null | undefined, now: number = Date.now()): string {

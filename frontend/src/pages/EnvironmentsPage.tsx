@@ -1,6 +1,8 @@
 import { EnvironmentsGrid } from '../features/environments';
+import { useDocumentStatus } from '../lib/useDocumentStatus';
 
 export function EnvironmentsPage() {
+  useDocumentStatus('Environments');
   return (
     <>
       <div className="page-title">

@@ -1,6 +1,8 @@
 import { EnvironmentInsights } from '../features/environment-insights';
+import { useDocumentStatus } from '../lib/useDocumentStatus';
 
 export function InsightsPage() {
+  useDocumentStatus('Insights');
   return (
     <>
       <div className="page-title">

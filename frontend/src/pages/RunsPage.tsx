@@ -4,10 +4,12 @@ import type { Run } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { NewRunForm, RunToast, RunsPanel } from '../features/runs';
 import { ProjectUploadForm, UploadForm } from '../features/upload';
+import { useDocumentStatus } from '../lib/useDocumentStatus';
 
 /** "/": the runs table first; New run and Upload open on top of it. The page wires the features together. */
 export function RunsPage() {
   const online = useOnline();
+  useDocumentStatus('Runs');
   const [selectedFiles, setSelectedFiles] = useState<string[]>([]);
   const [dialog, setDialog] = useState<'new-run' | 'upload' | null>(null);
   const [created, setCreated] = useState<Run | null>(null);

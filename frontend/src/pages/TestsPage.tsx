@@ -1,6 +1,8 @@
 import { FlakyTests, SlowestTests } from '../features/test-lists';
+import { useDocumentStatus } from '../lib/useDocumentStatus';
 
 export function TestsPage() {
+  useDocumentStatus('Tests');
   return (
     <>
       <div className="page-title">

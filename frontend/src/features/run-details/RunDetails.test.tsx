@@ -1,7 +1,7 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setApiToken } from '../../api/auth';
 import { apiError, json, makeRun, mockApi, renderWithProviders } from '../../test/utils';
 import { RunDetails } from './RunDetails';
@@ -153,5 +153,40 @@ describe('RunDetails', () => {
     expect(await screen.findByText('Reruns (1)')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: '#14' })).toHaveAttribute('href', '/runs/14');
     expect(requests.some((r) => r.url.pathname === '/api/runs' && r.url.searchParams.get('rerun_of') === '12')).toBe(true);
+  });
+
+  it("moves an ended run's relative times on with the clock, with the exact time and zone on hover", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const finished = new Date(Date.now() - 20_000).toISOString();
+      mockApi({
+        'GET /api/runs/8': () => json(makeRun({ id: 8, finished_at: finished })),
+        'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 3, text: 'ok\n', complete: true }),
+        'GET /api/runs/8/tests': () => json({ items: [], summary: null }),
+      });
+      renderWithProviders(<App />, { route: '/runs/8' });
+      const time = await screen.findByText(/^2\d s ago$/);
+      expect(time).toHaveAttribute('dateTime', finished);
+      // The zone is part of the exact time (timeStyle long).
+      expect(time.getAttribute('title')).toMatch(/\d{1,2}:\d{2}:\d{2}.*(UTC|GMT|[A-Z]{2,5})/);
+      // No poll refreshes an ended run; the clock still moves its "ago" on.
+      await act(() => vi.advanceTimersByTimeAsync(70_000));
+      expect(time).toHaveTextContent('1 min ago');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('says a run that never started ran no test', async () => {
+    mockApi({
+      'GET /api/runs/8': () =>
+        json(makeRun({ id: 8, status: 'cancelled', reason: 'cancelled_by_user', started_at: null, exit_code: null, duration_ms: null, summary: null, progress: null })),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 30, text: '=== cancelled before it started ===\n', complete: true }),
+      'GET /api/runs/8/tests': () => json({ items: [], summary: null }),
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    expect(await screen.findByText('The run never started, so no test ran.')).toBeInTheDocument();
+    // No duration to show: the header does not start with a dash.
+    expect(within(screen.getByTestId('run-header')).queryByText('—')).not.toBeInTheDocument();
   });
 });

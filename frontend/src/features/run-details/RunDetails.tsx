@@ -14,6 +14,7 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { ErrorState, LoadingState, Spinner } from '../../components/States';
 import { elapsedSince, runTarget, formatBytes, formatDuration, formatElapsed } from '../../lib/format';
 import { useDocumentStatus } from '../../lib/useDocumentStatus';
+import { useTicker } from '../../lib/useTicker';
 import { FailingTests } from './FailingTests';
 import { LogViewer } from './log/LogViewer';
 import { useLogModel } from './log/useLogModel';
@@ -63,8 +64,15 @@ function durationOf(run: Run, now: number, online: boolean): string {
   return '—';
 }
 
+/** How often "finished 3 min ago" moves on once the run has ended (its polling has stopped). */
+const ENDED_CLOCK_MS = 5000;
+
 function RunBody({ run, now, online }: { run: Run; now: number; online: boolean }) {
   const final = isFinalStatus(run.status);
+  // A live run's times move with its polls (and stop with them when offline); an ended run is
+  // no longer polled, so its "… ago" follow the wall clock instead of freezing at load time.
+  const wall = useTicker(final, ENDED_CLOCK_MS);
+  const ago = final ? Math.max(wall, now) : now;
   const { tail, isPending, error } = useLogTail(run.id, { runEnded: final });
   const { model, version } = useLogModel(tail.pieces);
   let placeholder = 'No output yet.';
@@ -144,19 +152,19 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
           <div>
             <dt>Created</dt>
             <dd>
-              <RelativeTime iso={run.created_at} now={now} />
+              <RelativeTime iso={run.created_at} now={ago} />
             </dd>
           </div>
           <div>
             <dt>Started</dt>
             <dd>
-              <RelativeTime iso={run.started_at} now={now} />
+              <RelativeTime iso={run.started_at} now={ago} />
             </dd>
           </div>
           <div>
             <dt>Finished</dt>
             <dd>
-              <RelativeTime iso={run.finished_at} now={now} />
+              <RelativeTime iso={run.finished_at} now={ago} />
             </dd>
           </div>
           {(run.tests.length > 0 || run.keyword || run.markers) && (
@@ -296,8 +304,12 @@ function RunPage({ run, now, live, online }: { run: Run; now: number; live: bool
           <StatusBadge run={run} now={now} stale={!online && live} />
           {live && online && <span className="live-dot" title="Updating live" aria-hidden="true" />}
           <span className="run-header__meta">
-            <span data-field="duration">{durationOf(run, now, online)}</span>
-            <span aria-hidden="true"> · </span>
+            {durationOf(run, now, online) !== '—' && (
+              <>
+                <span data-field="duration">{durationOf(run, now, online)}</span>
+                <span aria-hidden="true"> · </span>
+              </>
+            )}
             {run.requested_by} in {runTarget(run)}
             {run.rerun_of != null && (
               <>

@@ -47,7 +47,12 @@ export function TestResults({ run }: { run: Run }) {
   } else if (!query.data) {
     body = <p className="text-error">Could not load the results: {describeApiError(query.error, { failed: 'Could not load the results' }).message}</p>;
   } else if (query.data.items.length === 0) {
-    body = <p className="muted">{query.data.summary ? 'The report lists no tests.' : 'pytest wrote no report for this run.'}</p>;
+    const why = query.data.summary
+      ? 'The report lists no tests.'
+      : run.started_at == null
+        ? 'The run never started, so no test ran.'
+        : 'pytest wrote no report for this run.';
+    body = <p className="muted">{why}</p>;
   } else {
     const items = [...query.data.items].sort((a, b) => OUTCOME_ORDER[a.outcome] - OUTCOME_ORDER[b.outcome]);
     body = (
