@@ -350,8 +350,8 @@ func count[T comparable](s []T, v T) int {
 
 // TestPendingUsageEqualsIncremental: recording the runs in batches (the
 // housekeeping that fills the rollup after the upgrade) leaves exactly the
-// rows that recording them one by one, in another order (run_ended jobs),
-// leaves.
+// rows that recording them one by one, in another order and eight at once
+// (run_ended jobs on several workers), leaves.
 func TestPendingUsageEqualsIncremental(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -363,11 +363,23 @@ func TestPendingUsageEqualsIncremental(t *testing.T) {
 	for _, r := range runs {
 		insertUsageRun(t, db, r)
 	}
+	// Eight recorders at once, as run_ended jobs on several workers: the
+	// same rows are upserted concurrently (in key order: no deadlock).
 	order := rng.Perm(len(runs))
-	for _, i := range order {
-		_, err := store.RecordEnvironmentUsage(ctx, runs[i].id)
-		require.NoError(t, err)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(order); k += 8 {
+				if _, err := store.RecordEnvironmentUsage(ctx, runs[order[k]].id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	one := usageRows(t, db)
 	require.NotEmpty(t, one)
 	_, err := db.Pool.Exec(ctx, `DELETE FROM environment_usage; UPDATE runs SET usage_recorded = false`)
