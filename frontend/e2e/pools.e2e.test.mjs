@@ -122,6 +122,8 @@ describe('Pools and holds', { concurrency: false }, () => {
     const why = page.locator('[data-field="waiting_for"]');
     await why.filter({ hasText: `Waits: env${envId} is held by ${user} until released.` }).waitFor();
     await why.filter({ hasText: 'No start time' }).waitFor();
+    // And why it is held, from the environment itself.
+    await why.filter({ hasText: '(“e2e: debugging the pool”, see the hold)' }).waitFor();
     await page.locator('[data-field="environment"]').filter({ hasText: `any ${pool}` }).waitFor();
     const queued = await api(`/api/runs/${waiting}`);
     assert.equal(queued.status, 'queued', 'the run waits while the pool is held');

@@ -2,7 +2,7 @@ import type { Run } from '../api/types';
 import { elapsedSince, formatElapsed } from '../lib/format';
 
 interface StatusBadgeProps {
-  run: Pick<Run, 'status' | 'queue_position' | 'started_at'> & Partial<Pick<Run, 'cancelled_by'>>;
+  run: Pick<Run, 'status' | 'queue_position' | 'started_at'> & Partial<Pick<Run, 'cancelled_by' | 'pool' | 'environment_id'>>;
   /** Epoch ms used for the running clock: the time of the latest poll, so it ticks with polling. */
   now: number;
   /** The API is not answering: this is the last known status, so no clock and no pulse. */
@@ -15,7 +15,8 @@ export function StatusBadge({ run, now, stale = false }: StatusBadgeProps) {
   let detail: string | undefined;
   if (run.status === 'queued' && run.queue_position != null) {
     text = `queued #${run.queue_position}`;
-    detail = run.queue_position === 1 ? 'Next to start in its environment' : `Position ${run.queue_position} in its environment's queue`;
+    const line = run.pool && run.environment_id == null ? `the ${run.pool} pool` : 'its environment';
+    detail = run.queue_position === 1 ? `Next to start in ${line}` : `Position ${run.queue_position} in the line for ${line}`;
   } else if (run.status === 'cancelled' && run.cancelled_by) {
     detail = `Cancelled by ${run.cancelled_by}`;
   } else if (run.status === 'running' && stale) {

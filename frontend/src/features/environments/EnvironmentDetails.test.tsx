@@ -178,4 +178,31 @@ describe('EnvironmentDetails: hold', () => {
     expect(alert).toHaveTextContent('env12 was not held');
     expect(alert).toHaveTextContent('Environment 12 is already held by dave (maintenance); it must be released first.');
   });
+
+  it('lets the holder change the hold: a new end and reason, same holder', async () => {
+    const held: Environment = { ...stored, state: 'held', hold: { held_by: 'carol', reason: 'debugging', since: '2026-11-25T10:00:00Z', until: null } };
+    const { requests, set } = serve(held, {
+      'POST /api/environments/12/hold': async (request) => {
+        const body = (await request.clone().json()) as { held_by: string; reason: string; until?: string };
+        const changed: Environment = { ...held, hold: { ...held.hold!, reason: body.reason, until: body.until ?? null } };
+        set(changed);
+        return json(changed);
+      },
+    });
+    renderWithProviders(<EnvironmentDetails id={12} />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Change hold' }));
+    const form = screen.getByRole('form', { name: 'Hold env12' });
+    expect(within(form).getByLabelText('Held by')).toHaveValue('carol');
+    expect(within(form).getByLabelText('Reason')).toHaveValue('debugging');
+    await user.clear(within(form).getByLabelText('Reason'));
+    await user.type(within(form).getByLabelText('Reason'), 'debugging, back at noon');
+    await user.selectOptions(within(form).getByLabelText('How long'), '120');
+    await user.click(within(form).getByRole('button', { name: 'Update hold' }));
+    const state = await screen.findByTestId('hold-state');
+    expect(state).toHaveTextContent('debugging, back at noon');
+    expect(state).toHaveTextContent(/Held by carol until \d/);
+    const body = (await requests.find((r) => r.method === 'POST')!.request.json()) as { held_by: string };
+    expect(body.held_by).toBe('carol');
+  });
 });

@@ -70,6 +70,11 @@ describe('EnvironmentsGrid', () => {
     // Never "idle" while a run waits for a worker.
     expect(within(container.querySelector('[data-env-id="13"]') as HTMLElement).getByText('waiting')).toHaveClass('env-state--waiting');
 
+    // Runs waiting for a pool are not in any environment's queue: the pools list shows them.
+    const pools = screen.getByRole('region', { name: 'Pools' });
+    expect(within(pools).getByRole('link', { name: 'Show the staging pool' }).closest('li')).toHaveTextContent('staging 2 environments · 1 waiting: #33');
+    expect(within(pools).getByRole('link', { name: '#33' })).toHaveAttribute('href', '/runs/33');
+
     const user = userEvent.setup();
     await user.selectOptions(screen.getByLabelText('Pool'), 'staging');
     expect(screen.getByRole('option', { name: 'staging (2, 1 waiting)' })).toBeInTheDocument();

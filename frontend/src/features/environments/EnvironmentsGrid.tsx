@@ -130,6 +130,43 @@ function Summary({ data }: { data: EnvironmentList }) {
   );
 }
 
+/** Every pool: its environments and the runs waiting for any of them, oldest first. */
+function Pools({ data }: { data: EnvironmentList }) {
+  const pools = data.pools.filter((p) => p.environment_ids.length > 0 || p.queued_run_ids.length > 0);
+  if (pools.length === 0) return null;
+  return (
+    <section className="pools" aria-labelledby="pools-title">
+      <h2 id="pools-title" className="pools__title">
+        Pools
+      </h2>
+      <ul className="pools__list">
+        {pools.map((p) => (
+          <li key={p.name} className="pools__pool" data-pool={p.name}>
+            <Link to={`?pool=${encodeURIComponent(p.name)}`} className="label-chip" aria-label={`Show the ${p.name} pool`}>
+              {p.name}
+            </Link>{' '}
+            <span className="muted">{pluralize(p.environment_ids.length, 'environment')}</span>
+            {p.queued_run_ids.length > 0 && (
+              <>
+                {' '}
+                · {p.queued_run_ids.length} waiting:{' '}
+                <ul className="inline-list pools__queue" aria-label={`Runs waiting for ${p.name}, oldest first`}>
+                  {p.queued_run_ids.slice(0, SHOWN_QUEUED).map((id) => (
+                    <li key={id}>
+                      <Link to={`/runs/${id}`}>#{id}</Link>
+                    </li>
+                  ))}
+                  {p.queued_run_ids.length > SHOWN_QUEUED && <li className="env-tile__more">+{p.queued_run_ids.length - SHOWN_QUEUED}</li>}
+                </ul>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function Filters({ data, pool, state, onChange }: { data: EnvironmentList; pool: string; state: string; onChange: (key: 'pool' | 'state', value: string) => void }) {
   const pools = data.pools.filter((p) => p.environment_ids.length > 0);
   return (
@@ -194,6 +231,7 @@ export function EnvironmentsGrid() {
         <Summary data={data} />
         <Legend />
       </div>
+      <Pools data={data} />
       <Filters data={data} pool={pool} state={state} onChange={onChange} />
       {shown.length === 0 ? (
         <EmptyState title="No environment matches">

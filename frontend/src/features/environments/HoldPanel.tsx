@@ -54,12 +54,15 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
   const [fieldErrors, setFieldErrors] = useState<Partial<Record<HoldField, string>>>({});
   const [formError, setFormError] = useState<ErrorDescription | null>(null);
   const [focusError, setFocusError] = useState(0);
+  // The holder may change their hold (a new end, a new reason) without releasing it.
+  const [changing, setChanging] = useState(false);
 
   const hold = useHoldEnvironment({
     mutationConfig: {
       onSuccess: () => {
         setReason('');
         setFieldErrors({});
+        setChanging(false);
       },
       onError: (err) => {
         const described = describeApiError(err, { failed: `${env.name} was not held`, shownFields: HOLD_FIELDS });
@@ -115,14 +118,30 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
     </Alert>
   );
 
-  if (env.hold) {
+  const current = env.hold;
+  if (current && !changing) {
     return (
       <div className="hold-panel">
-        <HoldState env={env} hold={env.hold} now={now} />
+        <HoldState env={env} hold={current} now={now} />
         {error}
         <div className="form__actions">
           <button type="button" className="button button--primary" disabled={release.isPending || !online} onClick={() => release.mutate(env.id)}>
             {release.isPending ? 'Releasing…' : `Release ${env.name}`}
+          </button>
+          <button
+            type="button"
+            className="button"
+            disabled={!online}
+            onClick={() => {
+              setHeldBy(current.held_by);
+              setReason(current.reason);
+              setDuration('');
+              setFormError(null);
+              setFieldErrors({});
+              setChanging(true);
+            }}
+          >
+            Change hold
           </button>
         </div>
       </div>
@@ -132,7 +151,9 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
   return (
     <form className="form" onSubmit={onSubmit} noValidate aria-label={`Hold ${env.name}`} ref={formRef}>
       <p className="field-hint">
-        Take {env.name} out for maintenance or to debug in it: no run starts here until the hold ends{env.state === 'busy' ? ', once the run now running ends' : ''}.
+        {current
+          ? `Change ${current.held_by}'s hold: a new end or reason (only ${current.held_by} may change it; anyone may release it).`
+          : `Take ${env.name} out for maintenance or to debug in it: no run starts here until the hold ends${env.state === 'busy' ? ', once the run now running ends' : ''}.`}
       </p>
       <div className="form__row">
         <div className="field">
@@ -219,8 +240,13 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
       {error}
       <div className="form__actions">
         <button type="submit" className="button button--primary" disabled={hold.isPending || !online}>
-          {hold.isPending ? 'Holding…' : `Hold ${env.name}`}
+          {hold.isPending ? 'Holding…' : current ? 'Update hold' : `Hold ${env.name}`}
         </button>
+        {current && (
+          <button type="button" className="button" onClick={() => setChanging(false)}>
+            Keep it as it is
+          </button>
+        )}
       </div>
     </form>
   );

@@ -23,4 +23,19 @@ describe('RunDetails of a queued run', () => {
     expect(await screen.findByRole('link', { name: 'env12 (staging)' })).toHaveAttribute('href', '/?environment_id=12');
     expect(screen.queryByText(/Waits behind run/)).not.toBeInTheDocument();
   });
+
+  it('says why the environment it waits for is held', async () => {
+    mockApi({
+      'GET /api/runs/9': () => json(makeRun({ ...queued, id: 9, environment_id: 11, queue_position: 1, waiting_for: { kind: 'hold', environment_id: 11, held_by: 'carol', until: null } })),
+      'GET /api/runs/9/log': () => json({ offset: 0, next_offset: 0, text: '', complete: false }),
+      'GET /api/environments/11': () =>
+        json({ id: 11, name: 'env11', state: 'held', running_run_id: null, queued_run_ids: [9], description: '', labels: [], url: '', variables: {}, hold: { held_by: 'carol', reason: 'debugging the payments sandbox', since: '2026-11-25T10:00:00Z', until: null } }),
+    });
+    renderWithProviders(<RunDetails runId={9} />, { route: '/runs/9' });
+    const reason = await screen.findByText('debugging the payments sandbox');
+    expect(reason.closest('dd')).toHaveTextContent(
+      'Waits: env11 is held by carol until released (“debugging the payments sandbox”, see the hold). No start time: the hold lasts until someone releases it.',
+    );
+    expect(screen.getByRole('link', { name: 'see the hold' })).toHaveAttribute('href', '/environments/11');
+  });
 });

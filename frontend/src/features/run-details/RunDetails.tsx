@@ -16,6 +16,7 @@ import { elapsedSince, runTarget, formatBytes, formatDuration, formatElapsed } f
 import { useDocumentStatus } from '../../lib/useDocumentStatus';
 import { useTicker } from '../../lib/useTicker';
 import { FailingTests } from './FailingTests';
+import { HoldReason } from './HoldReason';
 import { LogViewer } from './log/LogViewer';
 import { useLogModel } from './log/useLogModel';
 import { RunActions } from './RunActions';
@@ -104,7 +105,9 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
             <div className="details__wide">
               <dt>In the queue</dt>
               <dd data-field="waiting_for" data-wait-kind={run.waiting_for.kind}>
-                <WaitReason wait={run.waiting_for} now={now} />. <span className="muted">{etaSentence(run)}</span>
+                <WaitReason wait={run.waiting_for} now={now} />
+                {run.waiting_for.kind === 'hold' && run.waiting_for.environment_id != null && <HoldReason environmentId={run.waiting_for.environment_id} />}.{' '}
+                <span className="muted">{etaSentence(run)}</span>
               </dd>
             </div>
           )}
