@@ -104,7 +104,7 @@ function RunBody({ run, now, online }: { run: Run; now: number; online: boolean 
           {run.status === 'queued' && run.waiting_for && (
             <div className="details__wide">
               <dt>In the queue</dt>
-              <dd data-field="waiting_for" data-wait-kind={run.waiting_for.kind}>
+              <dd className="queue-why" data-field="waiting_for" data-wait-kind={run.waiting_for.kind}>
                 <WaitReason wait={run.waiting_for} now={now} />
                 {run.waiting_for.kind === 'hold' && run.waiting_for.environment_id != null && <HoldReason environmentId={run.waiting_for.environment_id} />}.{' '}
                 <span className="muted">{etaSentence(run)}</span>
