@@ -182,6 +182,10 @@ export function EnvironmentInsights() {
         <QueueChart envs={d.environments} />
         <HoursChart hours={d.total.starts_by_hour} timezone={d.timezone} />
         <UsageTable envs={d.environments} />
+        <p className="muted">
+          Busy means a run was executing: time an environment is held without a run is not busy (the waits of the runs a hold held
+          up are counted). Queue wait p50 and p95 are estimated from a histogram, within 9% of the exact figure.
+        </p>
       </>
     );
   }
