@@ -227,15 +227,22 @@ describe('Baton UI', { concurrency: false }, () => {
     const environmentId = randomEnvironment();
     const original = await apiWaitFinal((await apiRun({ requested_by: owner, environment_id: environmentId, test_files: ['sample-tests/test_failure.py'] })).id);
     assert.equal(original.status, 'failed');
-    // A slow run holds the environment, so the rerun waits in line until it is cancelled.
-    const blocker = await apiRun({ requested_by: owner, environment_id: environmentId, test_files: ['sample-tests/test_slow.py'] });
+    // A hold keeps the rerun waiting in line, however slow the browser is, until it is cancelled.
+    const hold = `/api/environments/${environmentId}/hold`;
+    await api(hold, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ held_by: owner, reason: 'e2e: keep the rerun queued' }) });
 
     const page = await context.newPage();
     await page.setViewportSize(VIEWPORTS[0]);
+    // A browser that does not know its user asks who reruns (the rerun is filed under that name).
     await page.goto('/');
-    await page.evaluate((name) => window.localStorage.setItem('baton.username', name), rerunner);
+    await page.evaluate(() => window.localStorage.removeItem('baton.username'));
     await page.goto(`/runs/${original.id}`);
     await page.getByRole('button', { name: /^Rerun \d+ failed$/ }).click();
+    const rerunAs = page.getByRole('form', { name: 'Rerun as' });
+    await rerunAs.waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'the Rerun as form');
+    await rerunAs.getByRole('textbox').fill(rerunner);
+    await rerunAs.getByRole('button', { name: 'Rerun' }).click();
     await page.waitForURL((url) => /^\/runs\/\d+$/.test(url.pathname) && url.pathname !== `/runs/${original.id}`);
     const rerunId = Number(new URL(page.url()).pathname.split('/').at(-1));
     const header = page.getByTestId('run-header');
@@ -256,7 +263,7 @@ describe('Baton UI', { concurrency: false }, () => {
     await header.locator('[data-field="cancelled_by"]', { hasText: `cancelled by ${rerunner}` }).waitFor();
     await page.locator('[data-field="reason"]', { hasText: `Cancelled by ${rerunner}` }).waitFor();
     assert.equal((await api(`/api/runs/${rerunId}`)).cancelled_by, rerunner);
-    await api(`/api/runs/${blocker.id}/cancel`, { method: 'POST' });
+    await api(hold, { method: 'DELETE' });
 
     for (const viewport of VIEWPORTS) {
       await page.setViewportSize(viewport);

@@ -189,4 +189,48 @@ describe('RunDetails', () => {
     // No duration to show: the header does not start with a dash.
     expect(within(screen.getByTestId('run-header')).queryByText('—')).not.toBeInTheDocument();
   });
+
+  it('asks who reruns when this browser does not know, rather than filing it under the original user', async () => {
+    const { requests } = mockApi({
+      'GET /api/runs/8': () => json(makeRun({ id: 8, requested_by: 'alice' })),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 3, text: 'ok\n', complete: true }),
+      'GET /api/runs/8/tests': () => json({ items: [], summary: null }),
+      'POST /api/runs/8/rerun': () => json(makeRun({ id: 9, status: 'queued', requested_by: 'erin', rerun_of: 8 }), 201),
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Rerun' }));
+    const form = screen.getByRole('form', { name: 'Rerun as' });
+    const name = within(form).getByRole('textbox', { name: 'Rerun as' });
+    expect(name).toHaveFocus();
+    await user.click(within(form).getByRole('button', { name: 'Rerun' }));
+    expect(await within(form).findByRole('alert')).toHaveTextContent('Enter your name');
+    expect(name).toHaveFocus();
+    expect(requests.some((r) => r.method === 'POST')).toBe(false);
+    await user.type(name, ' erin {Enter}');
+    expect(await screen.findByText('Run 9 page')).toBeInTheDocument();
+    const post = requests.find((r) => r.method === 'POST')!;
+    expect(await post.request.clone().json()).toEqual({ requested_by: 'erin' });
+    expect(window.localStorage.getItem('baton.username')).toBe('erin');
+  });
+
+  it('takes an optional name with a cancel when this browser does not know its user', async () => {
+    let current = running;
+    const { requests } = mockApi({
+      'GET /api/runs/8': () => json(current),
+      'GET /api/runs/8/log': () => json({ offset: 0, next_offset: 0, text: '', complete: false }),
+      'POST /api/runs/8/cancel': () => {
+        current = { ...running, status: 'cancelled', reason: 'cancelled_by_user', progress: null, cancelled_by: 'frank' };
+        return json(current);
+      },
+    });
+    renderWithProviders(<App />, { route: '/runs/8' });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Cancel run' }));
+    await user.type(screen.getByRole('textbox', { name: /Your name/ }), 'frank');
+    await user.click(screen.getByRole('button', { name: 'Yes, cancel' }));
+    expect(await screen.findByText('Cancelled by frank')).toBeInTheDocument();
+    const post = requests.find((r) => r.method === 'POST')!;
+    expect(await post.request.clone().json()).toEqual({ cancelled_by: 'frank' });
+  });
 });
