@@ -170,7 +170,14 @@ func (a *app) runsCmd() *cobra.Command {
 				if r.DurationMs != nil {
 					dur = (time.Duration(*r.DurationMs) * time.Millisecond).Round(100 * time.Millisecond).String()
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Id, r.Status, r.EnvironmentId, r.RequestedBy,
+				status := string(r.Status)
+				if r.Status == client.RunStatusCancelled && r.CancelledBy != nil {
+					status += " by " + *r.CancelledBy
+				}
+				if r.RerunOf != nil {
+					status += fmt.Sprintf(" (rerun of %d)", *r.RerunOf)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Id, status, runWhere(&r), r.RequestedBy,
 					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), dur, strings.Join(r.TestFiles, " "))
 			}
 			return tw.Flush()

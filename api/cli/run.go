@@ -172,6 +172,20 @@ func (a *app) rerunCmd() *cobra.Command {
 	return cmd
 }
 
+// runWhere is where a run runs: "env7", "env3 (staging)" for a pooled run
+// that started, "pool staging" for one that has not.
+func runWhere(run *client.Run) string {
+	switch {
+	case run.EnvironmentId != nil && run.Pool != nil:
+		return fmt.Sprintf("env%d (%s)", *run.EnvironmentId, *run.Pool)
+	case run.EnvironmentId != nil:
+		return fmt.Sprintf("env%d", *run.EnvironmentId)
+	case run.Pool != nil:
+		return "pool " + *run.Pool
+	}
+	return "a pool"
+}
+
 // started reports a queued run and, with --wait, follows it to its end.
 func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *client.Run, w waitFlags) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -185,13 +199,7 @@ func (a *app) started(cmd *cobra.Command, api *client.ClientWithResponses, run *
 		fmt.Fprintln(out, run.Id)
 		return nil
 	}
-	where := "a pool"
-	switch {
-	case run.EnvironmentId != nil:
-		where = fmt.Sprintf("env%d", *run.EnvironmentId)
-	case run.Pool != nil:
-		where = "pool " + *run.Pool
-	}
+	where := runWhere(run)
 	queued := ""
 	if run.QueuePosition != nil {
 		queued = fmt.Sprintf(", position %d in its queue", *run.QueuePosition)

@@ -216,6 +216,9 @@ func TestCLICancelAndInterrupt(t *testing.T) {
 	require.Contains(t, werr.String(), fmt.Sprintf("run %d cancelled", id))
 	require.Contains(t, werr.String(), "by carol", "the waiting CLI says who cancelled")
 	require.Equal(t, "carol", *srv.waitFinal(id, 30*time.Second).CancelledBy)
+	listed := cli(t, url, "runs", "--env", "21")
+	require.Equal(t, 0, listed.code, "%s", listed)
+	require.Contains(t, listed.stdout, "cancelled by carol", "baton runs says who cancelled")
 
 	waiter = cliCmd(url, "run", "--wait", "--env", "22", "sample-tests/test_sleep30.py")
 	werr.Reset()
@@ -256,6 +259,7 @@ func TestCLILogsFollow(t *testing.T) {
 	res := cli(t, url, "runs", "--env", "31")
 	require.Equal(t, 0, res.code, "%s", res)
 	require.Contains(t, res.stdout, id+" ")
+	require.Contains(t, res.stdout, " env31 ", "the environment by name (it once printed a pointer)")
 	res = cli(t, url, "envs", "--json")
 	require.Equal(t, 0, res.code, "%s", res)
 	var envs struct {
