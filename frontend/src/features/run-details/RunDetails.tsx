@@ -300,7 +300,10 @@ function RunPage({ run, now, live, online }: { run: Run; now: number; live: bool
   useStickyOffset(headerRef);
   return (
     <>
-      <StatusAnnouncer status={run.status} message={`Run #${run.id} is now ${run.status}.`} />
+      <StatusAnnouncer
+        status={run.status}
+        message={`Run #${run.id} is now ${run.status}${run.status === 'cancelled' && run.cancelled_by ? ` (cancelled by ${run.cancelled_by})` : ''}.`}
+      />
       <header className="run-header" data-testid="run-header" ref={headerRef}>
         <div className="run-header__title">
           <h1>Run #{run.id}</h1>

@@ -87,4 +87,22 @@ describe('RunsPanel', () => {
     await waitFor(() => expect(screen.getByTestId('location').textContent).toBe(''));
     expect(screen.getByLabelText('Username')).toHaveValue('');
   });
+
+  it("lists a run's reruns from the URL, and shows all runs again in one click", async () => {
+    const { requests } = mockApi({
+      'GET /api/runs': (_req, url) =>
+        url.searchParams.get('rerun_of') === '8'
+          ? json({ items: [makeRun({ id: 12, rerun_of: 8 })], next_cursor: null, total: 1 })
+          : json({ items: [makeRun({ id: 12, rerun_of: 8 }), makeRun({ id: 8 })], next_cursor: null, total: 2 }),
+    });
+    renderWithProviders(<App />, { route: '/?rerun_of=8' });
+    const chip = await screen.findByTestId('rerun-of-filter');
+    expect(chip).toHaveTextContent('Reruns of #8');
+    expect(await screen.findByText('1 run match')).toBeInTheDocument();
+    expect(requests[0]!.url.searchParams.get('rerun_of')).toBe('8');
+    await userEvent.setup().click(screen.getByRole('button', { name: 'Show all runs' }));
+    await waitFor(() => expect(screen.getByTestId('location')).toHaveTextContent(/^$/));
+    expect(await screen.findByText('2 runs')).toBeInTheDocument();
+    expect(screen.queryByTestId('rerun-of-filter')).not.toBeInTheDocument();
+  });
 });
