@@ -47,6 +47,9 @@ func testDatabaseCut(t *testing.T, mode cutMode, warmSlots string) {
 	proxy := startDBProxy(t, r.dbURL)
 	api := r.serve("api", append(fast, "BATON_EMBEDDED_WORKER=false")...)
 	a := r.worker("worker-a", api.url(), append(fast, "DATABASE_URL="+proxy.url)...)
+	if warmSlots != "0" {
+		waitWarmProcs(t, a.pid(), 1) // so the run is handed to a warm slot
+	}
 
 	// Worker A is alone, so it takes the first run; B comes when A's run
 	// has started, and waits with the rest.
