@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 // A worker killed with SIGKILL in the middle of a run: its pytest dies with
@@ -38,6 +40,12 @@ func testWorkerKilledMidRun(t *testing.T, notBefore, within time.Duration, worke
 	require.Equal(t, "running", api.getRun(first.ID).Status)
 	require.Equal(t, "queued", api.getRun(second.ID).Status, "run %d waits behind run %d", second.ID, first.ID)
 
+	// The log is stored in batches (every 200 ms): wait for its first line,
+	// which the check below counts, to be stored before killing the worker
+	// (a warm start reaches the test function sooner than that).
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("run %d's first log line to be stored", first.ID), func() bool {
+		return strings.Contains(api.log(first.ID), fmt.Sprintf("=== run %d in ", first.ID))
+	})
 	a.signal(syscall.SIGKILL) // the process only: the supervisor has its own session anyway
 	killed := time.Now()
 	require.Error(t, a.waitExit(10*time.Second), "worker A was SIGKILLed")
