@@ -240,11 +240,17 @@ export function EnvironmentsGrid() {
           </button>
         </EmptyState>
       ) : (
+        <section aria-labelledby="env-grid-title">
+        {/* The tiles' names are h3s: this h2 keeps the outline whole (h1, h2, h3) when no pool list precedes them. */}
+        <h2 id="env-grid-title" className="sr-only">
+          {shown.length === data.items.length ? 'All environments' : `Environments (${shown.length} of ${data.items.length})`}
+        </h2>
         <ul className="env-grid" aria-label={shown.length === data.items.length ? 'Environments' : `Environments (${shown.length} of ${data.items.length})`}>
           {shown.map((env) => (
             <EnvironmentTile key={env.id} env={env} now={now} />
           ))}
         </ul>
+        </section>
       )}
     </>
   );
