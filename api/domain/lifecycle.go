@@ -182,6 +182,13 @@ type RunEnded struct {
 	FinishedAt time.Time
 	// Summary counts the test results, when pytest wrote a report.
 	Summary *TestSummary
+	// Fence is the run's fencing token; 0 if it never started.
+	Fence int64
+	// RerunOf is the run this one runs again; 0 for a new run.
+	RerunOf int64
+	// CancelledBy is who asked to cancel the run (Run.CancelledBy); "" when
+	// no one asked or the request named no one.
+	CancelledBy string
 }
 
 // Started reports whether the run held its environment before it ended,

@@ -11,12 +11,19 @@ import (
 type RunStarted struct {
 	RunID         int64
 	EnvironmentID int
-	RequestedBy   string
-	TestFiles     []string
-	WorkerID      string
-	CreatedAt     time.Time
-	StartedAt     time.Time
-	Timeout       time.Duration
+	// Pool is the label a pooled run asked for; "" for a direct run.
+	Pool        string
+	RequestedBy string
+	TestFiles   []string
+	WorkerID    string
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	Timeout     time.Duration
+	// Fence is the run's fencing token (Run.Fence); 0 only in a start
+	// announced before fences existed.
+	Fence int64
+	// RerunOf is the run this one runs again; 0 for a new run.
+	RerunOf int64
 }
 
 // RunStartedHandler is told about every run that started, after the claim

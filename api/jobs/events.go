@@ -26,6 +26,11 @@ type RunStartedArgs struct {
 	CreatedAt      time.Time `json:"created_at"`
 	StartedAt      time.Time `json:"started_at"`
 	TimeoutSeconds int64     `json:"timeout_seconds"`
+	// Pool, Fence and RerunOf came later: a job queued before them decodes
+	// them as zero (a direct run, no fence, a new run).
+	Pool    string `json:"pool,omitempty"`
+	Fence   int64  `json:"fence,omitempty"`
+	RerunOf int64  `json:"rerun_of,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -40,16 +45,21 @@ func (RunStartedArgs) InsertOpts() river.InsertOpts {
 func (a RunStartedArgs) RunStarted() domain.RunStarted {
 	return domain.RunStarted{RunID: a.RunID, EnvironmentID: a.EnvironmentID, RequestedBy: a.RequestedBy,
 		TestFiles: a.TestFiles, WorkerID: a.WorkerID, CreatedAt: a.CreatedAt, StartedAt: a.StartedAt,
-		Timeout: time.Duration(a.TimeoutSeconds) * time.Second}
+		Timeout: time.Duration(a.TimeoutSeconds) * time.Second, Pool: a.Pool, Fence: a.Fence, RerunOf: a.RerunOf}
 }
 
 // EnqueueRunStartedTx inserts the run_started job of a claimed run in tx.
 func (e *Enqueuer) EnqueueRunStartedTx(ctx context.Context, tx pgx.Tx, s domain.RunStarted) error {
-	_, err := e.client.InsertTx(ctx, tx, RunStartedArgs{
+	_, err := e.client.InsertTx(ctx, tx, runStartedArgs(s), nil)
+	return err
+}
+
+func runStartedArgs(s domain.RunStarted) RunStartedArgs {
+	return RunStartedArgs{
 		RunID: s.RunID, EnvironmentID: s.EnvironmentID, RequestedBy: s.RequestedBy, TestFiles: s.TestFiles,
 		WorkerID: s.WorkerID, CreatedAt: s.CreatedAt, StartedAt: s.StartedAt, TimeoutSeconds: int64(s.Timeout / time.Second),
-	}, nil)
-	return err
+		Pool: s.Pool, Fence: s.Fence, RerunOf: s.RerunOf,
+	}
 }
 
 // runStartedWorker hands a start to every handler in turn; an error fails

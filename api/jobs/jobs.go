@@ -87,6 +87,11 @@ type RunEndedArgs struct {
 	StartedAt     *time.Time          `json:"started_at,omitempty"`
 	FinishedAt    time.Time           `json:"finished_at"`
 	Summary       *domain.TestSummary `json:"summary,omitempty"`
+	// Fence, RerunOf and CancelledBy came later: a job queued before them
+	// decodes them as zero (no fence, a new run, no one named).
+	Fence       int64  `json:"fence,omitempty"`
+	RerunOf     int64  `json:"rerun_of,omitempty"`
+	CancelledBy string `json:"cancelled_by,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -103,6 +108,7 @@ func runEndedArgs(e domain.RunEnded) RunEndedArgs {
 		RunID: e.RunID, EnvironmentID: e.EnvironmentID, Pool: e.Pool, RequestedBy: e.RequestedBy, TestFiles: e.TestFiles,
 		Status: e.Status, Reason: e.Reason, ExitCode: e.ExitCode, WorkerID: e.WorkerID,
 		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, Summary: e.Summary,
+		Fence: e.Fence, RerunOf: e.RerunOf, CancelledBy: e.CancelledBy,
 	}
 }
 
@@ -112,6 +118,7 @@ func (a RunEndedArgs) RunEnded() domain.RunEnded {
 		RunID: a.RunID, EnvironmentID: a.EnvironmentID, Pool: a.Pool, RequestedBy: a.RequestedBy, TestFiles: a.TestFiles,
 		Status: a.Status, Reason: a.Reason, ExitCode: a.ExitCode, WorkerID: a.WorkerID,
 		CreatedAt: a.CreatedAt, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt, Summary: a.Summary,
+		Fence: a.Fence, RerunOf: a.RerunOf, CancelledBy: a.CancelledBy,
 	}
 }
 

@@ -203,7 +203,8 @@ UPDATE runs SET
 WHERE id = @id AND %s
 RETURNING id, coalesce(environment_id, 0), coalesce(pool, ''), requested_by, test_files, status, coalesce(reason, ''), exit_code,
 	coalesce(worker_id, ''), created_at, started_at, finished_at,
-	tests_passed, tests_failed, tests_errors, tests_skipped, tests_total`
+	tests_passed, tests_failed, tests_errors, tests_skipped, tests_total,
+	coalesce(fence, 0), coalesce(rerun_of, 0), coalesce(cancelled_by, '')`
 
 // EndRun implements domain.RunTx.
 func (t *runTx) EndRun(ctx context.Context, e domain.RunEnd) (*domain.RunEnded, error) {
@@ -240,7 +241,7 @@ func endRun(ctx context.Context, tx pgx.Tx, e domain.RunEnd) (*domain.RunEnded, 
 	err := tx.QueryRow(ctx, fmt.Sprintf(endRunSQL, guard), args).Scan(
 		&ended.RunID, &ended.EnvironmentID, &ended.Pool, &ended.RequestedBy, &testFiles, &ended.Status, &ended.Reason, &ended.ExitCode,
 		&ended.WorkerID, &ended.CreatedAt, &ended.StartedAt, &ended.FinishedAt,
-		&passed, &failed, &errs, &skipped, &total)
+		&passed, &failed, &errs, &skipped, &total, &ended.Fence, &ended.RerunOf, &ended.CancelledBy)
 	if err == pgx.ErrNoRows { //nolint:errorlint // pgx returns ErrNoRows itself, never wrapped
 		return nil, nil
 	}

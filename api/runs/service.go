@@ -435,8 +435,9 @@ func (s *Service) Claim(ctx context.Context, environmentID int, workerID string)
 
 // runStarted is the announcement of a claimed run.
 func runStarted(r *domain.Run) domain.RunStarted {
-	e := domain.RunStarted{RunID: r.ID, EnvironmentID: r.EnvironmentID, RequestedBy: r.RequestedBy,
-		TestFiles: r.TestFiles, WorkerID: r.WorkerID, CreatedAt: r.CreatedAt, Timeout: r.Timeout}
+	e := domain.RunStarted{RunID: r.ID, EnvironmentID: r.EnvironmentID, Pool: r.Pool, RequestedBy: r.RequestedBy,
+		TestFiles: r.TestFiles, WorkerID: r.WorkerID, CreatedAt: r.CreatedAt, Timeout: r.Timeout,
+		Fence: r.Fence, RerunOf: r.RerunOf}
 	if r.StartedAt != nil {
 		e.StartedAt = *r.StartedAt
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
@@ -69,12 +70,26 @@ func (b *bundle) claim(t *testing.T, env int, worker string) *domain.Run {
 // runEnded returns the run_ended jobs inserted so far, in order.
 func (b *bundle) runEnded(t *testing.T, want int) []jobs.RunEndedArgs {
 	t.Helper()
+	return inserted[jobs.RunEndedArgs](b, t, want)
+}
+
+// runStarted returns the run_started jobs inserted so far, in order.
+func (b *bundle) runStarted(t *testing.T, want int) []jobs.RunStartedArgs {
+	t.Helper()
+	return inserted[jobs.RunStartedArgs](b, t, want)
+}
+
+// inserted returns the want jobs of kind T inserted so far on the events
+// queue, in order.
+func inserted[T river.JobArgs](b *bundle, t *testing.T, want int) []T {
+	t.Helper()
+	var zero T
 	expected := make([]rivertest.ExpectedJob, want)
 	for i := range expected {
-		expected[i] = rivertest.ExpectedJob{Args: jobs.RunEndedArgs{}, Opts: &rivertest.RequireInsertedOpts{Queue: jobs.QueueEvents}}
+		expected[i] = rivertest.ExpectedJob{Args: zero, Opts: &rivertest.RequireInsertedOpts{Queue: jobs.QueueEvents}}
 	}
 	rows := rivertest.RequireManyInserted(b.ctx, t, b.driver, expected)
-	out := make([]jobs.RunEndedArgs, len(rows))
+	out := make([]T, len(rows))
 	for i, r := range rows {
 		require.NoError(t, jsonUnmarshal(r.EncodedArgs, &out[i]))
 	}
@@ -424,4 +439,47 @@ func TestStaleHolderChangesNothing(t *testing.T) {
 	require.Equal(t, domain.StatusRunning, got.Status)
 	require.Equal(t, "w2", got.WorkerID)
 	require.Len(t, b.runEnded(t, 1), 1, "one end: the reaper's")
+}
+
+// TestEventsCarryTheRun: the run_started and run_ended jobs (what webhooks
+// are made from) carry the run's pool, fence, rerun_of and cancelled_by as
+// the claim and the end stored them.
+func TestEventsCarryTheRun(t *testing.T) {
+	b := setup(t)
+	b.label(t, map[int][]string{2: {"p"}})
+	orig := b.create(t, 2, domain.CreateRun{})
+	claimed := b.claim(t, 2, "w")
+	b.finish(t, claimed)
+	rerun, err := b.Runs.Rerun(b.ctx, orig.ID, "")
+	require.NoError(t, err)
+	claimedRerun := b.claim(t, 2, "w")
+	_, err = b.Runs.Cancel(b.ctx, rerun.ID, "bob")
+	require.NoError(t, err)
+	b.finish(t, claimedRerun)
+	pooled := b.createPooled(t, "p")
+	b.claim(t, 2, "w")
+
+	started := b.runStarted(t, 3)
+	require.Equal(t, orig.ID, started[0].RunID)
+	require.Equal(t, claimed.Fence, started[0].Fence)
+	require.Positive(t, started[0].Fence)
+	require.Zero(t, started[0].RerunOf)
+	require.Empty(t, started[0].Pool)
+	require.Equal(t, rerun.ID, started[1].RunID)
+	require.Equal(t, orig.ID, started[1].RerunOf, "a rerun's start names its original")
+	require.Equal(t, claimed.Fence+1, started[1].Fence)
+	require.Equal(t, pooled.ID, started[2].RunID)
+	require.Equal(t, "p", started[2].Pool)
+	require.Equal(t, 2, started[2].EnvironmentID)
+
+	ended := b.runEnded(t, 2)
+	require.Equal(t, orig.ID, ended[0].RunID)
+	require.Equal(t, claimed.Fence, ended[0].Fence)
+	require.Zero(t, ended[0].RerunOf)
+	require.Empty(t, ended[0].CancelledBy)
+	require.Equal(t, rerun.ID, ended[1].RunID)
+	require.Equal(t, domain.StatusCancelled, ended[1].Status)
+	require.Equal(t, "bob", ended[1].CancelledBy, "a cancelled run's end names who cancelled it")
+	require.Equal(t, orig.ID, ended[1].RerunOf)
+	require.Equal(t, claimedRerun.Fence, ended[1].Fence)
 }
