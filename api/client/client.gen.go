@@ -928,7 +928,7 @@ type WebhookDelivery struct {
 // and signature). `run.started` is sent when a worker has claimed the run,
 // `run.finished` when it has ended, whatever the end.
 //
-// Example: {"created_at":"2025-05-01T09:30:04Z","id":"run.finished:42:1746091800000","links":{"junit":"http://localhost:8080/api/runs/42/junit.xml","log":"http://localhost:8080/api/runs/42/log.txt","run":"http://localhost:8080/runs/42"},"run":{"created_at":"2025-05-01T09:30:00Z","duration_ms":3120,"environment_id":7,"exit_code":1,"finished_at":"2025-05-01T09:30:04Z","id":42,"reason":"tests_failed","requested_by":"alice","started_at":"2025-05-01T09:30:01Z","status":"failed","summary":{"errors":0,"failed":1,"passed":0,"skipped":0,"total":1},"test_files":["sample-tests/test_failure.py"]},"type":"run.finished"}
+// Example: {"created_at":"2025-05-01T09:30:04Z","id":"run.finished:42:1746091800000","links":{"junit":"http://localhost:8080/api/runs/42/junit.xml","log":"http://localhost:8080/api/runs/42/log.txt","run":"http://localhost:8080/runs/42"},"run":{"cancelled_by":null,"created_at":"2025-05-01T09:30:00Z","duration_ms":3120,"environment_id":7,"exit_code":1,"fence":12,"finished_at":"2025-05-01T09:30:04Z","id":42,"pool":"linux","reason":"tests_failed","requested_by":"alice","rerun_of":40,"started_at":"2025-05-01T09:30:01Z","status":"failed","summary":{"errors":0,"failed":1,"passed":0,"skipped":0,"total":1},"test_files":["sample-tests/test_failure.py"]},"type":"run.finished"}
 type WebhookEvent struct {
 	// CreatedAt When the run started or ended.
 	CreatedAt time.Time `json:"created_at"`
@@ -963,12 +963,23 @@ type WebhookList struct {
 
 // WebhookRun The run an event is about, as it was at that moment.
 type WebhookRun struct {
-	CreatedAt     time.Time  `json:"created_at"`
-	DurationMs    *int64     `json:"duration_ms"`
-	EnvironmentId int        `json:"environment_id"`
-	ExitCode      *int       `json:"exit_code"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	Id            int64      `json:"id"`
+	// CancelledBy Who asked to cancel the run, as the first accepted cancel request named them; null
+	// when no one asked or the request named no one (always null in `run.started`).
+	CancelledBy *string   `json:"cancelled_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	DurationMs  *int64    `json:"duration_ms"`
+
+	// EnvironmentId Where the run executed; null for a pooled run that ended (was cancelled) before it got one.
+	EnvironmentId *int `json:"environment_id"`
+	ExitCode      *int `json:"exit_code"`
+
+	// Fence The run's fencing token (`TEST_ENV_FENCE`, see Run); null for a run that never started.
+	Fence      *int64     `json:"fence"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Id         int64      `json:"id"`
+
+	// Pool The label a pooled run asked for; null for a run asked for one environment.
+	Pool *string `json:"pool"`
 
 	// Reason Why the run ended as it did; null while it runs and for a plain success.
 	// lease_expired: the worker could not prove in time that it still held the run (no
@@ -978,7 +989,10 @@ type WebhookRun struct {
 	// outcome of its tests is unknown. supervisor_lost: the run's supervisor process died.
 	Reason      *RunReason `json:"reason"`
 	RequestedBy string     `json:"requested_by"`
-	StartedAt   *time.Time `json:"started_at"`
+
+	// RerunOf The run this one runs again; null for a new run.
+	RerunOf   *int64     `json:"rerun_of"`
+	StartedAt *time.Time `json:"started_at"`
 
 	// Status `queued` and `running` are live; `success`, `failed` (tests failed),
 	// `error` (the run could not produce a verdict) and `cancelled` are final.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/internal/testkit"
@@ -199,4 +200,78 @@ func TestWebhookReceiversNeverDelayRuns(t *testing.T) {
 	require.Less(t, took, 25*time.Second, "three quick runs took %s behind webhook receivers", took)
 	// The slow receiver really was being called (and held) meanwhile.
 	require.NotEmpty(t, slow.deliveries(), "no delivery reached the slow receiver")
+}
+
+// TestWebhookPayloadsDescribeTheRun: with real processes, every delivery is
+// a WebhookEvent of openapi.yaml, and the events say where a run ran or
+// waited (a pooled run cancelled while queued: environment_id null, its
+// pool, who cancelled it), its fence from run.started on, and what a rerun
+// reruns.
+func TestWebhookPayloadsDescribeTheRun(t *testing.T) {
+	systemTest(t)
+	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi.yaml")
+	require.NoError(t, err)
+	schema := doc.Components.Schemas["WebhookEvent"].Value
+	rc := newReceiver(t, func(delivery, int) int { return http.StatusNoContent })
+	r := newRig(t, "")
+	srv := r.serve("serve", "BATON_WEBHOOK_URLS="+rc.URL+"/hook", "BATON_WEBHOOK_SECRET="+hookSecret)
+
+	// A pooled run that waits behind a hold and is cancelled there.
+	srv.label(54, "hooks")
+	srv.expect(http.StatusOK, http.MethodPost, "/api/environments/54/hold", map[string]any{"held_by": "carol", "reason": "webhook test"}, nil)
+	pooled := srv.createTarget(map[string]any{"pool": "hooks"}, "sample-tests/test_quick.py")
+	srv.expect(http.StatusOK, http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", pooled.ID), map[string]any{"cancelled_by": "carol"}, nil)
+	srv.expect(http.StatusOK, http.MethodDelete, "/api/environments/54/hold", nil, nil)
+	// A direct run, then its rerun.
+	first := srv.createRun(54, "sample-tests/test_quick.py", 0)
+	require.Equal(t, "success", srv.waitFinal(first.ID, 60*time.Second).Status)
+	var rerun run
+	srv.expect(http.StatusCreated, http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun", first.ID), map[string]any{}, &rerun)
+	require.Equal(t, "success", srv.waitFinal(rerun.ID, 60*time.Second).Status)
+
+	type payload struct {
+		Run struct {
+			ID            int64   `json:"id"`
+			EnvironmentID *int    `json:"environment_id"`
+			Pool          *string `json:"pool"`
+			Fence         *int64  `json:"fence"`
+			RerunOf       *int64  `json:"rerun_of"`
+			CancelledBy   *string `json:"cancelled_by"`
+		} `json:"run"`
+	}
+	events := map[string]payload{} // by type and run
+	testkit.Eventually(t, 30*time.Second, "five events to be delivered", func() bool { return len(rc.deliveries()) >= 5 })
+	for _, d := range rc.deliveries() {
+		var v any
+		require.NoError(t, json.Unmarshal(d.body, &v))
+		require.NoError(t, schema.VisitJSON(v), "%s", d.body)
+		var p payload
+		require.NoError(t, json.Unmarshal(d.body, &p))
+		events[fmt.Sprintf("%s %d", d.event, p.Run.ID)] = p
+	}
+	require.Len(t, events, 5, "run.finished of the pooled run, run.started and run.finished of the others")
+
+	cancelled := events[fmt.Sprintf("run.finished %d", pooled.ID)].Run
+	require.Nil(t, cancelled.EnvironmentID, "a pooled run cancelled while queued had no environment")
+	require.NotNil(t, cancelled.Pool)
+	require.Equal(t, "hooks", *cancelled.Pool)
+	require.NotNil(t, cancelled.CancelledBy)
+	require.Equal(t, "carol", *cancelled.CancelledBy)
+	require.Nil(t, cancelled.Fence, "it never started")
+
+	start := events[fmt.Sprintf("run.started %d", first.ID)].Run
+	require.Equal(t, 54, *start.EnvironmentID)
+	require.Nil(t, start.Pool)
+	require.NotNil(t, start.Fence, "run.started carries the fence")
+	require.Nil(t, start.RerunOf)
+	require.Equal(t, start.Fence, events[fmt.Sprintf("run.finished %d", first.ID)].Run.Fence)
+
+	for _, typ := range []string{"run.started", "run.finished"} {
+		again := events[fmt.Sprintf("%s %d", typ, rerun.ID)].Run
+		require.NotNil(t, again.RerunOf, "%s of a rerun names its original", typ)
+		require.Equal(t, first.ID, *again.RerunOf)
+		require.NotNil(t, again.Fence)
+		require.Greater(t, *again.Fence, *start.Fence)
+		require.Nil(t, again.CancelledBy)
+	}
 }

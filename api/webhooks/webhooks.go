@@ -123,20 +123,19 @@ func New(cfg Config, enq domain.WebhookEnqueuer, store domain.WebhookStore) *Ser
 // HandleRunStarted implements domain.RunStartedHandler.
 func (s *Service) HandleRunStarted(ctx context.Context, e domain.RunStarted) error {
 	started := e.StartedAt
-	r := runJSON{ID: e.RunID, RequestedBy: e.RequestedBy, EnvironmentID: e.EnvironmentID, TestFiles: nonNil(e.TestFiles),
-		Status: domain.StatusRunning, CreatedAt: e.CreatedAt.UTC(), StartedAt: utc(&started)}
+	r := runJSON{ID: e.RunID, RequestedBy: e.RequestedBy, EnvironmentID: positive(e.EnvironmentID), Pool: nonEmpty(e.Pool),
+		TestFiles: nonNil(e.TestFiles), Status: domain.StatusRunning, CreatedAt: e.CreatedAt.UTC(), StartedAt: utc(&started),
+		Fence: positive(e.Fence), RerunOf: positive(e.RerunOf)}
 	return s.publish(ctx, domain.EventRunStarted, e.StartedAt, r)
 }
 
 // HandleRunEnded implements domain.RunEndedHandler.
 func (s *Service) HandleRunEnded(ctx context.Context, e domain.RunEnded) error {
 	finished := e.FinishedAt
-	r := runJSON{ID: e.RunID, RequestedBy: e.RequestedBy, EnvironmentID: e.EnvironmentID, TestFiles: nonNil(e.TestFiles),
-		Status: e.Status, ExitCode: e.ExitCode, CreatedAt: e.CreatedAt.UTC(), StartedAt: utc(e.StartedAt), FinishedAt: utc(&finished)}
-	if e.Reason != "" {
-		reason := e.Reason
-		r.Reason = &reason
-	}
+	r := runJSON{ID: e.RunID, RequestedBy: e.RequestedBy, EnvironmentID: positive(e.EnvironmentID), Pool: nonEmpty(e.Pool),
+		TestFiles: nonNil(e.TestFiles), Status: e.Status, ExitCode: e.ExitCode, Reason: nonEmpty(e.Reason),
+		CreatedAt: e.CreatedAt.UTC(), StartedAt: utc(e.StartedAt), FinishedAt: utc(&finished),
+		Fence: positive(e.Fence), RerunOf: positive(e.RerunOf), CancelledBy: nonEmpty(e.CancelledBy)}
 	if e.StartedAt != nil {
 		ms := e.FinishedAt.Sub(*e.StartedAt).Milliseconds()
 		r.DurationMS = &ms
@@ -259,6 +258,24 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
+// positive is n, or nil (JSON null) for the zero that means "none": the
+// environment of a pooled run that never started, a fence not drawn, a
+// new run's rerun_of.
+func positive[T int | int64](n T) *T {
+	if n <= 0 {
+		return nil
+	}
+	return &n
+}
+
+// nonEmpty is s, or nil (JSON null) for "".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -285,7 +302,8 @@ type linksJSON struct {
 type runJSON struct {
 	ID            int64            `json:"id"`
 	RequestedBy   string           `json:"requested_by"`
-	EnvironmentID int              `json:"environment_id"`
+	EnvironmentID *int             `json:"environment_id"`
+	Pool          *string          `json:"pool"`
 	TestFiles     []string         `json:"test_files"`
 	Status        domain.RunStatus `json:"status"`
 	ExitCode      *int             `json:"exit_code"`
@@ -295,6 +313,9 @@ type runJSON struct {
 	FinishedAt    *time.Time       `json:"finished_at"`
 	DurationMS    *int64           `json:"duration_ms"`
 	Summary       *summaryJSON     `json:"summary"`
+	Fence         *int64           `json:"fence"`
+	RerunOf       *int64           `json:"rerun_of"`
+	CancelledBy   *string          `json:"cancelled_by"`
 }
 
 type summaryJSON struct {

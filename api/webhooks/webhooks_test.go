@@ -81,3 +81,83 @@ func TestSignature(t *testing.T) {
 	require.False(t, webhooks.Verify([]byte("other"), body, sig))
 	require.False(t, webhooks.Verify([]byte("k"), []byte(`{"id":"y"}`), sig))
 }
+
+// TestEventsDescribeTheRun: where the run ran or waited (a pooled run
+// cancelled while queued has no environment: null, with its pool), its
+// fence from run.started on, what it reruns, and who cancelled it, each
+// valid against the contract.
+func TestEventsDescribeTheRun(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromFile("../../openapi.yaml")
+	require.NoError(t, err)
+	schema := doc.Components.Schemas["WebhookEvent"].Value
+	hooks, err := webhooks.ParseHooks([]string{"http://127.0.0.1:1/a"})
+	require.NoError(t, err)
+	created := time.Date(2025, 5, 1, 9, 30, 0, 0, time.UTC)
+	started := created.Add(time.Second)
+	ctx := context.Background()
+
+	type runBody struct {
+		EnvironmentID *int    `json:"environment_id"`
+		Pool          *string `json:"pool"`
+		Fence         *int64  `json:"fence"`
+		RerunOf       *int64  `json:"rerun_of"`
+		CancelledBy   *string `json:"cancelled_by"`
+	}
+	body := func(t *testing.T, send func(*webhooks.Service) error) (runBody, map[string]any) {
+		t.Helper()
+		enq := &captured{}
+		require.NoError(t, send(webhooks.New(webhooks.Config{Hooks: hooks, Secret: []byte("s")}, enq, nil)))
+		require.Len(t, enq.events, 1)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(enq.events[0].Payload, &v))
+		require.NoError(t, schema.VisitJSON(v), "%s", enq.events[0].Payload)
+		var ev struct {
+			Run runBody `json:"run"`
+		}
+		require.NoError(t, json.Unmarshal(enq.events[0].Payload, &ev))
+		return ev.Run, v["run"].(map[string]any)
+	}
+	present := func(t *testing.T, raw map[string]any, keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			require.Contains(t, raw, k, "%s is always present (null when unset)", k)
+		}
+	}
+
+	t.Run("pooled run cancelled while queued", func(t *testing.T) {
+		got, raw := body(t, func(s *webhooks.Service) error {
+			return s.HandleRunEnded(ctx, domain.RunEnded{RunID: 8, Pool: "linux", RequestedBy: "alice", TestFiles: []string{"a.py"},
+				Status: domain.StatusCancelled, Reason: domain.ReasonCancelled, CreatedAt: created, FinishedAt: started})
+		})
+		present(t, raw, "environment_id", "pool", "fence", "rerun_of", "cancelled_by")
+		require.Nil(t, got.EnvironmentID, "no environment: null, never 0")
+		require.Equal(t, "linux", *got.Pool)
+		require.Nil(t, got.Fence, "it never started")
+		require.Nil(t, got.RerunOf)
+		require.Nil(t, got.CancelledBy, "a queued cancel that named no one")
+	})
+	t.Run("rerun started in a pool", func(t *testing.T) {
+		got, raw := body(t, func(s *webhooks.Service) error {
+			return s.HandleRunStarted(ctx, domain.RunStarted{RunID: 9, EnvironmentID: 4, Pool: "linux", RequestedBy: "alice",
+				TestFiles: []string{"a.py"}, CreatedAt: created, StartedAt: started, Fence: 12, RerunOf: 7})
+		})
+		present(t, raw, "environment_id", "pool", "fence", "rerun_of", "cancelled_by")
+		require.Equal(t, 4, *got.EnvironmentID)
+		require.Equal(t, "linux", *got.Pool)
+		require.Equal(t, int64(12), *got.Fence)
+		require.Equal(t, int64(7), *got.RerunOf)
+		require.Nil(t, got.CancelledBy)
+	})
+	t.Run("direct run cancelled while running", func(t *testing.T) {
+		got, _ := body(t, func(s *webhooks.Service) error {
+			return s.HandleRunEnded(ctx, domain.RunEnded{RunID: 10, EnvironmentID: 3, RequestedBy: "alice", TestFiles: []string{"a.py"},
+				Status: domain.StatusCancelled, Reason: domain.ReasonCancelled, CreatedAt: created, StartedAt: &started,
+				FinishedAt: started.Add(time.Second), Fence: 5, RerunOf: 9, CancelledBy: "bob"})
+		})
+		require.Equal(t, 3, *got.EnvironmentID)
+		require.Nil(t, got.Pool, "a direct run has no pool")
+		require.Equal(t, int64(5), *got.Fence)
+		require.Equal(t, int64(9), *got.RerunOf)
+		require.Equal(t, "bob", *got.CancelledBy)
+	})
+}

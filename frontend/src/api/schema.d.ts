@@ -1178,6 +1178,7 @@ export interface components {
          *         "id": 42,
          *         "requested_by": "alice",
          *         "environment_id": 7,
+         *         "pool": "linux",
          *         "test_files": [
          *           "sample-tests/test_failure.py"
          *         ],
@@ -1194,7 +1195,10 @@ export interface components {
          *           "errors": 0,
          *           "skipped": 0,
          *           "total": 1
-         *         }
+         *         },
+         *         "fence": 12,
+         *         "rerun_of": 40,
+         *         "cancelled_by": null
          *       },
          *       "links": {
          *         "run": "http://localhost:8080/runs/42",
@@ -1230,7 +1234,10 @@ export interface components {
             /** Format: int64 */
             id: number;
             requested_by: string;
-            environment_id: number;
+            /** @description Where the run executed; null for a pooled run that ended (was cancelled) before it got one. */
+            environment_id: number | null;
+            /** @description The label a pooled run asked for; null for a run asked for one environment. */
+            pool: string | null;
             test_files: string[];
             status: components["schemas"]["RunStatus"];
             exit_code: number | null;
@@ -1244,6 +1251,21 @@ export interface components {
             /** Format: int64 */
             duration_ms: number | null;
             summary: components["schemas"]["TestSummary"];
+            /**
+             * Format: int64
+             * @description The run's fencing token (`TEST_ENV_FENCE`, see Run); null for a run that never started.
+             */
+            fence: number | null;
+            /**
+             * Format: int64
+             * @description The run this one runs again; null for a new run.
+             */
+            rerun_of: number | null;
+            /**
+             * @description Who asked to cancel the run, as the first accepted cancel request named them; null
+             *     when no one asked or the request named no one (always null in `run.started`).
+             */
+            cancelled_by: string | null;
         };
     };
     responses: {
