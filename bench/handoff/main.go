@@ -5,7 +5,11 @@
 // each consecutive pair, finished_at(N) → started_at(N+1) from the API
 // (Baton's own handoff) and finished_at(N) → the moment run N+1's test
 // module was imported (recorded by the test itself, so it includes process
-// spawn and python+pytest start-up, or the warm handoff).
+// spawn and python+pytest start-up, or the warm handoff). A third server
+// runs the same rounds on a pool (environments 1–3 labelled "bench", runs
+// queued with "pool"), handoffs counted per environment: a pooled claim
+// takes every member's lock and picks the oldest run that can take the
+// environment, and must be as quick (issue 13).
 package main
 
 import (
@@ -42,7 +46,8 @@ type mode struct {
 	name   string
 	s      *h.Server
 	stamps string
-	warm   int // warm slots to wait for before a round
+	warm   int    // warm slots to wait for before a round
+	pool   string // the rounds' runs go to this pool; "" for environment 1
 
 	apiHand, procHand, spawn, exec []time.Duration
 	skipped, warmStarts, runs      int
@@ -57,7 +62,7 @@ func main() {
 	n := flag.Int("n", 15, "runs queued on environment 1 per round")
 	reps := flag.Int("reps", 4, "rounds of each mode, alternating which goes first")
 	flag.Parse()
-	h.Header("handoff", fmt.Sprintf("%d rounds × %d runs queued on environment 1, warm (BATON_WARM_SLOTS=%d) vs cold (0), alternating", *reps, *n, slots))
+	h.Header("handoff", fmt.Sprintf("%d rounds × %d runs queued on environment 1, warm (BATON_WARM_SLOTS=%d) vs cold (0), and on pool %q (environments 1–%d, warm), alternating", *reps, *n, slots, benchPool, poolSize))
 
 	dir, err := os.MkdirTemp("", "baton-bench-stamps-")
 	if err != nil {
@@ -73,7 +78,8 @@ func main() {
 	for _, m := range []struct {
 		name string
 		warm int
-	}{{"warm", slots}, {"cold", 0}} {
+		pool string
+	}{{"warm", slots, ""}, {"cold", 0, ""}, {"pool", slots, benchPool}} {
 		stamps := filepath.Join(dir, m.name+".txt")
 		if err := os.WriteFile(stamps, nil, 0o666); err != nil {
 			h.Fatal("%v", err)
@@ -83,7 +89,14 @@ func main() {
 		}
 		s := h.Start(h.Options{Name: "handoff_" + m.name, Tests: map[string]string{"test_handoff.py": stampTest},
 			Env: []string{"BENCH_STAMP_FILE=" + stamps, "BATON_WARM_SLOTS=" + strconv.Itoa(m.warm)}})
-		modes = append(modes, &mode{name: m.name, s: s, stamps: stamps, warm: m.warm})
+		modes = append(modes, &mode{name: m.name, s: s, stamps: stamps, warm: m.warm, pool: m.pool})
+		if m.pool != "" {
+			for env := 1; env <= poolSize; env++ {
+				if err := s.Label(env, m.pool); err != nil {
+					h.Fatal("%v", err)
+				}
+			}
+		}
 	}
 
 	defer func() {
@@ -121,22 +134,31 @@ func main() {
 		fmt.Printf("handoff: %s:   of which started_at → import (spawn+python+pytest start-up, or warm handoff) p50=%s p95=%s\n", m.name, h.Ms(sp.P50), h.Ms(sp.P95))
 		fmt.Printf("handoff: %s:   run's own started_at → finished_at                          p50=%s p95=%s\n", m.name, h.Ms(ex.P50), h.Ms(ex.P95))
 	}
-	w, c := modes[0], modes[1]
+	w, c, pm := modes[0], modes[1], modes[2]
 	a, p := h.Summarize(w.apiHand), h.Summarize(w.procHand)
+	pa := h.Summarize(pm.apiHand)
 	pc := h.Summarize(c.procHand)
 	fmt.Printf("handoff: target Baton handoff (warm) p50 < 50ms: %s, p95 < 150ms: %s\n",
 		h.Verdict(a.P50 < 50*time.Millisecond), h.Verdict(a.P95 < 150*time.Millisecond))
 	fmt.Printf("handoff: target test-visible handoff (warm) p50 < 100ms: %s (%s), p95 < 200ms: %s (%s); cold p50 %s p95 %s (%.1fx warm's p50)\n",
 		h.Verdict(p.P50 < 100*time.Millisecond), h.Ms(p.P50), h.Verdict(p.P95 < 200*time.Millisecond), h.Ms(p.P95),
 		h.Ms(pc.P50), h.Ms(pc.P95), float64(pc.P50)/float64(max(p.P50, 1)))
+	fmt.Printf("handoff: target Baton handoff (pool) p50 < 50ms: %s (%s), p95 %s\n", h.Verdict(pa.P50 < 50*time.Millisecond), h.Ms(pa.P50), h.Ms(pa.P95))
 	fmt.Printf("handoff: machine CPU busy %.0f%% of 2 cores, load %s\n", cpu.Percent(), h.LoadAvg())
 }
 
-// round queues n runs on environment 1 and adds their handoffs.
+// round queues n runs on environment 1 (or the pool) and adds their
+// handoffs: between consecutive runs of the same environment.
 func (m *mode) round(n int) {
 	ids := make([]int64, 0, n)
 	for i := 0; i < n; i++ {
-		r, err := m.s.CreateRun(1, "test_handoff.py")
+		var r *h.Run
+		var err error
+		if m.pool != "" {
+			r, err = m.s.CreatePoolRun(m.pool, "test_handoff.py")
+		} else {
+			r, err = m.s.CreateRun(1, "test_handoff.py")
+		}
 		if err != nil {
 			h.Fatal("%v", err)
 		}
@@ -146,8 +168,19 @@ func (m *mode) round(n int) {
 	if err != nil {
 		h.Fatal("%v; log:\n%s", err, m.s.LogTail(20))
 	}
+	for _, r := range runs {
+		if r.Status != "success" || r.StartedAt == nil {
+			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
+		}
+	}
 	imported := readStamps(m.stamps)
-	sort.Slice(runs, func(i, j int) bool { return runs[i].ID < runs[j].ID })
+	// By environment, then in the order they started there.
+	sort.Slice(runs, func(i, j int) bool {
+		if runs[i].EnvironmentID != runs[j].EnvironmentID {
+			return runs[i].EnvironmentID < runs[j].EnvironmentID
+		}
+		return runs[i].StartedAt.Before(*runs[j].StartedAt)
+	})
 	for i, r := range runs {
 		if r.Status != "success" {
 			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
@@ -164,7 +197,7 @@ func (m *mode) round(n int) {
 		if t, ok := imported[r.ID]; ok {
 			m.spawn = append(m.spawn, t.Sub(*r.StartedAt))
 		}
-		if i == 0 {
+		if i == 0 || runs[i-1].EnvironmentID != r.EnvironmentID {
 			continue
 		}
 		prev := runs[i-1]
@@ -184,6 +217,12 @@ func (m *mode) round(n int) {
 		}
 	}
 }
+
+// benchPool is the pool mode's label; poolSize how many environments carry it.
+const (
+	benchPool = "bench"
+	poolSize  = 3
+)
 
 func readStamps(path string) map[int64]time.Time {
 	out := map[int64]time.Time{}

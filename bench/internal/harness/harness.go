@@ -306,6 +306,47 @@ func (s *Server) CreateRun(env int, files ...string) (*Run, error) {
 	return &r, json.Unmarshal(b, &r)
 }
 
+// CreatePoolRun queues a run of the given catalog files on any environment
+// labelled pool.
+func (s *Server) CreatePoolRun(pool string, files ...string) (*Run, error) {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = TestRoot + "/" + f
+	}
+	body, _ := json.Marshal(map[string]any{"requested_by": "bench", "pool": pool, "test_files": paths})
+	resp, err := s.Client.Post(s.URL+"/api/runs", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return nil, fmt.Errorf("POST /api/runs: %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	var r Run
+	return &r, json.Unmarshal(b, &r)
+}
+
+// Label gives environment env the labels (PATCH /api/environments/{id}).
+func (s *Server) Label(env int, labels ...string) error {
+	body, _ := json.Marshal(map[string]any{"labels": labels})
+	req, err := http.NewRequest(http.MethodPatch, fmt.Sprintf("%s/api/environments/%d", s.URL, env), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PATCH /api/environments/%d: %s: %s", env, resp.Status, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
 // GetRun fetches one run.
 func (s *Server) GetRun(id int64) (*Run, error) {
 	var r Run
