@@ -486,7 +486,7 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run, lease *runner.
 
 	logw := runner.NewLogWriter(patientLog{w.store}, run.ID, w.cfg.LogOptions)
 	hashes := w.contentHashes(run)
-	outcome := w.runTests(runCtx, run, lease, io.MultiWriter(logw, progress))
+	outcome := w.runTests(runCtx, run, lease, runOutput{logw, progress})
 	outcome.ContentHashes = hashes
 	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
 	if err := logw.Close(flushCtx); err != nil {
@@ -519,6 +519,25 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run, lease *runner.
 		}
 	}
 }
+
+// runOutput is where a run's output goes: its log and its progress. It
+// passes FlushSoon on to the log (runner.OutputFlusher), so the runner can
+// have the log's tail stored while it cleans up.
+type runOutput struct {
+	log      *runner.LogWriter
+	progress *runner.ProgressCounter
+}
+
+// Write implements io.Writer, like io.MultiWriter of the log and the progress.
+func (o runOutput) Write(p []byte) (int, error) {
+	if n, err := o.log.Write(p); err != nil {
+		return n, err
+	}
+	return o.progress.Write(p)
+}
+
+// FlushSoon implements runner.OutputFlusher.
+func (o runOutput) FlushSoon() { o.log.FlushSoon() }
 
 // patientLog stores log chunks, waiting out a database outage for as long
 // as the LogWriter's context allows. LogWriter.Close gives up after a few

@@ -152,6 +152,18 @@ func (w *LogWriter) accept(s []byte) {
 	w.tail = nil
 }
 
+// FlushSoon asks the flusher to store what is buffered now rather than at
+// its next tick, without waiting for it (it implements OutputFlusher). Run
+// calls it once the run's last process is gone, so the log's tail is stored
+// while the supervisor exits and the workspace is removed, and Close, right
+// after, usually finds nothing left to store.
+func (w *LogWriter) FlushSoon() {
+	select {
+	case w.kick <- struct{}{}:
+	default: // a kick is already pending
+	}
+}
+
 // Size returns the number of bytes stored by the Appender so far.
 func (w *LogWriter) Size() int64 { return w.stored.Load() }
 

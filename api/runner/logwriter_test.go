@@ -261,6 +261,24 @@ func TestLogWriterFlushesByInterval(t *testing.T) {
 	require.Eventually(t, func() bool { return w.Size() == 6 }, guard, time.Millisecond)
 }
 
+// FlushSoon stores what is buffered without waiting for the next tick or
+// Close, and Close then has nothing left to store.
+func TestLogWriterFlushSoon(t *testing.T) {
+	t.Parallel()
+	app := newMemAppender()
+	w := NewLogWriter(app, 42, LogOptions{FlushInterval: time.Hour})
+	writeAll(t, w, "the tail\n")
+	w.FlushSoon()
+	select {
+	case <-app.waitFor("the tail\n"):
+	case <-time.After(guard):
+		t.Fatal("FlushSoon did not store the buffered output")
+	}
+	require.NoError(t, w.Close(context.Background()))
+	require.Len(t, app.Calls(), 1, "Close found nothing left to store")
+	require.Equal(t, "the tail\n", app.String())
+}
+
 func TestLogWriterFlushesFullChunk(t *testing.T) {
 	t.Parallel()
 	app := newMemAppender()

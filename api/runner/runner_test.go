@@ -192,6 +192,40 @@ func TestRunFraming(t *testing.T) {
 	require.Contains(t, log, "PASS-PRINT", "the project's own --capture=tee-sys shows prints of passing tests")
 }
 
+// flushRecorder is a Run output that implements OutputFlusher and records
+// what had been written when FlushSoon was called.
+type flushRecorder struct {
+	testkit.SyncBuffer
+	mu      sync.Mutex
+	flushed []string
+}
+
+func (f *flushRecorder) FlushSoon() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flushed = append(f.flushed, f.String())
+}
+
+// Run asks its output to store the log's tail once the run's processes are
+// gone, with everything but the clean-up written; and the workspace is gone
+// when it returns, although it is removed while the supervisor exits.
+func TestRunFlushesLogTailBeforeCleanUp(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	out := &flushRecorder{}
+	got := r.Run(context.Background(), spec(fixture(t, "pass")), out)
+	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
+	out.mu.Lock()
+	flushed := out.flushed
+	out.mu.Unlock()
+	require.Len(t, flushed, 1, "FlushSoon is called once, after the last invocation")
+	require.Equal(t, out.String(), flushed[0], "everything was written before FlushSoon")
+	require.Regexp(t, `=== pytest exited with code 0 after [0-9.]+m?s ===\n$`, flushed[0])
+	left, err := filepath.Glob(filepath.Join(r.TempDir, "baton-run-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "the run's workspace is removed before Run returns")
+}
+
 // Without a capture option of its own a project gets pytest's default
 // capture, as by hand: a passing test's prints are not shown.
 func TestRunCapturesLikePytest(t *testing.T) {

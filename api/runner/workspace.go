@@ -197,7 +197,8 @@ func (ws *workspace) recordCgroup(path string) {
 }
 
 // remove deletes the workspace and releases its lock; call it only once
-// the run's supervisor has exited.
+// no process of the run can write to it any more: the run's supervisor has
+// exited, or has reported the run's last process gone (see cleanUp).
 func (ws *workspace) remove() error {
 	err := removeTree(ws.dir)
 	ws.lock.Close()
