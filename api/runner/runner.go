@@ -332,11 +332,6 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 
 	var sessions []domain.Outcome
 	stopped := false
-	// gone says the supervisor confirmed that every process of the last
-	// invocation is gone (and so of all before it): it ended, rather than
-	// failing to start — a failed handoff leaves the warm process alive —
-	// or losing its supervisor.
-	gone := false
 	for i, inv := range invs {
 		if len(invs) > 1 {
 			log.line("=== project %d/%d: %s (root: %s) ===", i+1, len(invs), inv.Project, inv.Root)
@@ -357,7 +352,6 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		log.line("$ cd %s && %s", shellQuote(inv.Dir), shellJoin(inv.Argv))
 		invStarted := time.Now()
 		res := r.invokeFirst(ctx, i, slot, cold, sess, ws.view(inv, env), spec.Lease, log)
-		gone = res.failed == "" && res.supervisor == nil
 		var o domain.Outcome
 		if res.supervisor != nil {
 			o, stopped = r.supervisorLost(ctx, sess, res, log, spec), true
@@ -373,15 +367,18 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		}
 		sessions = append(sessions, o)
 	}
-	if gone {
-		// Nothing is left to write to the log but how the clean-up went:
-		// its tail can be stored while the supervisor exits and the
-		// workspace is removed, rather than after.
-		if f, ok := out.(OutputFlusher); ok {
-			f.FlushSoon()
-		}
+	// Nothing is left to write to the log but how the clean-up went: its
+	// tail is stored while the supervisor exits (a few milliseconds: the
+	// kernel tears down a Go process and its mount namespace) and the
+	// workspace is removed, rather than after. (Removing the workspace
+	// during the supervisor's exit too gained nothing measurable on two
+	// cores: both are CPU work. It must wait anyway while a process of the
+	// run may be alive, e.g. a warm process after a failed handoff.)
+	if f, ok := out.(OutputFlusher); ok {
+		f.FlushSoon()
 	}
-	if err := cleanUp(sess, ws, gone); err != nil {
+	sess.close()
+	if err := ws.remove(); err != nil {
 		log.line("=== could not remove the run's directory: %v ===", err)
 	}
 	o := combine(sessions)
@@ -402,34 +399,6 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 // overlaps with the rest of the clean-up.
 type OutputFlusher interface {
 	FlushSoon()
-}
-
-// cleanUp ends a run's session and removes its workspace. With gone (the
-// supervisor reported the run's last process gone) it does both at once:
-// nothing of the run can write to the workspace any more, and what the
-// supervisor still does (remove the run's empty cgroup, exit) does not need
-// it. Its exit takes a few milliseconds (the kernel tears down a Go process
-// and its mount namespace), which the removal need not wait for. The
-// supervisor's bind mounts live only in its own mount namespace, so the
-// workspace's roots are plain empty directories here; removing one that is
-// still a mount point over there just detaches that mount (Linux 3.18+)
-// from a namespace nothing uses any more. Without gone a process of the
-// run may still be alive (a warm process after a failed handoff, anything
-// under a dead supervisor), so the workspace goes only once the supervisor,
-// which kills it on close, has exited. Both are done when it returns.
-func cleanUp(sess *session, ws *workspace, gone bool) error {
-	if !gone {
-		sess.close()
-		return ws.remove()
-	}
-	closed := make(chan struct{})
-	go func() {
-		defer close(closed)
-		sess.close()
-	}()
-	err := ws.remove()
-	<-closed
-	return err
 }
 
 // invokeFirst runs invocation i of a run: the first one of a warm slot's

@@ -207,8 +207,8 @@ func (f *flushRecorder) FlushSoon() {
 }
 
 // Run asks its output to store the log's tail once the run's processes are
-// gone, with everything but the clean-up written; and the workspace is gone
-// when it returns, although it is removed while the supervisor exits.
+// gone, with everything but the clean-up written, and the workspace is gone
+// when it returns.
 func TestRunFlushesLogTailBeforeCleanUp(t *testing.T) {
 	t.Parallel()
 	r := newRunner(t)

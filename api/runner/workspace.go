@@ -197,8 +197,7 @@ func (ws *workspace) recordCgroup(path string) {
 }
 
 // remove deletes the workspace and releases its lock; call it only once
-// no process of the run can write to it any more: the run's supervisor has
-// exited, or has reported the run's last process gone (see cleanUp).
+// the run's supervisor has exited.
 func (ws *workspace) remove() error {
 	err := removeTree(ws.dir)
 	ws.lock.Close()
