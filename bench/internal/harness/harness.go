@@ -288,32 +288,23 @@ type Run = testkit.Run
 
 // CreateRun queues a run of the given catalog files (names under TestRoot).
 func (s *Server) CreateRun(env int, files ...string) (*Run, error) {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = TestRoot + "/" + f
-	}
-	body, _ := json.Marshal(map[string]any{"requested_by": "bench", "environment_id": env, "test_files": paths})
-	resp, err := s.Client.Post(s.URL+"/api/runs", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("POST /api/runs: %s: %s", resp.Status, bytes.TrimSpace(b))
-	}
-	var r Run
-	return &r, json.Unmarshal(b, &r)
+	return s.postRun("environment_id", env, files)
 }
 
 // CreatePoolRun queues a run of the given catalog files on any environment
 // labelled pool.
 func (s *Server) CreatePoolRun(pool string, files ...string) (*Run, error) {
+	return s.postRun("pool", pool, files)
+}
+
+// postRun POSTs a run of files whose target is the field key (environment_id
+// or pool) set to target.
+func (s *Server) postRun(key string, target any, files []string) (*Run, error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = TestRoot + "/" + f
 	}
-	body, _ := json.Marshal(map[string]any{"requested_by": "bench", "pool": pool, "test_files": paths})
+	body, _ := json.Marshal(map[string]any{"requested_by": "bench", key: target, "test_files": paths})
 	resp, err := s.Client.Post(s.URL+"/api/runs", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
