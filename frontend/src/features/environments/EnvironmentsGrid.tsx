@@ -225,6 +225,7 @@ export function EnvironmentsGrid() {
     (e) => (pool === '' || (pool === '-' ? e.labels.length === 0 : e.labels.includes(pool))) && (state === '' || e.state === state),
   );
   const now = query.dataUpdatedAt;
+  const gridLabel = shown.length === data.items.length ? 'Environments' : `Environments (${shown.length} of ${data.items.length})`;
   return (
     <>
       <div className="env-summary">
@@ -241,15 +242,15 @@ export function EnvironmentsGrid() {
         </EmptyState>
       ) : (
         <section aria-labelledby="env-grid-title">
-        {/* The tiles' names are h3s: this h2 keeps the outline whole (h1, h2, h3) when no pool list precedes them. */}
-        <h2 id="env-grid-title" className="sr-only">
-          {shown.length === data.items.length ? 'All environments' : `Environments (${shown.length} of ${data.items.length})`}
-        </h2>
-        <ul className="env-grid" aria-label={shown.length === data.items.length ? 'Environments' : `Environments (${shown.length} of ${data.items.length})`}>
-          {shown.map((env) => (
-            <EnvironmentTile key={env.id} env={env} now={now} />
-          ))}
-        </ul>
+          {/* The tiles' names are h3s: this h2 keeps the outline whole (h1, h2, h3) when no pool list precedes them. */}
+          <h2 id="env-grid-title" className="sr-only">
+            {gridLabel}
+          </h2>
+          <ul className="env-grid" aria-label={gridLabel}>
+            {shown.map((env) => (
+              <EnvironmentTile key={env.id} env={env} now={now} />
+            ))}
+          </ul>
         </section>
       )}
     </>
