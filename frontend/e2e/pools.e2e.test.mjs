@@ -120,10 +120,13 @@ describe('Pools and holds', { concurrency: false }, () => {
     await row.locator('.queue-note').filter({ hasText: `env${envId} is held by ${user} until released` }).waitFor();
     await page.goto(`/runs/${waiting}`);
     const why = page.locator('[data-field="waiting_for"]');
-    await why.filter({ hasText: `Waits: env${envId} is held by ${user} until released.` }).waitFor();
+    // Who and until when come with the run; why it is held comes from the environment itself, a
+    // second query that may answer before or after the run's: wait for the whole sentence, which
+    // holds only once both are in (a check on the run's half alone with its full stop would race).
+    await why
+      .filter({ hasText: `Waits: env${envId} is held by ${user} until released (“e2e: debugging the pool”, see the hold).` })
+      .waitFor();
     await why.filter({ hasText: 'No start time' }).waitFor();
-    // And why it is held, from the environment itself.
-    await why.filter({ hasText: '(“e2e: debugging the pool”, see the hold)' }).waitFor();
     await page.locator('[data-field="environment"]').filter({ hasText: `any ${pool}` }).waitFor();
     const queued = await api(`/api/runs/${waiting}`);
     assert.equal(queued.status, 'queued', 'the run waits while the pool is held');
