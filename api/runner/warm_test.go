@@ -729,3 +729,28 @@ func TestWarmSlotRetiredWhenACatalogRootIsReplaced(t *testing.T) {
 	require.Equal(t, "new", got, log)
 	require.Contains(t, log, "=== cold start: catalog root "+root+" was replaced ===")
 }
+
+// A run's own garbage is collected as in a cold start, also at the
+// interpreter's exit, after pytest is done: warm.py's gc.freeze covers only
+// what pytest's import left (freezing later, say at exit, would be faster
+// still and would skip the run's finalizers).
+func TestWarmRunGarbageIsCollectedAsCold(t *testing.T) {
+	t.Parallel()
+	s := spec(fixture(t, "gcexit"))
+	for _, mode := range []string{"cold", "warm"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			r := newRunner(t)
+			if mode == "warm" {
+				startWarm(t, r, nil, 1)
+			}
+			var out testkit.SyncBuffer
+			got := r.Run(context.Background(), s, &out)
+			log := out.String()
+			require.Equal(t, domain.StatusSuccess, got.Status, log)
+			requireStart(t, mode, log)
+			require.Contains(t, log, "GCEXIT finalized by gc.collect")
+			require.Contains(t, log, "GCEXIT finalized at exit", "the run's cyclic garbage is collected when its interpreter exits")
+		})
+	}
+}

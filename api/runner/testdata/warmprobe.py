@@ -1,5 +1,6 @@
 # Records what a test can see of the process it runs in, to compare a warm
 # start with a cold one (warm_test.go): everything here must be identical.
+import gc
 import json
 import os
 import resource
@@ -69,6 +70,9 @@ def test_record():
         "dont_write_bytecode": sys.dont_write_bytecode,
         "warnoptions": sys.warnoptions,
         "threads": status.get("Threads"),
+        # The collector as the run finds it; warm.py froze what pytest's
+        # import left, which only gc.get_freeze_count (left out) can tell.
+        "gc": [gc.isenabled(), gc.get_threshold(), gc.get_debug(), len(gc.garbage), len(gc.callbacks)],
         "importer_cache_under_cwd": sorted(k for k in sys.path_importer_cache if k.startswith(os.getcwd())),
     }
     os.umask(state["umask"])
