@@ -65,7 +65,7 @@ import (
 // time, CPU times and rusage include the warm-up); two frames of warm.py sit
 // below runpy on the stack; and what pytest's import left in memory is
 // frozen out of the cyclic collector (gc.freeze: gc.get_freeze_count() is
-// not 0, gc.get_objects() leaves those objects out). That freeze is what
+// not 0, gc.get_objects() and gc.get_referrers() leave those objects out). That freeze is what
 // makes a warm run's interpreter shutdown short (~30 ms less on an idle
 // core): the collector no longer walks pytest's import at exit. The run's
 // own objects are collected as in a cold start, at exit too

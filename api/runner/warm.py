@@ -89,7 +89,7 @@ def _baton_warm():
     # after a test run (about 30 ms on an idle core, out of a 160 ms trivial
     # run) and a part of every full collection while the tests run. The run's
     # own objects are collected as in a cold start; what differs is only what
-    # gc itself reports (get_freeze_count, get_objects leaves frozen ones
+    # gc itself reports (get_freeze_count, get_objects and get_referrers leave frozen ones
     # out, get_stats counts one more collection). gc is in sys.modules
     # because pytest imported it; without that, nothing is frozen, so that
     # sys.modules stays a cold start's.
