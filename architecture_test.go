@@ -24,8 +24,8 @@ var layers = map[string]struct {
 }{
 	"":                 {nil, false},
 	"api/domain":       {nil, false},
-	"api/project":      {nil, true}, // reads pyproject.toml
-	"api/config":       {nil, false},
+	"api/project":      {nil, true},                     // reads pyproject.toml
+	"api/config":       {[]string{"api/domain"}, false}, // the lease rule (domain.RunLease)
 	"api/runs":         {[]string{"api/domain"}, false},
 	"api/environments": {[]string{"api/domain"}, false},
 	"api/postgres":     {[]string{"api/domain"}, true},

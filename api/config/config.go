@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/baton-ci/baton/api/domain"
 )
 
 // Config is Baton's whole configuration.
@@ -259,28 +261,19 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	return c, nil
 }
 
-// DefaultLeaseMargin is BATON_LEASE_MARGIN's default for a
-// BATON_WORKER_LOST_AFTER: a quarter of it, at most 3s. Killing a run's
-// tree through its cgroup takes milliseconds and clock rates differ by
-// parts per million, so 3s is ample; a quarter keeps a short
-// WORKER_LOST_AFTER usable (3s leaves a 2.25s lease).
-func DefaultLeaseMargin(workerLostAfter time.Duration) time.Duration {
-	return min(3*time.Second, workerLostAfter/4)
-}
-
 // Lease is how long a worker's lease on a run lasts after the heartbeat
 // that renewed it was sent (jobs.Config.LeaseMargin).
 func (c *Config) Lease() time.Duration { return c.WorkerLostAfter - c.LeaseMargin }
 
 // checkLease fills in the lease margin's default and refuses a lease that
-// could not outlive the time between two heartbeats: it would expire
-// between them and kill healthy runs. (The default margin always passes,
-// given the 3 × heartbeat rule of WorkerLostAfter.)
+// could not outlive the time between two heartbeats, by domain.RunLease:
+// the rule is the worker's too, and this check only names the variables.
+// (The default margin always passes, given the 3 × heartbeat rule of
+// WorkerLostAfter.)
 func (c *Config) checkLease() error {
-	if c.LeaseMargin == 0 {
-		c.LeaseMargin = DefaultLeaseMargin(c.WorkerLostAfter)
-	}
-	if lease := c.Lease(); lease < 2*c.HeartbeatInterval {
+	margin, lease, ok := domain.RunLease(c.WorkerLostAfter, c.LeaseMargin, c.HeartbeatInterval)
+	c.LeaseMargin = margin
+	if !ok {
 		return fmt.Errorf("the run lease, BATON_WORKER_LOST_AFTER (%s) − BATON_LEASE_MARGIN (%s) = %s, must be at least "+
 			"2 × BATON_HEARTBEAT_INTERVAL (%s), so that one late heartbeat does not end it: lower BATON_LEASE_MARGIN or raise BATON_WORKER_LOST_AFTER",
 			c.WorkerLostAfter, c.LeaseMargin, lease, c.HeartbeatInterval)

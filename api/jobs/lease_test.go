@@ -157,3 +157,19 @@ func TestLeaseFollowsConfirmedHeartbeats(t *testing.T) {
 		require.LessOrEqual(t, d, taken+lease, "a heartbeat that did not return the run extended its lease")
 	})
 }
+
+// TestWorkerRefusesShortLease: a Config built by hand gets the lease rule
+// of domain.RunLease, the one api/config applies to BATON_LEASE_MARGIN: a
+// lease shorter than two heartbeats is refused before anything starts.
+func TestWorkerRefusesShortLease(t *testing.T) {
+	t.Parallel()
+	_, err := jobs.NewWorker(nil, nil, nil, identity{}, jobs.Config{
+		MaxRuns: 1, HeartbeatInterval: time.Second, StaleAfter: 3 * time.Second, LeaseMargin: 2 * time.Second,
+	})
+	require.ErrorContains(t, err, "the run lease (StaleAfter 3s − LeaseMargin 2s = 1s) must be at least twice the heartbeat interval (1s)")
+	// The default margin (a quarter of StaleAfter) follows the same rule.
+	_, err = jobs.NewWorker(nil, nil, nil, identity{}, jobs.Config{
+		MaxRuns: 1, HeartbeatInterval: 2 * time.Second, StaleAfter: 4 * time.Second,
+	})
+	require.ErrorContains(t, err, "LeaseMargin 1s = 3s) must be at least twice the heartbeat interval (2s)")
+}

@@ -70,7 +70,7 @@ type Config struct {
 	// supervisor has to kill the tree and confirm it dead (plus any
 	// difference between the hosts' clock rates) before the environment
 	// can go to another run. Default: a quarter of StaleAfter, at most 3s
-	// (config.DefaultLeaseMargin); the lease left must be at least twice
+	// (domain.RunLease); the lease left must be at least twice
 	// HeartbeatInterval.
 	LeaseMargin time.Duration
 	// ReapInterval is how often this process looks for lost runs. Default 3s.
@@ -169,8 +169,11 @@ func NewWorker(pool *pgxpool.Pool, sched domain.RunScheduler, exec Executor, res
 	}
 	cfg.HeartbeatInterval = orDefault(cfg.HeartbeatInterval, time.Second)
 	cfg.StaleAfter = orDefault(cfg.StaleAfter, 12*time.Second)
-	cfg.LeaseMargin = orDefault(cfg.LeaseMargin, min(3*time.Second, cfg.StaleAfter/4))
-	if lease := cfg.StaleAfter - cfg.LeaseMargin; lease < 2*cfg.HeartbeatInterval {
+	// The same rule api/config applies to BATON_LEASE_MARGIN, for callers
+	// (tests, benchmarks) that build a Config by hand.
+	margin, lease, ok := domain.RunLease(cfg.StaleAfter, cfg.LeaseMargin, cfg.HeartbeatInterval)
+	cfg.LeaseMargin = margin
+	if !ok {
 		return nil, fmt.Errorf("jobs: the run lease (StaleAfter %s − LeaseMargin %s = %s) must be at least twice the heartbeat interval (%s)",
 			cfg.StaleAfter, cfg.LeaseMargin, lease, cfg.HeartbeatInterval)
 	}
