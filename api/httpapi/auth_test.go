@@ -52,7 +52,7 @@ func TestAPITokenGuardsMutations(t *testing.T) {
 
 	var run Run
 	post("Bearer s3cret").decode(t, http.StatusCreated, &run)
-	require.Equal(t, "queued", run.Status)
+	require.EqualValues(t, "queued", run.Status)
 
 	// Reads need no token.
 	require.Equal(t, http.StatusOK, h.get(t, "/api/runs", specValid).Status)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 )
 
@@ -42,9 +43,7 @@ func TestListTestFilesAndDirectories(t *testing.T) {
 		require.Equal(t, time.UTC, f.ModifiedAt.Location())
 	}
 
-	var dirs struct {
-		Items []TestDirectory `json:"items"`
-	}
+	var dirs client.TestDirectoryList
 	h.get(t, "/api/test-directories", specValid).decode(t, http.StatusOK, &dirs)
 	require.Equal(t, []TestDirectory{
 		{Path: "sample-tests", Writable: true, FileCount: 2},
@@ -87,9 +86,7 @@ func TestUploadTestFile(t *testing.T) {
 	).decode(t, http.StatusCreated, &f)
 	require.Equal(t, "uploads/payments/smoke/payments_test.py", f.Path)
 	require.Contains(t, paths(h.testFiles(t)), f.Path)
-	var dirs struct {
-		Items []TestDirectory `json:"items"`
-	}
+	var dirs client.TestDirectoryList
 	h.get(t, "/api/test-directories", specValid).decode(t, http.StatusOK, &dirs)
 	require.Contains(t, dirs.Items, TestDirectory{Path: "uploads/payments", Writable: true, FileCount: 0})
 	require.Contains(t, dirs.Items, TestDirectory{Path: "uploads/payments/smoke", Writable: true, FileCount: 1})

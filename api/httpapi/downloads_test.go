@@ -21,10 +21,10 @@ func TestDownloadJUnit(t *testing.T) {
 	path := func(id int64) string { return fmt.Sprintf("/api/runs/%d/junit.xml", id) }
 
 	run := h.createRun(t, 6, "alice")
-	e := h.get(t, path(run.ID), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	e := h.get(t, path(run.Id), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	require.Contains(t, e.Message, "yet")
 	claimed := h.claim(t, 6)
-	h.get(t, path(run.ID), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.get(t, path(run.Id), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 
 	report := []byte(`<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="1"><testcase classname="test_success" name="test_ok" time="0.001"/></testsuite></testsuites>`)
 	o := domain.OutcomeForExit(0)
@@ -34,16 +34,16 @@ func TestDownloadJUnit(t *testing.T) {
 	ok, err := h.runs.Finish(ctx, claimed, "w1", o)
 	require.NoError(t, err)
 	require.True(t, ok)
-	res := h.get(t, path(run.ID), specValid)
+	res := h.get(t, path(run.Id), specValid)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	require.Equal(t, "application/xml", res.Header.Get("Content-Type"))
-	require.Equal(t, fmt.Sprintf(`attachment; filename="baton-run-%d-junit.xml"`, run.ID), res.Header.Get("Content-Disposition"))
+	require.Equal(t, fmt.Sprintf(`attachment; filename="baton-run-%d-junit.xml"`, run.Id), res.Header.Get("Content-Disposition"))
 	require.Equal(t, report, res.Body)
 
 	// An ended run without a report (here pytest exited 2), and no run.
 	other := h.createRun(t, 6, "bob")
 	h.finish(t, h.claim(t, 6), 2)
-	e = h.get(t, path(other.ID), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	e = h.get(t, path(other.Id), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	require.Contains(t, e.Message, "pytest wrote none")
 	h.get(t, path(999999), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	h.get(t, "/api/runs/0/junit.xml", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
@@ -56,7 +56,7 @@ func TestDownloadLogText(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	ctx := context.Background()
 	run := h.createRun(t, 8, "alice")
-	path := fmt.Sprintf("/api/runs/%d/log.txt", run.ID)
+	path := fmt.Sprintf("/api/runs/%d/log.txt", run.Id)
 
 	res := h.get(t, path, specValid)
 	require.Equal(t, http.StatusOK, res.Status)
@@ -66,7 +66,7 @@ func TestDownloadLogText(t *testing.T) {
 	var want strings.Builder
 	for i := range 6 {
 		text := strings.Repeat(fmt.Sprintf("line %d ✓ \x1b[32mok\x1b[0m\n", i), (100<<10)/20)
-		require.NoError(t, h.store.AppendLog(ctx, run.ID, int64(want.Len()), text))
+		require.NoError(t, h.store.AppendLog(ctx, run.Id, int64(want.Len()), text))
 		want.WriteString(text)
 	}
 	res = h.get(t, path, specValid)
@@ -77,7 +77,7 @@ func TestDownloadLogText(t *testing.T) {
 	res = h.get(t, path, specValid)
 	require.Equal(t, http.StatusOK, res.Status)
 	require.Equal(t, "text/plain; charset=utf-8", res.Header.Get("Content-Type"))
-	require.Equal(t, fmt.Sprintf(`attachment; filename="baton-run-%d.log"`, run.ID), res.Header.Get("Content-Disposition"))
+	require.Equal(t, fmt.Sprintf(`attachment; filename="baton-run-%d.log"`, run.Id), res.Header.Get("Content-Disposition"))
 	require.Equal(t, want.String(), string(res.Body))
 
 	h.get(t, "/api/runs/999999/log.txt", specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 )
 
@@ -16,17 +17,21 @@ func TestEnvironments(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	list := func() []Environment {
 		t.Helper()
-		var l struct {
-			Items []Environment `json:"items"`
-		}
+		var l client.EnvironmentList
 		h.get(t, "/api/environments", specValid).decode(t, http.StatusOK, &l)
 		return l.Items
+	}
+
+	// bare is an environment without metadata, as the API shows it.
+	bare := func(e Environment) Environment {
+		e.Labels, e.Variables = []string{}, map[string]client.EnvironmentVariable{}
+		return e
 	}
 
 	envs := list()
 	require.Len(t, envs, 100)
 	for i, e := range envs {
-		require.Equal(t, Environment{ID: i + 1, Name: fmt.Sprintf("env%d", i+1), State: "idle", QueuedRunIDs: []int64{}}, e)
+		require.Equal(t, bare(Environment{Id: i + 1, Name: fmt.Sprintf("env%d", i+1), State: "idle", QueuedRunIds: []int64{}}), e)
 	}
 
 	a := h.createRun(t, 4, "alice")
@@ -35,13 +40,13 @@ func TestEnvironments(t *testing.T) {
 	d := h.createRun(t, 100, "dave")
 	h.claim(t, 4)
 	envs = list()
-	require.Equal(t, Environment{ID: 4, Name: "env4", State: "busy", RunningRunID: &a.ID, QueuedRunIDs: []int64{b.ID, c.ID}}, envs[3])
-	require.Equal(t, Environment{ID: 100, Name: "env100", State: "waiting", QueuedRunIDs: []int64{d.ID}}, envs[99],
+	require.Equal(t, bare(Environment{Id: 4, Name: "env4", State: "busy", RunningRunId: &a.Id, QueuedRunIds: []int64{b.Id, c.Id}}), envs[3])
+	require.Equal(t, bare(Environment{Id: 100, Name: "env100", State: "waiting", QueuedRunIds: []int64{d.Id}}), envs[99],
 		"queued runs alone do not make an environment busy, nor idle: they wait for a worker slot")
 	for _, e := range envs {
-		if e.ID != 4 && e.ID != 100 {
-			require.Equal(t, "idle", e.State)
-			require.Empty(t, e.QueuedRunIDs)
+		if e.Id != 4 && e.Id != 100 {
+			require.EqualValues(t, "idle", e.State)
+			require.Empty(t, e.QueuedRunIds)
 		}
 	}
 

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/httpapi"
 	"github.com/baton-ci/baton/api/insights"
@@ -404,20 +405,24 @@ func (r *response) decode(t *testing.T, status int, v any) {
 	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
 }
 
-// apiError is the error body of openapi.yaml.
+// apiError is an error body (client.ErrorResponse, as the generated client
+// decodes it) seen as the tests compare it: the code as the domain's
+// ErrorCode, and no fields as an empty map rather than a nil pointer.
 type apiError struct {
-	Code    domain.ErrorCode  `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields"`
+	Code    domain.ErrorCode
+	Message string
+	Fields  map[string]string
 }
 
 func (r *response) errorBody(t *testing.T) apiError {
 	t.Helper()
-	var e struct {
-		Error apiError `json:"error"`
-	}
+	var e client.ErrorResponse
 	require.NoError(t, json.Unmarshal(r.Body, &e), "body: %s", r.Body)
-	return e.Error
+	out := apiError{Code: domain.ErrorCode(e.Error.Code), Message: e.Error.Message}
+	if e.Error.Fields != nil {
+		out.Fields = *e.Error.Fields
+	}
+	return out
 }
 
 // requireErrorStatus checks that a response outside the API is a JSON
@@ -448,80 +453,31 @@ func (r *response) requireError(t *testing.T, status int, code domain.ErrorCode,
 	return e
 }
 
-// Run, Progress and Summary are the schemas of openapi.yaml, shared with
-// the system tests.
+// The schemas of openapi.yaml as the generated client (api/client)
+// decodes them: a response that decodes into one of these has the field
+// names and types the spec gives (the conformance check sees the rest).
 type (
-	Run      = testkit.Run
-	Progress = testkit.Progress
-	Summary  = testkit.Summary
+	// Run is the Run schema.
+	Run = client.Run
+	// Progress is the Progress schema.
+	Progress = client.Progress
+	// Summary is the TestSummary schema.
+	Summary = client.TestSummary
 	// WaitingFor is the WaitingFor schema.
-	WaitingFor = testkit.WaitingFor
+	WaitingFor = client.WaitingFor
+	// TestResult is the TestResult schema.
+	TestResult = client.TestResult
+	// RunList is the RunList schema.
+	RunList = client.RunList
+	// LogPage is the LogPage schema.
+	LogPage = client.LogPage
+	// Environment is the Environment schema.
+	Environment = client.Environment
+	// TestFile is the TestFile schema.
+	TestFile = client.TestFile
+	// TestDirectory is the TestDirectory schema.
+	TestDirectory = client.TestDirectory
 )
-
-// TestResult is the TestResult schema.
-type TestResult struct {
-	NodeID     string `json:"node_id"`
-	Outcome    string `json:"outcome"`
-	DurationMS int64  `json:"duration_ms"`
-	Message    string `json:"message"`
-}
-
-// RunList is the RunList schema.
-type RunList struct {
-	Items      []Run   `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-	Total      int64   `json:"total"`
-}
-
-// LogPage is the LogPage schema.
-type LogPage struct {
-	Offset     int64  `json:"offset"`
-	NextOffset int64  `json:"next_offset"`
-	Text       string `json:"text"`
-	Complete   bool   `json:"complete"`
-}
-
-// Environment is the Environment schema; tests that compare whole
-// environments compare these fields, and the metadata through Meta.
-type Environment struct {
-	ID           int     `json:"id"`
-	Name         string  `json:"name"`
-	State        string  `json:"state"`
-	RunningRunID *int64  `json:"running_run_id"`
-	QueuedRunIDs []int64 `json:"queued_run_ids"`
-}
-
-// EnvironmentMeta is the rest of the Environment schema.
-type EnvironmentMeta struct {
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-	URL         string   `json:"url"`
-	Variables   map[string]struct {
-		Value  *string `json:"value"`
-		Secret bool    `json:"secret"`
-	} `json:"variables"`
-	Hold *struct {
-		HeldBy string     `json:"held_by"`
-		Reason string     `json:"reason"`
-		Since  time.Time  `json:"since"`
-		Until  *time.Time `json:"until"`
-	} `json:"hold"`
-}
-
-// TestFile is the TestFile schema.
-type TestFile struct {
-	Path       string    `json:"path"`
-	Directory  string    `json:"directory"`
-	SizeBytes  int64     `json:"size_bytes"`
-	ModifiedAt time.Time `json:"modified_at"`
-}
-
-// TestDirectory is the TestDirectory schema.
-type TestDirectory struct {
-	Path      string `json:"path"`
-	Writable  bool   `json:"writable"`
-	FileCount int    `json:"file_count"`
-}
 
 // createRun queues a run through the API and returns it.
 func (h *harness) createRun(t *testing.T, env int, by string, files ...string) Run {
@@ -653,9 +609,7 @@ func (h *harness) upload(t *testing.T, spec specCheck, parts ...formPart) *respo
 // testFiles lists the catalog through the API.
 func (h *harness) testFiles(t *testing.T) []TestFile {
 	t.Helper()
-	var list struct {
-		Items []TestFile `json:"items"`
-	}
+	var list client.TestFileList
 	h.get(t, "/api/test-files", specValid).decode(t, http.StatusOK, &list)
 	return list.Items
 }

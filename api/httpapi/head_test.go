@@ -16,7 +16,7 @@ func TestHeadWhereverGet(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	run := h.createRun(t, 7, "alice")
-	id := strconv.FormatInt(run.ID, 10)
+	id := strconv.FormatInt(run.Id, 10)
 	var paths []string
 	for path, item := range specDoc.Paths.Map() {
 		if item.Get == nil {

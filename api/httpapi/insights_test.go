@@ -15,6 +15,12 @@ import (
 	"github.com/baton-ci/baton/api/postgres"
 )
 
+// The insights schemas are written out here rather than taken from the
+// generated client: oapi-codegen decodes openapi.yaml's `number` (no
+// format) as float32, which cannot hold the ratios these tests check to
+// 1e-9 (flip_rate, duration_change, busy_share). TestHistory holds a
+// TestStats, so it is written out too. Only this file decodes them.
+
 // TestHistory is the TestHistory schema.
 type TestHistory struct {
 	NodeID     string             `json:"node_id"`
@@ -524,6 +530,8 @@ func TestEnvironmentInsightsKnownAnswers(t *testing.T) {
 	}
 }
 
+// insightsAnswer is the EnvironmentInsights schema, usage its
+// EnvironmentUsage and UsageTotals (float64: see TestHistory).
 type insightsAnswer struct {
 	From, To time.Time
 	Timezone string  `json:"timezone"`

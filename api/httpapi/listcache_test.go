@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/internal/testkit"
 )
 
@@ -28,29 +29,29 @@ func TestRunListCache(t *testing.T) {
 		return l
 	}
 	first := h.createRun(t, 9, "alice", "sample-tests/test_success.py")
-	require.Equal(t, "queued", list().Items[0].Status)
+	require.EqualValues(t, "queued", list().Items[0].Status)
 
 	// A worker claims it: another process's write, unseen within the TTL.
 	h.claim(t, 9)
 	clock.Advance(ttl - time.Millisecond)
-	require.Equal(t, "queued", list().Items[0].Status, "within the TTL the shared answer is served")
+	require.EqualValues(t, "queued", list().Items[0].Status, "within the TTL the shared answer is served")
 	clock.Advance(time.Millisecond)
-	require.Equal(t, "running", list().Items[0].Status, "once the TTL is over the change shows")
+	require.EqualValues(t, "running", list().Items[0].Status, "once the TTL is over the change shows")
 
 	// A write through this API clears the cache at once.
 	second := h.createRun(t, 9, "bob", "sample-tests/test_success.py")
 	l := list()
 	require.Len(t, l.Items, 2)
-	require.Equal(t, second.ID, l.Items[0].ID)
+	require.Equal(t, second.Id, l.Items[0].Id)
 	require.Equal(t, 1, *l.Items[0].QueuePosition)
-	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", second.ID), Spec: specValid})
-	require.Equal(t, "cancelled", list().Items[0].Status)
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", second.Id), Spec: specValid})
+	require.EqualValues(t, "cancelled", list().Items[0].Status)
 
 	// Filters are cached separately.
 	var mine RunList
 	h.get(t, "/api/runs?requested_by=alice", specValid).decode(t, http.StatusOK, &mine)
 	require.Len(t, mine.Items, 1)
-	require.Equal(t, first.ID, mine.Items[0].ID)
+	require.Equal(t, first.Id, mine.Items[0].Id)
 
 	// Many clients at once all get a full, correct page.
 	var wg sync.WaitGroup
@@ -81,27 +82,27 @@ func TestEnvironmentListCache(t *testing.T) {
 	h := newHarness(t, harnessOptions{listCacheTTL: ttl, clock: clock})
 	env := func(id int) Environment {
 		t.Helper()
-		var l struct{ Items []Environment }
+		var l client.EnvironmentList
 		h.get(t, "/api/environments", specValid).decode(t, http.StatusOK, &l)
 		require.Len(t, l.Items, 100)
 		return l.Items[id-1]
 	}
-	require.Equal(t, "idle", env(9).State)
+	require.EqualValues(t, "idle", env(9).State)
 
 	first := h.createRun(t, 9, "alice")
-	require.Equal(t, []int64{first.ID}, env(9).QueuedRunIDs, "a run created through the API shows at once")
+	require.Equal(t, []int64{first.Id}, env(9).QueuedRunIds, "a run created through the API shows at once")
 
 	h.claim(t, 9) // another process's write
 	clock.Advance(ttl - time.Millisecond)
-	require.Equal(t, "waiting", env(9).State, "within the TTL the shared answer is served")
+	require.EqualValues(t, "waiting", env(9).State, "within the TTL the shared answer is served")
 	clock.Advance(time.Millisecond)
 	e := env(9)
-	require.Equal(t, "busy", e.State)
-	require.Equal(t, first.ID, *e.RunningRunID)
-	require.Empty(t, e.QueuedRunIDs)
+	require.EqualValues(t, "busy", e.State)
+	require.Equal(t, first.Id, *e.RunningRunId)
+	require.Empty(t, e.QueuedRunIds)
 
 	second := h.createRun(t, 9, "bob")
-	require.Equal(t, []int64{second.ID}, env(9).QueuedRunIDs)
-	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", second.ID), Spec: specValid})
-	require.Empty(t, env(9).QueuedRunIDs, "a run cancelled through the API leaves the queue at once")
+	require.Equal(t, []int64{second.Id}, env(9).QueuedRunIds)
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", second.Id), Spec: specValid})
+	require.Empty(t, env(9).QueuedRunIds, "a run cancelled through the API leaves the queue at once")
 }

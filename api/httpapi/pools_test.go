@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 )
 
@@ -29,17 +30,12 @@ func (h *harness) patchEnv(t *testing.T, id int, body any, spec specCheck) *resp
 		ContentType: "application/json", Spec: spec})
 }
 
-type envMeta struct {
-	Environment
-	EnvironmentMeta
-}
-
 // TestEnvironmentMetadata: PATCH sets description, labels, URL and
 // variables; a secret's value is never shown again, anywhere.
 func TestEnvironmentMetadata(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
-	var e envMeta
+	var e Environment
 	h.patchEnv(t, 3, map[string]any{
 		"description": "Staging in eu-west",
 		"labels":      []string{"staging", "eu"},
@@ -51,7 +47,7 @@ func TestEnvironmentMetadata(t *testing.T) {
 	}, specValid).decode(t, http.StatusOK, &e)
 	require.Equal(t, "Staging in eu-west", e.Description)
 	require.Equal(t, []string{"eu", "staging"}, e.Labels, "sorted")
-	require.Equal(t, "https://staging-3.example.com", e.URL)
+	require.Equal(t, "https://staging-3.example.com", e.Url)
 	require.Equal(t, "eu-west-1", *e.Variables["REGION"].Value)
 	require.True(t, e.Variables["API_KEY"].Secret)
 	require.Nil(t, e.Variables["API_KEY"].Value, "a secret's value is never returned")
@@ -63,26 +59,21 @@ func TestEnvironmentMetadata(t *testing.T) {
 
 	// Only what is given changes; null removes a variable; a secret kept
 	// without its value keeps its value.
-	e = envMeta{}
+	e = Environment{}
 	h.patchEnv(t, 3, map[string]any{"variables": map[string]any{"REGION": nil, "API_KEY": map[string]any{"secret": true}},
 		"url": nil}, specValid).decode(t, http.StatusOK, &e)
 	require.Equal(t, []string{"eu", "staging"}, e.Labels)
-	require.Empty(t, e.URL)
+	require.Empty(t, e.Url)
 	require.Len(t, e.Variables, 1)
 	var stored string
 	require.NoError(t, h.db.SQL.QueryRow(`SELECT variables->'API_KEY'->>'value' FROM environments WHERE id = 3`).Scan(&stored))
 	require.Equal(t, "s3cr3t-v4lue", stored)
 
-	var list struct {
-		Pools []struct {
-			Name           string `json:"name"`
-			EnvironmentIDs []int  `json:"environment_ids"`
-		} `json:"pools"`
-	}
+	var list client.EnvironmentList
 	h.get(t, "/api/environments", specValid).decode(t, http.StatusOK, &list)
 	require.Len(t, list.Pools, 2)
 	require.Equal(t, "eu", list.Pools[0].Name)
-	require.Equal(t, []int{3}, list.Pools[1].EnvironmentIDs)
+	require.Equal(t, []int{3}, list.Pools[1].EnvironmentIds)
 }
 
 // TestEnvironmentHoldAPI: hold, a second holder's 409, release.
@@ -91,19 +82,20 @@ func TestEnvironmentHoldAPI(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	require.NoError(t, h.store.WorkerAlive(context.Background(), "w1", 2))
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	var e envMeta
+	var e Environment
 	h.postJSON(t, "/api/environments/5/hold", map[string]any{"held_by": "carol", "reason": "debugging", "until": until}, specValid).
 		decode(t, http.StatusOK, &e)
-	require.Equal(t, "held", e.State)
+	require.EqualValues(t, "held", e.State)
 	require.Equal(t, "carol", e.Hold.HeldBy)
 	require.Equal(t, "debugging", e.Hold.Reason)
 	require.True(t, until.Equal(*e.Hold.Until))
 
 	run := h.createRun(t, 5, "alice")
-	require.Equal(t, &WaitingFor{Kind: "hold", EnvironmentID: 5, HeldBy: "carol", Until: e.Hold.Until}, run.WaitingFor)
+	five, carol := 5, "carol"
+	require.Equal(t, &WaitingFor{Kind: client.WaitKindHold, EnvironmentId: &five, HeldBy: &carol, Until: e.Hold.Until}, run.WaitingFor)
 	require.Equal(t, 1, *run.QueuePosition)
-	require.NotNil(t, run.ETASeconds)
-	require.InDelta(t, time.Until(until).Seconds(), *run.ETASeconds, 5)
+	require.NotNil(t, run.EtaSeconds)
+	require.InDelta(t, time.Until(until).Seconds(), *run.EtaSeconds, 5)
 
 	unchanged := h.unchanged(t)
 	h.postJSON(t, "/api/environments/5/hold", map[string]any{"held_by": "dan", "reason": "mine now"}, specValid).
@@ -112,8 +104,8 @@ func TestEnvironmentHoldAPI(t *testing.T) {
 
 	h.do(t, request{Method: http.MethodDelete, Path: "/api/environments/5/hold", Spec: specValid}).decode(t, http.StatusOK, &e)
 	require.Nil(t, e.Hold)
-	require.Equal(t, "waiting", e.State, "free again, and its run waits for a worker")
-	require.Equal(t, "capacity", h.getRun(t, run.ID).WaitingFor.Kind)
+	require.EqualValues(t, "waiting", e.State, "free again, and its run waits for a worker")
+	require.EqualValues(t, "capacity", h.getRun(t, run.Id).WaitingFor.Kind)
 }
 
 // TestPooledRunAPI: POST /api/runs with a pool, the run before and after it
@@ -121,30 +113,31 @@ func TestEnvironmentHoldAPI(t *testing.T) {
 func TestPooledRunAPI(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
-	h.patchEnv(t, 8, map[string]any{"labels": []string{"gpu"}}, specValid).decode(t, http.StatusOK, &envMeta{})
+	h.patchEnv(t, 8, map[string]any{"labels": []string{"gpu"}}, specValid).decode(t, http.StatusOK, &Environment{})
 	h.createRun(t, 8, "alice")
 	first := h.claim(t, 8)
 
 	var run Run
 	h.postJSON(t, "/api/runs", map[string]any{"requested_by": "bob", "pool": "gpu", "test_files": []string{"sample-tests/test_success.py"}},
 		specValid).decode(t, http.StatusCreated, &run)
-	require.Zero(t, run.EnvironmentID)
+	require.Nil(t, run.EnvironmentId)
 	require.Equal(t, "gpu", *run.Pool)
-	require.Equal(t, &WaitingFor{Kind: "pool", Pool: "gpu"}, run.WaitingFor)
+	gpu := "gpu"
+	require.Equal(t, &WaitingFor{Kind: client.WaitKindPool, Pool: &gpu}, run.WaitingFor)
 	require.Equal(t, 1, *run.QueuePosition)
-	raw := string(h.get(t, fmt.Sprintf("/api/runs/%d", run.ID), specValid).Body)
+	raw := string(h.get(t, fmt.Sprintf("/api/runs/%d", run.Id), specValid).Body)
 	require.Contains(t, raw, `"environment_id":null`)
 
 	var list RunList
 	h.get(t, "/api/runs?pool=gpu", specValid).decode(t, http.StatusOK, &list)
 	require.Len(t, list.Items, 1)
-	require.Equal(t, run.ID, list.Items[0].ID)
+	require.Equal(t, run.Id, list.Items[0].Id)
 
 	h.finish(t, first, 0)
 	got := h.claim(t, 8)
-	require.Equal(t, run.ID, got.ID)
-	started := h.getRun(t, run.ID)
-	require.Equal(t, 8, started.EnvironmentID, "the run records the environment it got")
+	require.Equal(t, run.Id, got.ID)
+	started := h.getRun(t, run.Id)
+	require.Equal(t, 8, *started.EnvironmentId, "the run records the environment it got")
 	require.Equal(t, "gpu", *started.Pool)
 	require.Nil(t, started.WaitingFor)
 }
@@ -154,7 +147,7 @@ func TestPooledRunAPI(t *testing.T) {
 func TestPoolsAndEnvironmentsRejectBadInput(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
-	h.patchEnv(t, 2, map[string]any{"labels": []string{"staging"}}, specValid).decode(t, http.StatusOK, &envMeta{})
+	h.patchEnv(t, 2, map[string]any{"labels": []string{"staging"}}, specValid).decode(t, http.StatusOK, &Environment{})
 	run := func(extra string) string {
 		return `{"requested_by":"a","test_files":["sample-tests/test_success.py"]` + extra + `}`
 	}

@@ -10,15 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/baton-ci/baton/api/catalog"
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 )
-
-type testProject struct {
-	Directory string     `json:"directory"`
-	FileCount int        `json:"file_count"`
-	SizeBytes int64      `json:"size_bytes"`
-	TestFiles []TestFile `json:"test_files"`
-}
 
 func (h *harness) uploadProject(t *testing.T, spec specCheck, parts ...formPart) *response {
 	t.Helper()
@@ -47,7 +41,7 @@ const projTest = "def test_ok():\n    assert True\n"
 func TestUploadProject(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
-	var got testProject
+	var got client.TestProject
 	h.uploadProject(t, specValid,
 		formPart{Name: "directory", Content: []byte("uploads/shop")},
 		formPart{Name: "file", FileName: "pytest.ini", Content: []byte("[pytest]\npython_files = check_*.py test_*.py\n")},

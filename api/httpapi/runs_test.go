@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/jobs"
 )
@@ -34,28 +35,28 @@ func TestCreateRun(t *testing.T) {
 			"requested_by": "  alice ", "environment_id": 7, "test_files": files, "timeout_seconds": 60,
 		}, specValid).decode(t, http.StatusCreated, &run)
 
-		require.Positive(t, run.ID)
+		require.Positive(t, run.Id)
 		require.Equal(t, "alice", run.RequestedBy, "the name is trimmed")
-		require.Equal(t, 7, run.EnvironmentID)
+		require.Equal(t, 7, *run.EnvironmentId)
 		require.Equal(t, files, run.TestFiles, "files keep their order")
-		require.Equal(t, "queued", run.Status)
+		require.EqualValues(t, "queued", run.Status)
 		require.NotNil(t, run.QueuePosition)
 		require.Equal(t, 1, *run.QueuePosition)
 		require.Nil(t, run.ExitCode)
 		require.Nil(t, run.Reason)
 		require.Nil(t, run.StartedAt)
 		require.Nil(t, run.FinishedAt)
-		require.Nil(t, run.DurationMS)
+		require.Nil(t, run.DurationMs)
 		require.True(t, run.CreatedAt.After(before) && run.CreatedAt.Before(time.Now().Add(time.Hour)), "created_at %v", run.CreatedAt)
-		require.Equal(t, run, h.getRun(t, run.ID))
+		require.Equal(t, run, h.getRun(t, run.Id))
 
 		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs`))
 		job := rivertest.RequireInserted(context.Background(), t, riverpgxv5.New(h.db.Pool), &jobs.StartArgs{},
 			&rivertest.RequireInsertedOpts{Queue: jobs.QueueRuns})
 		require.Equal(t, 7, job.Args.EnvironmentID)
 		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs r JOIN river_job j ON j.xmin::text = r.xmin::text
-			WHERE r.id = $1 AND j.id = $2`, run.ID, job.ID), "the run and its job are written by one transaction")
-		require.Equal(t, 60, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, run.ID))
+			WHERE r.id = $1 AND j.id = $2`, run.Id, job.ID), "the run and its job are written by one transaction")
+		require.Equal(t, 60, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, run.Id))
 	})
 
 	t.Run("default timeout and a 150-character name", func(t *testing.T) {
@@ -64,7 +65,7 @@ func TestCreateRun(t *testing.T) {
 		second := h.createRun(t, 7, long)
 		require.Equal(t, long, second.RequestedBy)
 		require.Equal(t, 2, *second.QueuePosition)
-		require.Equal(t, 1800, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, second.ID))
+		require.Equal(t, 1800, h.count(t, `SELECT timeout_seconds FROM runs WHERE id = $1`, second.Id))
 	})
 
 	t.Run("a body of exactly 1 MiB", func(t *testing.T) {
@@ -250,7 +251,7 @@ func TestListRuns(t *testing.T) {
 	r6 := h.createRun(t, 2, "alice")
 	require.Equal(t, []int{1, 1, 2, 1, 3, 2}, []int{*r1.QueuePosition, *r2.QueuePosition, *r3.QueuePosition,
 		*r4.QueuePosition, *r5.QueuePosition, *r6.QueuePosition}, "each environment counts its own queue")
-	require.Equal(t, r2.ID, h.claim(t, 2).ID)
+	require.Equal(t, r2.Id, h.claim(t, 2).ID)
 	h.finish(t, h.claim(t, 3), 0)
 
 	list := func(query string) ([]int64, map[int64]Run) {
@@ -261,13 +262,13 @@ func TestListRuns(t *testing.T) {
 		ids := []int64{}
 		byID := map[int64]Run{}
 		for _, r := range l.Items {
-			ids = append(ids, r.ID)
-			byID[r.ID] = r
+			ids = append(ids, r.Id)
+			byID[r.Id] = r
 		}
 		return ids, byID
 	}
 	all, byID := list("")
-	require.Equal(t, []int64{r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID}, all, "newest first")
+	require.Equal(t, []int64{r6.Id, r5.Id, r4.Id, r3.Id, r2.Id, r1.Id}, all, "newest first")
 	pos := func(id int64) any {
 		if p := byID[id].QueuePosition; p != nil {
 			return *p
@@ -275,41 +276,41 @@ func TestListRuns(t *testing.T) {
 		return nil
 	}
 	// r2 started, so r6 is now first in environment 2; r4 finished.
-	require.Equal(t, []any{1, nil, 2, nil, 3, 1}, []any{pos(r1.ID), pos(r2.ID), pos(r3.ID), pos(r4.ID), pos(r5.ID), pos(r6.ID)})
-	require.Equal(t, "running", byID[r2.ID].Status)
-	require.Equal(t, "success", byID[r4.ID].Status)
-	require.Equal(t, 0, *byID[r4.ID].ExitCode)
-	require.NotNil(t, byID[r4.ID].DurationMS)
-	require.GreaterOrEqual(t, *byID[r4.ID].DurationMS, int64(0))
+	require.Equal(t, []any{1, nil, 2, nil, 3, 1}, []any{pos(r1.Id), pos(r2.Id), pos(r3.Id), pos(r4.Id), pos(r5.Id), pos(r6.Id)})
+	require.EqualValues(t, "running", byID[r2.Id].Status)
+	require.EqualValues(t, "success", byID[r4.Id].Status)
+	require.Equal(t, 0, *byID[r4.Id].ExitCode)
+	require.NotNil(t, byID[r4.Id].DurationMs)
+	require.GreaterOrEqual(t, *byID[r4.Id].DurationMs, int64(0))
 
 	for query, want := range map[string][]int64{
-		"?status=queued":      {r6.ID, r5.ID, r3.ID, r1.ID},
-		"?status=running":     {r2.ID},
-		"?status=success":     {r4.ID},
+		"?status=queued":      {r6.Id, r5.Id, r3.Id, r1.Id},
+		"?status=running":     {r2.Id},
+		"?status=success":     {r4.Id},
 		"?status=failed":      {},
-		"?environment_id=1":   {r5.ID, r3.ID, r1.ID},
+		"?environment_id=1":   {r5.Id, r3.Id, r1.Id},
 		"?environment_id=100": {},
-		"?requested_by=alice": {r6.ID, r5.ID, r4.ID, r1.ID},
+		"?requested_by=alice": {r6.Id, r5.Id, r4.Id, r1.Id},
 		"?requested_by=carol": {},
 		// Names are stored trimmed, so the filter is trimmed the same way.
-		"?requested_by=%20alice%20":                          {r6.ID, r5.ID, r4.ID, r1.ID},
-		"?requested_by=%20%20":                               {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
-		"?status=queued&environment_id=1&requested_by=alice": {r5.ID, r1.ID},
-		"?limit=200": {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		"?requested_by=%20alice%20":                          {r6.Id, r5.Id, r4.Id, r1.Id},
+		"?requested_by=%20%20":                               {r6.Id, r5.Id, r4.Id, r3.Id, r2.Id, r1.Id},
+		"?status=queued&environment_id=1&requested_by=alice": {r5.Id, r1.Id},
+		"?limit=200": {r6.Id, r5.Id, r4.Id, r3.Id, r2.Id, r1.Id},
 		// Several statuses: any of them.
-		"?status=queued&status=running":                  {r6.ID, r5.ID, r3.ID, r2.ID, r1.ID},
-		"?status=success&status=failed&environment_id=3": {r4.ID},
+		"?status=queued&status=running":                  {r6.Id, r5.Id, r3.Id, r2.Id, r1.Id},
+		"?status=success&status=failed&environment_id=3": {r4.Id},
 		// A fragment of a test file's path, case-insensitive, matched literally.
-		"?test_file=TEST_SUCCESS":  {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
-		"?test_file=sample-tests/": {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		"?test_file=TEST_SUCCESS":  {r6.Id, r5.Id, r4.Id, r3.Id, r2.Id, r1.Id},
+		"?test_file=sample-tests/": {r6.Id, r5.Id, r4.Id, r3.Id, r2.Id, r1.Id},
 		"?test_file=%25":           {},
 		"?test_file=test_failure":  {},
 		// Created between two instants, inclusive.
-		"?created_after=2000-01-01T00:00:00Z":                                      {r6.ID, r5.ID, r4.ID, r3.ID, r2.ID, r1.ID},
+		"?created_after=2000-01-01T00:00:00Z":                                      {r6.Id, r5.Id, r4.Id, r3.Id, r2.Id, r1.Id},
 		"?created_after=2999-01-01T00:00:00Z":                                      {},
 		"?created_before=2000-01-01T00:00:00Z":                                     {},
-		"?created_after=" + url.QueryEscape(r3.CreatedAt.Format(time.RFC3339Nano)): {r6.ID, r5.ID, r4.ID, r3.ID},
-		"?created_before=" + url.QueryEscape(r3.CreatedAt.Format(time.RFC3339Nano)) + "&created_after=2000-01-01T00:00:00%2B02:00": {r3.ID, r2.ID, r1.ID},
+		"?created_after=" + url.QueryEscape(r3.CreatedAt.Format(time.RFC3339Nano)): {r6.Id, r5.Id, r4.Id, r3.Id},
+		"?created_before=" + url.QueryEscape(r3.CreatedAt.Format(time.RFC3339Nano)) + "&created_after=2000-01-01T00:00:00%2B02:00": {r3.Id, r2.Id, r1.Id},
 	} {
 		got, _ := list(query)
 		require.Equal(t, want, got, query)
@@ -367,7 +368,7 @@ func TestListRunsPagination(t *testing.T) {
 			}
 			require.LessOrEqual(t, len(l.Items), want)
 			for _, r := range l.Items {
-				seen = append(seen, r.ID)
+				seen = append(seen, r.Id)
 			}
 			if l.NextCursor == nil {
 				return seen
@@ -402,14 +403,14 @@ func TestListRunsPagination(t *testing.T) {
 	h.createRun(t, 4, "late")
 	var rest []int64
 	for _, r := range first.Items {
-		rest = append(rest, r.ID)
+		rest = append(rest, r.Id)
 	}
 	cursor := *first.NextCursor
 	for cursor != "" {
 		var p RunList
 		h.get(t, "/api/runs?limit=10&cursor="+url.QueryEscape(cursor), specValid).decode(t, http.StatusOK, &p)
 		for _, r := range p.Items {
-			rest = append(rest, r.ID)
+			rest = append(rest, r.Id)
 		}
 		cursor = ""
 		if p.NextCursor != nil {
@@ -474,31 +475,31 @@ func TestGetRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	run := h.createRun(t, 5, "alice")
-	require.Equal(t, run, h.getRun(t, run.ID))
+	require.Equal(t, run, h.getRun(t, run.Id))
 	require.Nil(t, run.Fence, "a queued run has no fencing token")
 
 	claimed := h.claim(t, 5)
-	got := h.getRun(t, run.ID)
-	require.Equal(t, "running", got.Status)
+	got := h.getRun(t, run.Id)
+	require.EqualValues(t, "running", got.Status)
 	require.Nil(t, got.QueuePosition)
 	require.NotNil(t, got.StartedAt)
 	require.Nil(t, got.FinishedAt)
-	require.Nil(t, got.DurationMS)
+	require.Nil(t, got.DurationMs)
 	require.Equal(t, &claimed.Fence, got.Fence, "the fencing token its tests get")
 	require.Equal(t, int64(1), claimed.Fence, "environment 5's first run")
 
 	h.finish(t, claimed, 1)
-	got = h.getRun(t, run.ID)
-	require.Equal(t, "failed", got.Status)
+	got = h.getRun(t, run.Id)
+	require.EqualValues(t, "failed", got.Status)
 	require.Equal(t, 1, *got.ExitCode)
-	require.Equal(t, domain.ReasonTestsFailed, *got.Reason)
+	require.EqualValues(t, domain.ReasonTestsFailed, *got.Reason)
 	require.NotNil(t, got.FinishedAt)
-	require.NotNil(t, got.DurationMS)
-	require.Equal(t, got.FinishedAt.Sub(*got.StartedAt).Milliseconds(), *got.DurationMS)
+	require.NotNil(t, got.DurationMs)
+	require.Equal(t, got.FinishedAt.Sub(*got.StartedAt).Milliseconds(), *got.DurationMs)
 
 	unchanged := h.unchanged(t)
-	e := h.get(t, fmt.Sprintf("/api/runs/%d", run.ID+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
-	require.Contains(t, e.Message, fmt.Sprint(run.ID+1000))
+	e := h.get(t, fmt.Sprintf("/api/runs/%d", run.Id+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	require.Contains(t, e.Message, fmt.Sprint(run.Id+1000))
 	for _, id := range []string{"abc", "0", "-1", "1.5", "99999999999999999999"} {
 		h.get(t, "/api/runs/"+id, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	}
@@ -515,19 +516,19 @@ func TestRunLog(t *testing.T) {
 	logAt := func(offset int64, spec specCheck) LogPage {
 		t.Helper()
 		var p LogPage
-		h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%d", run.ID, offset), spec).decode(t, http.StatusOK, &p)
+		h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%d", run.Id, offset), spec).decode(t, http.StatusOK, &p)
 		require.Equal(t, offset, p.Offset)
 		return p
 	}
 
 	// Queued: nothing yet, and not complete.
 	var p LogPage
-	h.get(t, fmt.Sprintf("/api/runs/%d/log", run.ID), specValid).decode(t, http.StatusOK, &p)
+	h.get(t, fmt.Sprintf("/api/runs/%d/log", run.Id), specValid).decode(t, http.StatusOK, &p)
 	require.Equal(t, LogPage{Offset: 0, NextOffset: 0, Text: "", Complete: false}, p)
 
 	claimed := h.claim(t, 8)
 	first, second := "hello\n", "wörld ✓ 日本\n"
-	require.NoError(t, h.store.AppendLog(ctx, run.ID, 0, first))
+	require.NoError(t, h.store.AppendLog(ctx, run.Id, 0, first))
 	p = logAt(0, specValid)
 	require.Equal(t, LogPage{Offset: 0, NextOffset: int64(len(first)), Text: first}, p)
 
@@ -537,7 +538,7 @@ func TestRunLog(t *testing.T) {
 	require.Equal(t, int64(len(first)), p.NextOffset)
 	require.False(t, p.Complete)
 
-	require.NoError(t, h.store.AppendLog(ctx, run.ID, int64(len(first)), second))
+	require.NoError(t, h.store.AppendLog(ctx, run.Id, int64(len(first)), second))
 	total := int64(len(first) + len(second))
 	p = logAt(int64(len(first)), specValid)
 	require.Equal(t, LogPage{Offset: int64(len(first)), NextOffset: total, Text: second}, p)
@@ -564,10 +565,10 @@ func TestRunLog(t *testing.T) {
 
 	unchanged := h.unchanged(t)
 	for _, q := range []string{"-1", "abc", "1.5", "99999999999999999999"} {
-		h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%s", run.ID, q), specInvalid).
+		h.get(t, fmt.Sprintf("/api/runs/%d/log?offset=%s", run.Id, q), specInvalid).
 			requireError(t, http.StatusBadRequest, domain.EINVALID, "offset")
 	}
-	h.get(t, fmt.Sprintf("/api/runs/%d/log", run.ID+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.get(t, fmt.Sprintf("/api/runs/%d/log", run.Id+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	h.get(t, "/api/runs/abc/log", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	h.get(t, "/api/runs/0/log?offset=0", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	unchanged()
@@ -616,17 +617,17 @@ func TestRunLogPages(t *testing.T) {
 	for i := range 8 {
 		// Multi-byte characters, whole in every chunk as the runner keeps them.
 		text := strings.Repeat(fmt.Sprintf("line %d ✓\n", i), chunk/12)
-		require.NoError(t, h.store.AppendLog(ctx, big.ID, int64(want.Len()), text))
+		require.NoError(t, h.store.AppendLog(ctx, big.Id, int64(want.Len()), text))
 		want.WriteString(text)
 	}
-	got, sizes := read(big.ID, false)
+	got, sizes := read(big.Id, false)
 	require.Equal(t, want.String(), got)
 	require.Greater(t, len(sizes), 1, "a large log is returned in pages")
 	for _, s := range sizes {
 		require.LessOrEqual(t, s, 256<<10+chunk, "a page is at most MaxLogPage plus one chunk")
 	}
 	h.finish(t, claimed, 0)
-	got, sizes = read(big.ID, true)
+	got, sizes = read(big.Id, true)
 	require.Equal(t, want.String(), got)
 	require.Greater(t, len(sizes), 2)
 
@@ -636,11 +637,11 @@ func TestRunLogPages(t *testing.T) {
 	want.Reset()
 	for i := range 200 {
 		text := fmt.Sprintf("%03d ä\n", i)
-		require.NoError(t, h.store.AppendLog(ctx, small.ID, int64(want.Len()), text))
+		require.NoError(t, h.store.AppendLog(ctx, small.Id, int64(want.Len()), text))
 		want.WriteString(text)
 	}
 	h.finish(t, claimed, 1)
-	got, sizes = read(small.ID, true)
+	got, sizes = read(small.Id, true)
 	require.Equal(t, want.String(), got)
 	require.Greater(t, len(sizes), 1)
 }
@@ -665,37 +666,37 @@ func TestCancelRun(t *testing.T) {
 	var got Run
 	t.Run("bad bodies are refused and cancel nothing", func(t *testing.T) {
 		unchanged := h.unchanged(t)
-		cancelBy(t, b.ID, map[string]any{"cancelled_by": 5}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
-		cancelBy(t, b.ID, map[string]any{"cancelled_by": strings.Repeat("x", 151)}, specInvalid).
+		cancelBy(t, b.Id, map[string]any{"cancelled_by": 5}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
+		cancelBy(t, b.Id, map[string]any{"cancelled_by": strings.Repeat("x", 151)}, specInvalid).
 			requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
-		cancelBy(t, b.ID, map[string]any{"cancelled_by": "a\x01b"}, specSilent).requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
-		cancelBy(t, b.ID, map[string]any{"username": "bob"}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "username")
-		cancelBy(t, b.ID, `{"cancelled_by":`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
-		cancelBy(t, b.ID, `[]`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
-		cancelBy(t, b.ID, `"bob"`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
-		h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", b.ID), Body: []byte("cancelled_by=bob"),
+		cancelBy(t, b.Id, map[string]any{"cancelled_by": "a\x01b"}, specSilent).requireError(t, http.StatusBadRequest, domain.EINVALID, "cancelled_by")
+		cancelBy(t, b.Id, map[string]any{"username": "bob"}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "username")
+		cancelBy(t, b.Id, `{"cancelled_by":`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		cancelBy(t, b.Id, `[]`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		cancelBy(t, b.Id, `"bob"`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
+		h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", b.Id), Body: []byte("cancelled_by=bob"),
 			ContentType: "application/x-www-form-urlencoded", Spec: specInvalid}).requireError(t, http.StatusBadRequest, domain.EINVALID)
 		unchanged()
 	})
 
 	t.Run("a queued run is cancelled at once and leaves its queue", func(t *testing.T) {
-		cancelBy(t, b.ID, map[string]any{"cancelled_by": " bob "}, specValid).decode(t, http.StatusOK, &got)
-		require.Equal(t, "cancelled", got.Status)
+		cancelBy(t, b.Id, map[string]any{"cancelled_by": " bob "}, specValid).decode(t, http.StatusOK, &got)
+		require.EqualValues(t, "cancelled", got.Status)
 		require.Equal(t, "bob", *got.CancelledBy, "who cancelled it, trimmed")
 		require.Nil(t, got.QueuePosition)
-		require.Equal(t, domain.ReasonCancelled, *got.Reason)
+		require.EqualValues(t, domain.ReasonCancelled, *got.Reason)
 		require.NotNil(t, got.FinishedAt)
 		require.Nil(t, got.StartedAt)
 		require.Nil(t, got.ExitCode)
-		require.Nil(t, got.DurationMS)
-		require.Equal(t, got, h.getRun(t, b.ID))
-		require.Equal(t, 2, *h.getRun(t, c.ID).QueuePosition, "the runs behind move up")
-		require.Equal(t, 1, *h.getRun(t, a.ID).QueuePosition)
+		require.Nil(t, got.DurationMs)
+		require.Equal(t, got, h.getRun(t, b.Id))
+		require.Equal(t, 2, *h.getRun(t, c.Id).QueuePosition, "the runs behind move up")
+		require.Equal(t, 1, *h.getRun(t, a.Id).QueuePosition)
 		var env Environment
 		h.get(t, "/api/environments/5", specValid).decode(t, http.StatusOK, &env)
-		require.Equal(t, []int64{a.ID, c.ID}, env.QueuedRunIDs)
+		require.Equal(t, []int64{a.Id, c.Id}, env.QueuedRunIds)
 		var log LogPage
-		h.get(t, fmt.Sprintf("/api/runs/%d/log", b.ID), specValid).decode(t, http.StatusOK, &log)
+		h.get(t, fmt.Sprintf("/api/runs/%d/log", b.Id), specValid).decode(t, http.StatusOK, &log)
 		require.Contains(t, log.Text, "cancelled by bob")
 		require.True(t, log.Complete)
 	})
@@ -703,55 +704,55 @@ func TestCancelRun(t *testing.T) {
 	var running *domain.Run
 	t.Run("a running run is flagged; its worker kills it", func(t *testing.T) {
 		running = h.claim(t, 5)
-		require.Equal(t, a.ID, running.ID)
-		require.Equal(t, 1, *h.getRun(t, c.ID).QueuePosition)
-		cancel(t, a.ID).decode(t, http.StatusOK, &got) // an older client: no body, no name
-		require.Equal(t, "running", got.Status)
+		require.Equal(t, a.Id, running.ID)
+		require.Equal(t, 1, *h.getRun(t, c.Id).QueuePosition)
+		cancel(t, a.Id).decode(t, http.StatusOK, &got) // an older client: no body, no name
+		require.EqualValues(t, "running", got.Status)
 		require.Nil(t, got.CancelledBy)
-		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.ID))
-		alive, err := h.runs.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.ID: nil})
+		require.Equal(t, 1, h.count(t, `SELECT count(*) FROM runs WHERE id = $1 AND cancel_requested`, a.Id))
+		alive, err := h.runs.Heartbeat(context.Background(), "w1", map[int64]*domain.Progress{a.Id: nil})
 		require.NoError(t, err)
-		require.Equal(t, map[int64]bool{a.ID: true}, alive, "the worker learns of the cancel through its heartbeat")
-		cancelBy(t, a.ID, map[string]any{"cancelled_by": "dave"}, specValid).decode(t, http.StatusOK, &got) // asking twice is fine
-		require.Equal(t, "running", got.Status)
+		require.Equal(t, map[int64]bool{a.Id: true}, alive, "the worker learns of the cancel through its heartbeat")
+		cancelBy(t, a.Id, map[string]any{"cancelled_by": "dave"}, specValid).decode(t, http.StatusOK, &got) // asking twice is fine
+		require.EqualValues(t, "running", got.Status)
 		require.Nil(t, got.CancelledBy, "a second request does not rename who cancelled")
 	})
 
 	t.Run("an ended run cannot be cancelled; nothing changes", func(t *testing.T) {
 		h.finish(t, running, 0)
 		unchanged := h.unchanged(t)
-		for _, id := range []int64{a.ID, b.ID} {
+		for _, id := range []int64{a.Id, b.Id} {
 			e := cancel(t, id).requireError(t, http.StatusConflict, domain.ECONFLICT)
 			require.Contains(t, e.Message, fmt.Sprint(id))
 		}
-		cancel(t, c.ID+1000).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+		cancel(t, c.Id+1000).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 		for _, id := range []string{"abc", "0"} {
 			h.do(t, request{Method: http.MethodPost, Path: "/api/runs/" + id + "/cancel", Spec: specInvalid}).
 				requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 		}
 		unchanged()
-		require.Equal(t, "queued", h.getRun(t, c.ID).Status)
+		require.EqualValues(t, "queued", h.getRun(t, c.Id).Status)
 	})
 
 	t.Run("a running run records who asked while it stops", func(t *testing.T) {
 		running := h.claim(t, 5)
-		require.Equal(t, c.ID, running.ID)
-		cancelBy(t, c.ID, map[string]any{"cancelled_by": "erin"}, specValid).decode(t, http.StatusOK, &got)
-		require.Equal(t, "running", got.Status)
+		require.Equal(t, c.Id, running.ID)
+		cancelBy(t, c.Id, map[string]any{"cancelled_by": "erin"}, specValid).decode(t, http.StatusOK, &got)
+		require.EqualValues(t, "running", got.Status)
 		require.Equal(t, "erin", *got.CancelledBy)
 		h.finish(t, running, 0)
-		final := h.getRun(t, c.ID)
-		require.Equal(t, "cancelled", final.Status)
+		final := h.getRun(t, c.Id)
+		require.EqualValues(t, "cancelled", final.Status)
 		require.Equal(t, "erin", *final.CancelledBy)
 		var list RunList
 		h.get(t, "/api/runs?status=cancelled", specValid).decode(t, http.StatusOK, &list)
 		by := map[int64]string{}
 		for _, r := range list.Items {
 			if r.CancelledBy != nil {
-				by[r.ID] = *r.CancelledBy
+				by[r.Id] = *r.CancelledBy
 			}
 		}
-		require.Equal(t, map[int64]string{b.ID: "bob", c.ID: "erin"}, by, "the list says who too")
+		require.Equal(t, map[int64]string{b.Id: "bob", c.Id: "erin"}, by, "the list says who too")
 	})
 }
 
@@ -766,7 +767,7 @@ func TestRerun(t *testing.T) {
 	h.finish(t, h.claim(t, 9), 1)
 	rerun := func(body any, spec specCheck) *response {
 		t.Helper()
-		path := fmt.Sprintf("/api/runs/%d/rerun", orig.ID)
+		path := fmt.Sprintf("/api/runs/%d/rerun", orig.Id)
 		if body == nil {
 			return h.do(t, request{Method: http.MethodPost, Path: path, Spec: spec})
 		}
@@ -777,18 +778,18 @@ func TestRerun(t *testing.T) {
 	h.requireStartJobs(t, 1)
 	var again Run
 	rerun(nil, specValid).decode(t, http.StatusCreated, &again)
-	require.NotEqual(t, orig.ID, again.ID)
+	require.NotEqual(t, orig.Id, again.Id)
 	require.Equal(t, "alice", again.RequestedBy, "defaults to the original user")
-	require.Equal(t, 9, again.EnvironmentID)
+	require.Equal(t, 9, *again.EnvironmentId)
 	require.Equal(t, files, again.TestFiles)
-	require.Equal(t, "queued", again.Status)
+	require.EqualValues(t, "queued", again.Status)
 	require.Equal(t, 1, *again.QueuePosition)
 	require.Nil(t, again.ExitCode)
 	require.Nil(t, again.Reason)
 	h.requireStartJobs(t, 2) // the rerun's
-	require.Equal(t, again, h.getRun(t, again.ID))
-	require.Equal(t, "failed", h.getRun(t, orig.ID).Status, "the original is untouched")
-	require.Equal(t, orig.ID, *again.RerunOf, "a rerun says what it reruns")
+	require.Equal(t, again, h.getRun(t, again.Id))
+	require.EqualValues(t, "failed", h.getRun(t, orig.Id).Status, "the original is untouched")
+	require.Equal(t, orig.Id, *again.RerunOf, "a rerun says what it reruns")
 	require.Nil(t, orig.RerunOf)
 
 	rerun(map[string]any{"requested_by": "bob"}, specValid).decode(t, http.StatusCreated, &again)
@@ -802,24 +803,24 @@ func TestRerun(t *testing.T) {
 	require.Equal(t, "alice", again.RequestedBy, "a blank name is no name")
 	// A queued run can be rerun too.
 	var third Run
-	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", again.ID), Spec: specValid}).
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", again.Id), Spec: specValid}).
 		decode(t, http.StatusCreated, &third)
 	require.Equal(t, files, third.TestFiles)
-	require.Equal(t, again.ID, *third.RerunOf)
+	require.Equal(t, again.Id, *third.RerunOf)
 	// The original lists its reruns, newest first.
 	var reruns RunList
-	h.get(t, fmt.Sprintf("/api/runs?rerun_of=%d", orig.ID), specValid).decode(t, http.StatusOK, &reruns)
+	h.get(t, fmt.Sprintf("/api/runs?rerun_of=%d", orig.Id), specValid).decode(t, http.StatusOK, &reruns)
 	require.Equal(t, int64(5), reruns.Total)
-	require.Equal(t, again.ID, reruns.Items[0].ID)
+	require.Equal(t, again.Id, reruns.Items[0].Id)
 	for _, r := range reruns.Items {
-		require.Equal(t, orig.ID, *r.RerunOf)
+		require.Equal(t, orig.Id, *r.RerunOf)
 	}
 	for _, bad := range []string{"0", "-1", "x", "1.5", "99999999999999999999"} {
 		h.get(t, "/api/runs?rerun_of="+bad, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "rerun_of")
 	}
 
 	unchanged := h.unchanged(t)
-	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", third.ID+1000), Spec: specValid}).
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", third.Id+1000), Spec: specValid}).
 		requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	h.do(t, request{Method: http.MethodPost, Path: "/api/runs/abc/rerun", Spec: specInvalid}).
 		requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
@@ -830,7 +831,7 @@ func TestRerun(t *testing.T) {
 	rerun(map[string]any{"environment_id": 3}, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "environment_id")
 	rerun(`{"requested_by":`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
 	rerun(`[]`, specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID)
-	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", orig.ID), Body: []byte("requested_by=bob"),
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", orig.Id), Body: []byte("requested_by=bob"),
 		ContentType: "application/x-www-form-urlencoded", Spec: specInvalid}).requireError(t, http.StatusBadRequest, domain.EINVALID)
 	unchanged()
 
@@ -860,15 +861,12 @@ func TestRunProgressAndTests(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	ctx := context.Background()
 	run := h.createRun(t, 6, "alice", "sample-tests/test_success.py", "sample-tests/test_failure.py")
-	tests := func(id int64) (out struct {
-		Items   []TestResult `json:"items"`
-		Summary *Summary     `json:"summary"`
-	}) {
+	tests := func(id int64) (out client.TestResultList) {
 		t.Helper()
 		h.get(t, fmt.Sprintf("/api/runs/%d/tests", id), specValid).decode(t, http.StatusOK, &out)
 		return out
 	}
-	got := tests(run.ID)
+	got := tests(run.Id)
 	require.Empty(t, got.Items)
 	require.NotNil(t, got.Items, "an empty list, not null")
 	require.Nil(t, got.Summary)
@@ -876,9 +874,9 @@ func TestRunProgressAndTests(t *testing.T) {
 	require.Nil(t, run.Summary)
 
 	claimed := h.claim(t, 6)
-	_, err := h.runs.Heartbeat(ctx, "w1", map[int64]*domain.Progress{run.ID: {Completed: 1, Total: 3}})
+	_, err := h.runs.Heartbeat(ctx, "w1", map[int64]*domain.Progress{run.Id: {Completed: 1, Total: 3}})
 	require.NoError(t, err)
-	require.Equal(t, &Progress{Completed: 1, Total: 3}, h.getRun(t, run.ID).Progress)
+	require.Equal(t, &Progress{Completed: 1, Total: 3}, h.getRun(t, run.Id).Progress)
 
 	o := domain.OutcomeForExit(1)
 	o.Summary = &domain.TestSummary{Passed: 1, Failed: 1, Skipped: 1, Total: 3}
@@ -891,20 +889,20 @@ func TestRunProgressAndTests(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	got = tests(run.ID)
+	got = tests(run.Id)
 	want := &Summary{Passed: 1, Failed: 1, Skipped: 1, Total: 3}
 	require.Equal(t, want, got.Summary)
 	require.Equal(t, []TestResult{
-		{NodeID: "sample-tests/test_success.py::test_ok", Outcome: "passed", DurationMS: 3},
-		{NodeID: "sample-tests/test_failure.py::test_bad", Outcome: "failed", DurationMS: 5, Message: "assert 1 == 2"},
-		{NodeID: "sample-tests/test_failure.py::test_skip", Outcome: "skipped", Message: "später ✓"},
+		{NodeId: "sample-tests/test_success.py::test_ok", Outcome: "passed", DurationMs: 3},
+		{NodeId: "sample-tests/test_failure.py::test_bad", Outcome: "failed", DurationMs: 5, Message: "assert 1 == 2"},
+		{NodeId: "sample-tests/test_failure.py::test_skip", Outcome: "skipped", Message: "später ✓"},
 	}, got.Items, "in report order")
-	finished := h.getRun(t, run.ID)
+	finished := h.getRun(t, run.Id)
 	require.Equal(t, want, finished.Summary)
 	require.Equal(t, &Progress{Completed: 3, Total: 3}, finished.Progress)
 
 	unchanged := h.unchanged(t)
-	h.get(t, fmt.Sprintf("/api/runs/%d/tests", run.ID+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
+	h.get(t, fmt.Sprintf("/api/runs/%d/tests", run.Id+1000), specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 	h.get(t, "/api/runs/abc/tests", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	h.get(t, "/api/runs/0/tests", specInvalid).requireError(t, http.StatusBadRequest, domain.EINVALID, "id")
 	unchanged()
@@ -920,7 +918,7 @@ func TestCreateRunWithSelection(t *testing.T) {
 		"test_files": []string{"sample-tests/test_success.py"},
 		"tests":      []string{"sample-tests/test_failure.py::TestX::test_y[a::b]"},
 		"keyword":    "not slow", "markers": "smoke or db"}, specValid).decode(t, http.StatusCreated, &run)
-	got := h.getRun(t, run.ID)
+	got := h.getRun(t, run.Id)
 	require.Equal(t, []string{"sample-tests/test_success.py", "sample-tests/test_failure.py"}, got.TestFiles)
 	require.Equal(t, []string{"sample-tests/test_failure.py::TestX::test_y[a::b]"}, got.Tests)
 	require.Equal(t, "not slow", *got.Keyword)
@@ -930,7 +928,7 @@ func TestCreateRunWithSelection(t *testing.T) {
 	h.postJSON(t, "/api/runs", map[string]any{"requested_by": "alice", "environment_id": 4,
 		"tests": []string{"sample-tests/test_failure.py::test_fails"}}, specValid).decode(t, http.StatusCreated, &run)
 	var again Run
-	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun", run.ID), nil, specValid).decode(t, http.StatusCreated, &again)
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun", run.Id), nil, specValid).decode(t, http.StatusCreated, &again)
 	require.Equal(t, []string{"sample-tests/test_failure.py::test_fails"}, again.Tests)
 	require.Equal(t, []string{"sample-tests/test_failure.py"}, again.TestFiles)
 	require.Nil(t, again.Keyword)
@@ -943,7 +941,7 @@ func TestRerunFailed(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	run := h.createRun(t, 5, "alice", "sample-tests/test_success.py", "sample-tests/test_failure.py")
-	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), nil, specValid).
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", run.Id), nil, specValid).
 		requireError(t, http.StatusConflict, domain.ECONFLICT)
 	claimed := h.claim(t, 5)
 	o := domain.OutcomeForExit(1)
@@ -959,18 +957,18 @@ func TestRerunFailed(t *testing.T) {
 	require.True(t, ok)
 
 	var again Run
-	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), map[string]any{"requested_by": "bob"}, specValid).
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", run.Id), map[string]any{"requested_by": "bob"}, specValid).
 		decode(t, http.StatusCreated, &again)
 	require.Equal(t, []string{"sample-tests/test_failure.py::test_fails", "sample-tests/test_failure.py::TestY::test_err[1]"}, again.Tests)
 	require.Equal(t, []string{"sample-tests/test_failure.py"}, again.TestFiles)
 	require.Equal(t, "bob", again.RequestedBy, "filed under who asked, not the original's user")
-	require.Equal(t, 5, again.EnvironmentID)
-	require.Equal(t, run.ID, *again.RerunOf)
+	require.Equal(t, 5, *again.EnvironmentId)
+	require.Equal(t, run.Id, *again.RerunOf)
 
 	passing := h.createRun(t, 6, "alice")
 	c2 := h.claim(t, 6)
 	h.finish(t, c2, 0)
-	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", passing.ID), nil, specValid).
+	h.postJSON(t, fmt.Sprintf("/api/runs/%d/rerun-failed", passing.Id), nil, specValid).
 		requireError(t, http.StatusConflict, domain.ECONFLICT)
 	h.postJSON(t, "/api/runs/999999/rerun-failed", nil, specValid).requireError(t, http.StatusNotFound, domain.ENOTFOUND)
 }

@@ -64,16 +64,16 @@ func TestDatabaseDown(t *testing.T) {
 	for range 3 { // the pool holds several dead connections; each must be answered alike
 		unavailable(request{Method: http.MethodGet, Path: "/api/health"})
 		unavailable(request{Method: http.MethodGet, Path: "/api/runs"})
-		unavailable(request{Method: http.MethodGet, Path: fmt.Sprintf("/api/runs/%d", run.ID)})
-		unavailable(request{Method: http.MethodGet, Path: fmt.Sprintf("/api/runs/%d/log", run.ID)})
+		unavailable(request{Method: http.MethodGet, Path: fmt.Sprintf("/api/runs/%d", run.Id)})
+		unavailable(request{Method: http.MethodGet, Path: fmt.Sprintf("/api/runs/%d/log", run.Id)})
 		unavailable(request{Method: http.MethodGet, Path: "/api/environments"})
 		unavailable(request{Method: http.MethodGet, Path: "/api/environments/1"})
 		unavailable(request{Method: http.MethodGet, Path: "/api/test-files"})
 		unavailable(request{Method: http.MethodGet, Path: "/api/test-directories"})
 		unavailable(request{Method: http.MethodPost, Path: "/api/runs", ContentType: "application/json",
 			Body: []byte(`{"requested_by":"bob","environment_id":1,"test_files":["sample-tests/test_success.py"]}`)})
-		unavailable(request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", run.ID)})
-		unavailable(request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", run.ID)})
+		unavailable(request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel", run.Id)})
+		unavailable(request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/rerun", run.Id)})
 	}
 	// The disk is not the database: an upload is stored, and the catalog
 	// catches up once the database is back.
@@ -97,7 +97,7 @@ func TestDatabaseDown(t *testing.T) {
 	after := h.state(t)
 	before.Files, after.Files = nil, nil
 	require.Equal(t, before, after, "nothing was written while the database was down")
-	require.Equal(t, "queued", h.getRun(t, run.ID).Status)
+	require.EqualValues(t, "queued", h.getRun(t, run.Id).Status)
 	require.NoError(t, h.syncer.Sync(ctx))
 	require.Contains(t, paths(h.testFiles(t)), "uploads/test_late.py")
 }
@@ -173,7 +173,7 @@ func TestInternalErrorsAreGeneric(t *testing.T) {
 		run := h.createRun(t, 1, "alice")
 		_, err := h.db.SQL.ExecContext(context.Background(), `ALTER TABLE run_log_chunks RENAME TO run_log_chunks_gone`)
 		require.NoError(t, err)
-		res := h.do(t, request{Method: http.MethodGet, Path: fmt.Sprintf("/api/runs/%d/log", run.ID), Spec: specValid, Allow500: true})
+		res := h.do(t, request{Method: http.MethodGet, Path: fmt.Sprintf("/api/runs/%d/log", run.Id), Spec: specValid, Allow500: true})
 		e := res.requireError(t, http.StatusInternalServerError, domain.EINTERNAL)
 		require.Equal(t, "An internal error occurred.", e.Message)
 		require.NotContains(t, string(res.Body), "run_log_chunks")

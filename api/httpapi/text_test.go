@@ -71,9 +71,9 @@ func TestBadTextIsRefused(t *testing.T) {
 		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"tests":["sample-tests/test_success.py::test_ok%s"]}`, "tests"},
 		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"keyword":"ok%s"}`, "keyword"},
 		{http.MethodPost, "/api/runs", `{"requested_by":"bob","environment_id":7,"test_files":["sample-tests/test_success.py"],"markers":"m%s"}`, "markers"},
-		{http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun", run.ID), `{"requested_by":"%s"}`, "requested_by"},
-		{http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun-failed", run.ID), `{"requested_by":"%s"}`, "requested_by"},
-		{http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", run.ID), `{"cancelled_by":"%s"}`, "cancelled_by"},
+		{http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun", run.Id), `{"requested_by":"%s"}`, "requested_by"},
+		{http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun-failed", run.Id), `{"requested_by":"%s"}`, "requested_by"},
+		{http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", run.Id), `{"cancelled_by":"%s"}`, "cancelled_by"},
 		{http.MethodPost, "/api/runs", `{"requested_by":"bob","pool":"p%s","test_files":["sample-tests/test_success.py"]}`, "pool"},
 		{http.MethodPatch, "/api/environments/3", `{"description":"d%s"}`, "description"},
 		{http.MethodPatch, "/api/environments/3", `{"labels":["staging","l%s"]}`, "labels"},
@@ -108,12 +108,12 @@ func TestBadTextIsRefused(t *testing.T) {
 		{"/api/runs?%s=%s", "rerun_of"},
 		{"/api/runs?%s=%s", "limit"},
 		{"/api/runs?limit=5&%s=%s", "unknown"},
-		{fmt.Sprintf("/api/runs/%d/log?%%s=%%s", run.ID), "offset"},
-		{fmt.Sprintf("/api/runs/%d?%%s=%%s", run.ID), "any"},
+		{fmt.Sprintf("/api/runs/%d/log?%%s=%%s", run.Id), "offset"},
+		{fmt.Sprintf("/api/runs/%d?%%s=%%s", run.Id), "any"},
 		{"/api/health?%s=%s", "x"},
 		{"/api/environments/3?%s=%s", "x"},
-		{fmt.Sprintf("/api/runs/%d/log.txt?%%s=%%s", run.ID), "x"},
-		{fmt.Sprintf("/api/runs/%d/junit.xml?%%s=%%s", run.ID), "x"},
+		{fmt.Sprintf("/api/runs/%d/log.txt?%%s=%%s", run.Id), "x"},
+		{fmt.Sprintf("/api/runs/%d/junit.xml?%%s=%%s", run.Id), "x"},
 		{"/api/webhooks?%s=%s", "x"},
 		{"/api/tests/history?%s=%s", "node_id"},
 		{"/api/tests/history?node_id=a&%s=%s", "cursor"},
@@ -137,7 +137,7 @@ func TestBadTextIsRefused(t *testing.T) {
 		}
 	}
 	// A query sent with a write is checked as well, and a bad name is named.
-	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel?why=%%00", run.ID), Spec: specSilent}).
+	h.do(t, request{Method: http.MethodPost, Path: fmt.Sprintf("/api/runs/%d/cancel?why=%%00", run.Id), Spec: specSilent}).
 		requireError(t, http.StatusBadRequest, domain.EINVALID, "why")
 	res := h.get(t, "/api/runs?a%00b=1", specSilent)
 	res.requireError(t, http.StatusBadRequest, domain.EINVALID, `a\x00b`)

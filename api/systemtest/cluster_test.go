@@ -118,20 +118,20 @@ func TestCluster(t *testing.T) {
 	t.Run("an uploaded test runs", func(t *testing.T) {
 		api := api.on(t)
 		hello := api.createRun(1, "uploads/cluster/e2e/test_e2e_hello.py", 0)
-		got := api.waitFinal(hello.ID, 90*time.Second)
-		log := api.log(hello.ID)
-		require.Equal(t, "success", got.Status, "%s\n%s", got, log)
+		got := api.waitFinal(hello.Id, 90*time.Second)
+		log := api.log(hello.Id)
+		require.EqualValues(t, "success", got.Status, "%s\n%s", got, log)
 		require.Contains(t, log, "test_e2e_hello.py::test_hello PASSED")
-		said, err := os.ReadFile(filepath.Join(records, fmt.Sprintf("hello-%d", hello.ID)))
+		said, err := os.ReadFile(filepath.Join(records, fmt.Sprintf("hello-%d", hello.Id)))
 		require.NoError(t, err, "the test did not run")
-		require.Equal(t, fmt.Sprintf("hello from env1 run %d", hello.ID), string(said))
+		require.Equal(t, fmt.Sprintf("hello from env1 run %d", hello.Id), string(said))
 	})
 
 	t.Run("FIFO per environment on both workers", func(t *testing.T) {
 		api := api.on(t)
 		var ids []int64
 		for _, env := range []int{7, 8, 7, 8, 7, 8} {
-			ids = append(ids, api.createRun(env, "uploads/cluster/e2e/test_e2e_timing.py", 0).ID)
+			ids = append(ids, api.createRun(env, "uploads/cluster/e2e/test_e2e_timing.py", 0).Id)
 		}
 		runs := map[int64]run{}
 		for _, id := range ids {
@@ -139,7 +139,7 @@ func TestCluster(t *testing.T) {
 		}
 		recs := map[int64]record{}
 		for _, id := range ids {
-			require.Equal(t, "success", runs[id].Status, "%s\n%s", runs[id], api.log(id))
+			require.EqualValues(t, "success", runs[id].Status, "%s\n%s", runs[id], api.log(id))
 			b, err := os.ReadFile(filepath.Join(records, fmt.Sprintf("run-%d.json", id)))
 			require.NoError(t, err, "run %d left no record: its test did not execute", id)
 			var rec record
@@ -151,7 +151,7 @@ func TestCluster(t *testing.T) {
 		for _, env := range []int{7, 8} {
 			var mine []int64
 			for _, id := range ids {
-				if runs[id].EnvironmentID == env {
+				if runs[id].Env() == env {
 					mine = append(mine, id)
 				}
 			}

@@ -58,16 +58,16 @@ func testDatabaseCut(t *testing.T, mode cutMode, warmSlots string) {
 	for range 3 {
 		queued = append(queued, api.createRun(env, "sample-tests/test_fault_short.py", 0))
 	}
-	r.waitRecorded(env, cutOff.ID, 1, 60*time.Second)
+	r.waitRecorded(env, cutOff.Id, 1, 60*time.Second)
 	b := r.worker("worker-b", api.url(), fast...)
-	require.Equal(t, a.workerID, dbGetRun(t, r.dbURL, cutOff.ID).WorkerID)
+	require.Equal(t, a.workerID, dbGetRun(t, r.dbURL, cutOff.Id).WorkerID)
 	// The run has lived longer than a lease, so A's heartbeats renew it;
 	// and its lease is as fresh as it gets.
-	testkit.Eventually(t, 30*time.Second, fmt.Sprintf("run %d to live for %s", cutOff.ID, lostAfter), func() bool {
-		if got := api.getRun(cutOff.ID); got.Final() {
+	testkit.Eventually(t, 30*time.Second, fmt.Sprintf("run %d to live for %s", cutOff.Id, lostAfter), func() bool {
+		if got := api.getRun(cutOff.Id); got.Final() {
 			t.Fatalf("%s ended before the cut", got)
 		}
-		run := r.readRecord(env).runs[cutOff.ID]
+		run := r.readRecord(env).runs[cutOff.Id]
 		return run.last-run.first >= int64(lostAfter)
 	})
 
@@ -79,34 +79,34 @@ func testDatabaseCut(t *testing.T, mode cutMode, warmSlots string) {
 	restoredAt := monotonicNow(t)
 	t.Logf("link restored after %s", time.Duration(restoredAt-cutAt).Round(time.Millisecond))
 
-	lost := api.waitFinal(cutOff.ID, 30*time.Second)
+	lost := api.waitFinal(cutOff.Id, 30*time.Second)
 	var done []run
 	for _, q := range queued {
-		done = append(done, api.waitFinal(q.ID, 60*time.Second))
+		done = append(done, api.waitFinal(q.Id, 60*time.Second))
 	}
 	rec := r.readRecord(env)
 	rec.assertNoOverlap(t)
 
 	// The cut-off run: killed (not ended by itself) before the link came
 	// back, never started again, and its outcome and log say why.
-	require.Equal(t, "error", lost.Status, "%s", lost)
+	require.EqualValues(t, "error", lost.Status, "%s", lost)
 	require.Contains(t, []string{"worker_lost", "lease_expired"}, lost.ReasonText(), "%s", lost)
-	cut := rec.runs[cutOff.ID]
-	require.Equal(t, 1, cut.starts, "run %d's test should have run exactly once", cutOff.ID)
-	require.False(t, cut.procs[0].ended, "run %d's test should have been killed", cutOff.ID)
-	require.Greater(t, cut.last, cutAt, "run %d's test should have been alive when the link was cut", cutOff.ID)
-	require.Less(t, cut.last, restoredAt, "run %d's test lived until the link came back", cutOff.ID)
+	cut := rec.runs[cutOff.Id]
+	require.Equal(t, 1, cut.starts, "run %d's test should have run exactly once", cutOff.Id)
+	require.False(t, cut.procs[0].ended, "run %d's test should have been killed", cutOff.Id)
+	require.Greater(t, cut.last, cutAt, "run %d's test should have been alive when the link was cut", cutOff.Id)
+	require.Less(t, cut.last, restoredAt, "run %d's test lived until the link came back", cutOff.Id)
 	t.Logf("%s; its test's last sign of life %.3f s after the cut", lost, float64(cut.last-cutAt)/1e9)
-	log := api.log(cutOff.ID)
+	log := api.log(cutOff.Id)
 	require.True(t, strings.Contains(log, "worker_lost") || strings.Contains(log, "lease expired"),
-		"the log of run %d should say why it ended:\n%s", cutOff.ID, log)
-	require.Equal(t, warmSlots != "0", strings.Contains(log, "=== warm start:"), "run %d warm (slots: %s)? log:\n%s", cutOff.ID, warmSlots, log)
+		"the log of run %d should say why it ended:\n%s", cutOff.Id, log)
+	require.Equal(t, warmSlots != "0", strings.Contains(log, "=== warm start:"), "run %d warm (slots: %s)? log:\n%s", cutOff.Id, warmSlots, log)
 
 	// The rest ran, each exactly once, after it.
 	for _, d := range done {
-		require.Equal(t, "success", d.Status, "%s", d)
-		require.Equal(t, 1, rec.runs[d.ID].starts, "run %d's test should have run exactly once", d.ID)
-		t.Logf("%s on %s, started %.3f s after the cut", d, dbGetRun(t, r.dbURL, d.ID).WorkerID, float64(rec.runs[d.ID].first-cutAt)/1e9)
+		require.EqualValues(t, "success", d.Status, "%s", d)
+		require.Equal(t, 1, rec.runs[d.Id].starts, "run %d's test should have run exactly once", d.Id)
+		t.Logf("%s on %s, started %.3f s after the cut", d, dbGetRun(t, r.dbURL, d.Id).WorkerID, float64(rec.runs[d.Id].first-cutAt)/1e9)
 	}
 	// Worker A lived through it and works again: with B gone, it runs
 	// the next run.
@@ -114,9 +114,9 @@ func testDatabaseCut(t *testing.T, mode cutMode, warmSlots string) {
 	require.False(t, b.exited(), "worker B exited: %s", b.exitState())
 	b.signal(syscall.SIGTERM)
 	require.NoError(t, b.waitExit(30*time.Second), "worker B's shutdown")
-	again := api.waitFinal(api.createRun(env+1, "sample-tests/test_fault_short.py", 0).ID, 30*time.Second)
-	require.Equal(t, "success", again.Status, "%s", again)
-	require.Equal(t, a.workerID, dbGetRun(t, r.dbURL, again.ID).WorkerID, "worker A should run %s", again)
+	again := api.waitFinal(api.createRun(env+1, "sample-tests/test_fault_short.py", 0).Id, 30*time.Second)
+	require.EqualValues(t, "success", again.Status, "%s", again)
+	require.Equal(t, a.workerID, dbGetRun(t, r.dbURL, again.Id).WorkerID, "worker A should run %s", again)
 }
 
 // cutMode is how the proxy cuts a link.

@@ -66,37 +66,37 @@ func TestFaultEscapedProcesses(t *testing.T) {
 					r, api := r.on(t), srv.on(t)
 					first := api.createRun(env, "sample-tests/"+c.file, c.timeout)
 					next := api.createRun(env, "sample-tests/test_fault_short.py", 0)
-					r.waitRecorded(env, first.ID, c.procs, 60*time.Second)
+					r.waitRecorded(env, first.Id, c.procs, 60*time.Second)
 					if c.cancel {
-						api.expect(http.StatusOK, http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", first.ID), nil, nil)
+						api.expect(http.StatusOK, http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", first.Id), nil, nil)
 					}
-					got, final := r.runFinalClean(api, first.ID, env, 60*time.Second)
-					require.Equal(t, c.status, got.Status, "%s", got)
+					got, final := r.runFinalClean(api, first.Id, env, 60*time.Second)
+					require.EqualValues(t, c.status, got.Status, "%s", got)
 					if c.reason != "" {
 						require.Equal(t, c.reason, got.ReasonText(), "%s", got)
 					}
-					log := api.log(first.ID)
-					require.Contains(t, log, c.logs, "log of run %d:\n%s", first.ID, log)
+					log := api.log(first.Id)
+					require.Contains(t, log, c.logs, "log of run %d:\n%s", first.Id, log)
 
-					after := api.waitFinal(next.ID, 60*time.Second)
-					require.Equal(t, "success", after.Status, "%s", after)
+					after := api.waitFinal(next.Id, 60*time.Second)
+					require.EqualValues(t, "success", after.Status, "%s", after)
 					rec := r.readRecord(env)
 					rec.assertNoOverlap(t)
-					rec.assertQuietAfter(t, first.ID, final)
-					for _, id := range []int64{first.ID, next.ID} {
+					rec.assertQuietAfter(t, first.Id, final)
+					for _, id := range []int64{first.Id, next.Id} {
 						require.Equal(t, 1, rec.runs[id].starts, "run %d's test should have run exactly once", id)
 					}
 					// The children were killed (they would have run for
 					// 30 s), and more than the pytest process: the case
 					// is not vacuous.
 					var killed []string
-					for _, p := range rec.runs[first.ID].procs[1:] {
-						require.False(t, p.ended, "run %d's %s should have been killed, not end by itself", first.ID, p)
+					for _, p := range rec.runs[first.Id].procs[1:] {
+						require.False(t, p.ended, "run %d's %s should have been killed, not end by itself", first.Id, p)
 						killed = append(killed, p.String())
 					}
 					require.Len(t, killed, c.procs-1)
 					t.Logf("%s; killed %s; next run %d started %.3f s after the last sign of life of run %d",
-						got, strings.Join(killed, ", "), next.ID, float64(rec.runs[next.ID].first-rec.runs[first.ID].last)/1e9, first.ID)
+						got, strings.Join(killed, ", "), next.Id, float64(rec.runs[next.Id].first-rec.runs[first.Id].last)/1e9, first.Id)
 				})
 			}
 		})

@@ -35,22 +35,22 @@ func TestFaultWorkerKilled(t *testing.T) {
 
 	first := api.createRun(env, "sample-tests/test_fault_hang.py", 0)
 	next := api.createRun(env, "sample-tests/test_fault_short.py", 0)
-	victims := r.waitRecorded(env, first.ID, 5, 60*time.Second)
+	victims := r.waitRecorded(env, first.Id, 5, 60*time.Second)
 	dirs, err := filepath.Glob(filepath.Join(tmp, "baton-run-*"))
 	require.NoError(t, err)
-	runDirs, err := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("baton-run-%d-*", first.ID)))
+	runDirs, err := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("baton-run-%d-*", first.Id)))
 	require.NoError(t, err)
 	// A warm run keeps its slot's directory (baton-run-warm-*); a cold one
 	// has its own.
 	require.NotEmpty(t, dirs, "worker A's run directories in %s", tmp)
-	t.Logf("worker A's run directories: %v (run %d's own: %v)", dirs, first.ID, runDirs)
+	t.Logf("worker A's run directories: %v (run %d's own: %v)", dirs, first.Id, runDirs)
 
 	a.signal(syscall.SIGKILL)
 	require.Error(t, a.waitExit(10*time.Second), "worker A was SIGKILLed")
 	killed := monotonicNow(t)
 	// The supervisor kills the whole tree as soon as the worker's end of
 	// its socket closes, not when the run is reaped.
-	testkit.Eventually(t, 5*time.Second, fmt.Sprintf("every process of run %d to be gone", first.ID), func() bool {
+	testkit.Eventually(t, 5*time.Second, fmt.Sprintf("every process of run %d to be gone", first.Id), func() bool {
 		for _, p := range victims.procs {
 			if p.alive() {
 				return false
@@ -58,24 +58,24 @@ func TestFaultWorkerKilled(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("run %d's processes gone %.3f s after the kill", first.ID, float64(monotonicNow(t)-killed)/1e9)
+	t.Logf("run %d's processes gone %.3f s after the kill", first.Id, float64(monotonicNow(t)-killed)/1e9)
 
 	b := r.worker("worker-b", api.url(), workerEnv...)
-	lost, final := r.runFinalClean(api.client, first.ID, env, 30*time.Second)
-	require.Equal(t, "error", lost.Status, "%s", lost)
+	lost, final := r.runFinalClean(api.client, first.Id, env, 30*time.Second)
+	require.EqualValues(t, "error", lost.Status, "%s", lost)
 	require.Equal(t, "worker_lost", lost.ReasonText(), "%s", lost)
-	after := api.waitFinal(next.ID, 60*time.Second)
-	require.Equal(t, "success", after.Status, "%s", after)
-	require.Equal(t, b.workerID, dbGetRun(t, r.dbURL, next.ID).WorkerID, "run %d should run on worker B", next.ID)
+	after := api.waitFinal(next.Id, 60*time.Second)
+	require.EqualValues(t, "success", after.Status, "%s", after)
+	require.Equal(t, b.workerID, dbGetRun(t, r.dbURL, next.Id).WorkerID, "run %d should run on worker B", next.Id)
 
 	rec := r.readRecord(env)
 	rec.assertNoOverlap(t)
-	rec.assertQuietAfter(t, first.ID, final)
-	for _, id := range []int64{first.ID, next.ID} {
+	rec.assertQuietAfter(t, first.Id, final)
+	for _, id := range []int64{first.Id, next.Id} {
 		require.Equal(t, 1, rec.runs[id].starts, "run %d's test should have run exactly once", id)
 	}
-	for _, p := range rec.runs[first.ID].procs {
-		require.False(t, p.ended, "run %d's %s should have been killed", first.ID, p)
+	for _, p := range rec.runs[first.Id].procs {
+		require.False(t, p.ended, "run %d's %s should have been killed", first.Id, p)
 	}
 
 	// Worker B removed what the dead worker left (at its start-up, or when
@@ -108,27 +108,27 @@ func TestFaultSupervisorKilled(t *testing.T) {
 	}
 	first := srv.createRun(env, "sample-tests/test_fault_hang.py", 0)
 	next := srv.createRun(env, "sample-tests/test_fault_short.py", 0)
-	victims := r.waitRecorded(env, first.ID, 5, 60*time.Second)
+	victims := r.waitRecorded(env, first.Id, 5, 60*time.Second)
 	pytest := victims.procs[0]
 	sup := parentOf(t, pytest.pid)
 	require.Equal(t, srv.pid(), parentOf(t, sup), "pytest's parent should be a supervisor of the worker")
 
 	require.NoError(t, syscall.Kill(sup, syscall.SIGKILL))
 	killed := time.Now()
-	lost, final := r.runFinalClean(srv.client, first.ID, env, 30*time.Second)
-	require.Equal(t, "error", lost.Status, "%s", lost)
+	lost, final := r.runFinalClean(srv.client, first.Id, env, 30*time.Second)
+	require.EqualValues(t, "error", lost.Status, "%s", lost)
 	require.Equal(t, "supervisor_lost", lost.ReasonText(), "%s", lost)
 	t.Logf("%s %s after its supervisor was killed", lost, time.Since(killed).Round(time.Millisecond))
-	log := srv.log(first.ID)
-	require.Contains(t, log, "the worker killed what was left of the run in its cgroup", "log of run %d:\n%s", first.ID, log)
-	after := srv.waitFinal(next.ID, 60*time.Second)
-	require.Equal(t, "success", after.Status, "%s", after)
+	log := srv.log(first.Id)
+	require.Contains(t, log, "the worker killed what was left of the run in its cgroup", "log of run %d:\n%s", first.Id, log)
+	after := srv.waitFinal(next.Id, 60*time.Second)
+	require.EqualValues(t, "success", after.Status, "%s", after)
 
 	rec := r.readRecord(env)
 	rec.assertNoOverlap(t)
-	rec.assertQuietAfter(t, first.ID, final)
-	for _, p := range rec.runs[first.ID].procs {
-		require.False(t, p.ended, "run %d's %s should have been killed", first.ID, p)
+	rec.assertQuietAfter(t, first.Id, final)
+	for _, p := range rec.runs[first.Id].procs {
+		require.False(t, p.ended, "run %d's %s should have been killed", first.Id, p)
 	}
-	require.Equal(t, 1, rec.runs[next.ID].starts)
+	require.Equal(t, 1, rec.runs[next.Id].starts)
 }

@@ -63,14 +63,14 @@ func TestFaultRunCannotReadSecrets(t *testing.T) {
 	worker := r.worker("worker", api.url(), "BATON_API_TOKEN="+token)
 	c := api.withToken(token)
 
-	got := c.waitFinal(c.createRun(1, "sample-tests/test_fault_secrets.py", 0).ID, 60*time.Second)
-	log := c.log(got.ID)
-	require.Equal(t, "success", got.Status, "%s\n%s", got, log)
+	got := c.waitFinal(c.createRun(1, "sample-tests/test_fault_secrets.py", 0).Id, 60*time.Second)
+	log := c.log(got.Id)
+	require.EqualValues(t, "success", got.Status, "%s\n%s", got, log)
 	require.Contains(t, log, "token=[MASKED] end")
 	require.NotContains(t, log, token)
 	require.NotContains(t, log, token[5:], "the token's second half is masked too")
 
-	b, err := os.ReadFile(filepath.Join(r.pidDir, fmt.Sprintf("secrets-%d", got.ID)))
+	b, err := os.ReadFile(filepath.Join(r.pidDir, fmt.Sprintf("secrets-%d", got.Id)))
 	require.NoError(t, err)
 	// This test's Baton processes (any process of the host is listed, but
 	// other tests' are theirs to judge).

@@ -26,17 +26,17 @@ func TestLostStartJob(t *testing.T) {
 	require.NoError(t, err)
 	defer pool.Close()
 	job := rivertest.RequireInserted(ctx, t, riverpgxv5.New(pool), &jobs.StartArgs{}, nil)
-	require.Equal(t, created.EnvironmentID, job.Args.EnvironmentID, "creating a run enqueues its start job")
+	require.Equal(t, created.Env(), job.Args.EnvironmentID, "creating a run enqueues its start job")
 	deleted := dbExec(t, r.dbURL, `DELETE FROM river_job WHERE id = $1`, job.ID)
 	require.EqualValues(t, 1, deleted)
-	require.Equal(t, "queued", api.getRun(created.ID).Status)
+	require.EqualValues(t, "queued", api.getRun(created.Id).Status)
 
 	started := time.Now()
 	r.worker("worker", api.url())
-	got := api.waitFinal(created.ID, 30*time.Second)
-	require.Equal(t, "success", got.Status, "%s", got)
+	got := api.waitFinal(created.Id, 30*time.Second)
+	require.EqualValues(t, "success", got.Status, "%s", got)
 	t.Logf("run %d started by the reconciler and finished %s after the worker started",
-		created.ID, time.Since(started).Round(time.Millisecond))
+		created.Id, time.Since(started).Round(time.Millisecond))
 
 	// Again while the worker runs, so only the periodic sweep can find it:
 	// a queued run that never had a start job.
@@ -45,6 +45,6 @@ func TestLostStartJob(t *testing.T) {
 		VALUES ('systemtest', 10, '["sample-tests/test_quick.py"]', 60) RETURNING id`, nil, &orphan)
 	inserted := time.Now()
 	got = api.waitFinal(orphan, 30*time.Second)
-	require.Equal(t, "success", got.Status, "%s", got)
+	require.EqualValues(t, "success", got.Status, "%s", got)
 	t.Logf("run %d without a start job finished %s after it was inserted", orphan, time.Since(inserted).Round(time.Millisecond))
 }

@@ -24,10 +24,10 @@ func TestRunTimeout(t *testing.T) {
 	// longer than the timeout to reach the test function.
 	sup := waitRunSupervisor(t, srv.pid(), 30*time.Second)
 
-	got := srv.waitFinal(created.ID, 30*time.Second)
-	require.Equal(t, "error", got.Status, "%s", got)
+	got := srv.waitFinal(created.Id, 30*time.Second)
+	require.EqualValues(t, "error", got.Status, "%s", got)
 	require.Equal(t, "timeout", got.ReasonText(), "%s", got)
-	require.Contains(t, srv.log(created.ID), "=== timed out after 2s: process tree killed ===")
+	require.Contains(t, srv.log(created.Id), "=== timed out after 2s: process tree killed ===")
 	waitGone(t, sup, 5*time.Second)
 }
 
@@ -39,16 +39,16 @@ func TestHugeOutput(t *testing.T) {
 	srv := r.serve("serve")
 	created := srv.createRun(1, "sample-tests/test_big_output.py", 0)
 
-	got := srv.waitFinal(created.ID, 150*time.Second)
-	require.Equal(t, "success", got.Status, "%s", got)
+	got := srv.waitFinal(created.Id, 150*time.Second)
+	require.EqualValues(t, "success", got.Status, "%s", got)
 
 	const limit = 10 << 20
 	var stored int64
 	var last string
 	dbQuery(t, r.dbURL, `SELECT coalesce(sum(octet_length(data)), 0) FROM run_log_chunks WHERE run_id = $1`,
-		[]any{created.ID}, &stored)
+		[]any{created.Id}, &stored)
 	dbQuery(t, r.dbURL, `SELECT data FROM run_log_chunks WHERE run_id = $1 ORDER BY byte_offset DESC LIMIT 1`,
-		[]any{created.ID}, &last)
+		[]any{created.Id}, &last)
 	t.Logf("stored %d bytes of log", stored)
 	require.Greater(t, stored, int64(limit-(64<<10)), "the log should be filled up to its limit")
 	require.LessOrEqual(t, stored, int64(limit+4096), "the log exceeds BATON_LOG_LIMIT_BYTES")
@@ -83,10 +83,10 @@ func TestInvalidUTF8AndNUL(t *testing.T) {
 	r := newRig(t, "")
 	srv := r.serve("serve")
 	created := srv.createRun(1, "sample-tests/test_bad_bytes.py", 0)
-	got := srv.waitFinal(created.ID, 60*time.Second)
-	require.Equal(t, "success", got.Status, "%s", got)
+	got := srv.waitFinal(created.Id, 60*time.Second)
+	require.EqualValues(t, "success", got.Status, "%s", got)
 
-	code, body := srv.do(http.MethodGet, fmt.Sprintf("/api/runs/%d/log?offset=0", created.ID), nil)
+	code, body := srv.do(http.MethodGet, fmt.Sprintf("/api/runs/%d/log?offset=0", created.Id), nil)
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	require.True(t, json.Valid(body), "GET /log answered invalid JSON: %q", body)
 	require.True(t, utf8.Valid(body), "GET /log answered invalid UTF-8: %q", body)

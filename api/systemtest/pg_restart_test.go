@@ -90,7 +90,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	envs := []int{1, 2, 3}
 	var ids []int64
 	for i := range 12 {
-		ids = append(ids, srv.createRun(envs[i%len(envs)], "sample-tests/test_sleep1.py", 0).ID)
+		ids = append(ids, srv.createRun(envs[i%len(envs)], "sample-tests/test_sleep1.py", 0).Id)
 	}
 	// Some are running (their test function reached), the rest wait.
 	testkit.Eventually(t, 60*time.Second, "a run's test to be running", func() bool {
@@ -145,7 +145,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	statuses := map[string]int{}
 	for _, id := range ids {
 		got := srv.waitFinal(id, time.Until(up.Add(90*time.Second)))
-		statuses[got.Status+"/"+got.ReasonText()]++
+		statuses[string(got.Status)+"/"+got.ReasonText()]++
 	}
 	t.Logf("all %d runs final %s after the restart: %v", len(ids), time.Since(up).Round(time.Millisecond), statuses)
 	// A run that ended while the database was away kept its whole log, up
@@ -178,6 +178,6 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 
 	// And it keeps working.
 	after := srv.createRun(1, "sample-tests/test_quick.py", 0)
-	got := srv.waitFinal(after.ID, 60*time.Second)
-	require.Equal(t, "success", got.Status, "%s", got)
+	got := srv.waitFinal(after.Id, 60*time.Second)
+	require.EqualValues(t, "success", got.Status, "%s", got)
 }

@@ -21,21 +21,13 @@ import (
 	"github.com/baton-ci/baton/api/internal/schedcheck"
 )
 
-// pooledRun is the part of a run the pool tests look at.
-type pooledRun struct {
-	run
-	Pool       *string         `json:"pool"`
-	WorkerID   string          `json:"-"`
-	WaitingFor *map[string]any `json:"waiting_for"`
-}
-
-func (c *client) createTarget(target map[string]any, file string) pooledRun {
+func (c *client) createTarget(target map[string]any, file string) run {
 	c.t.Helper()
 	body := map[string]any{"requested_by": "systemtest", "test_files": []string{file}}
 	for k, v := range target {
 		body[k] = v
 	}
-	var r pooledRun
+	var r run
 	c.expect(http.StatusCreated, http.MethodPost, "/api/runs", body, &r)
 	return r
 }
@@ -146,13 +138,13 @@ func TestPoolsRace(t *testing.T) {
 					errs <- fmt.Errorf("create: %d %s %w", code, b, err)
 					return
 				}
-				var created pooledRun
+				var created run
 				if err := json.Unmarshal(b, &created); err != nil {
 					errs <- err
 					return
 				}
 				mu.Lock()
-				asked[created.ID] = target
+				asked[created.Id] = target
 				mu.Unlock()
 			}
 		}()
@@ -166,12 +158,12 @@ func TestPoolsRace(t *testing.T) {
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		var page struct {
-			Items []pooledRun `json:"items"`
+			Items []run `json:"items"`
 		}
 		api.expect(http.StatusOK, http.MethodGet, "/api/runs?status=queued&limit=200", nil, &page)
 		for _, q := range page.Items {
-			require.NotNil(t, q.WaitingFor, "queued run %d does not say what it waits for: %+v", q.ID, q)
-			kinds[fmt.Sprint((*q.WaitingFor)["kind"])]++
+			require.NotNil(t, q.WaitingFor, "queued run %d does not say what it waits for: %+v", q.Id, q)
+			kinds[string(q.WaitingFor.Kind)]++
 		}
 		select {
 		case <-done:
@@ -196,11 +188,11 @@ func TestPoolsRace(t *testing.T) {
 	workers := map[string]bool{}
 	for id, target := range asked {
 		got := api.waitFinal(id, 2*time.Minute)
-		require.Equal(t, "success", got.Status, "%s", got)
+		require.EqualValues(t, "success", got.Status, "%s", got)
 		times := r.times(id)
 		require.Len(t, times.starts, 1, "run %d's test started %d times (nothing lost, nothing twice)", id, len(times.starts))
 		require.Len(t, times.ends, 1, "run %d's test ended %d times", id, len(times.ends))
-		require.Equal(t, got.EnvironmentID, times.envs[0], "run %d: the environment the API says and the one the test ran in", id)
+		require.Equal(t, got.Env(), times.envs[0], "run %d: the environment the API says and the one the test ran in", id)
 		db := dbGetRun(t, r.dbURL, id)
 		workers[db.WorkerID] = true
 		sr := schedcheck.Run{ID: id, Env: times.envs[0], Claimed: *got.StartedAt, Start: times.starts[0], End: times.ends[0]}
@@ -250,36 +242,36 @@ func TestHoldsWithRealWorkers(t *testing.T) {
 		api.expect(http.StatusOK, http.MethodPost, fmt.Sprintf("/api/environments/%d/hold", env), body, nil)
 	}
 	waitingFor := func(id int64) string {
-		var got pooledRun
+		var got run
 		api.expect(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/runs/%d", id), nil, &got)
 		if got.WaitingFor == nil {
 			return ""
 		}
-		return fmt.Sprint((*got.WaitingFor)["kind"])
+		return string(got.WaitingFor.Kind)
 	}
 
 	// A busy environment: its run finishes, the next waits for the release.
 	first := api.createRun(5, "sample-tests/test_sleep2.py", 0)
-	r.waitPytest(first.ID, 60*time.Second)
+	r.waitPytest(first.Id, 60*time.Second)
 	hold(5, map[string]any{"held_by": "carol", "reason": "debugging"})
 	second := api.createRun(5, "sample-tests/test_quick.py", 0)
-	require.Equal(t, "hold", waitingFor(second.ID))
-	ended := api.waitFinal(first.ID, 60*time.Second)
-	require.Equal(t, "success", ended.Status, "the running run finished under the hold")
+	require.Equal(t, "hold", waitingFor(second.Id))
+	ended := api.waitFinal(first.Id, 60*time.Second)
+	require.EqualValues(t, "success", ended.Status, "the running run finished under the hold")
 	time.Sleep(1500 * time.Millisecond) // a start would take milliseconds
-	require.Equal(t, "queued", api.getRun(second.ID).Status, "no run starts in a held environment")
-	require.Empty(t, r.pids(second.ID))
+	require.EqualValues(t, "queued", api.getRun(second.Id).Status, "no run starts in a held environment")
+	require.Empty(t, r.pids(second.Id))
 	api.expect(http.StatusOK, http.MethodDelete, "/api/environments/5/hold", nil, nil)
-	require.Equal(t, "success", api.waitFinal(second.ID, 60*time.Second).Status)
+	require.EqualValues(t, "success", api.waitFinal(second.Id, 60*time.Second).Status)
 	// A hold with until ends by itself.
 	until := time.Now().Add(2 * time.Second)
 	hold(6, map[string]any{"held_by": "carol", "reason": "a short look", "until": until.UTC().Format(time.RFC3339Nano)})
 	late := api.createRun(6, "sample-tests/test_quick.py", 0)
-	require.Equal(t, "hold", waitingFor(late.ID))
+	require.Equal(t, "hold", waitingFor(late.Id))
 	// River's scheduler moves the scheduled start job within seconds
 	// of the hold's end (and the reconciler would within 10 s).
-	expired := api.waitFinal(late.ID, 30*time.Second)
-	require.Equal(t, "success", expired.Status)
+	expired := api.waitFinal(late.Id, 30*time.Second)
+	require.EqualValues(t, "success", expired.Status)
 	require.False(t, expired.StartedAt.Before(until), "started at %s, before the hold ended at %s", expired.StartedAt, until)
 	t.Logf("the run started %s after the hold ended", expired.StartedAt.Sub(until).Round(time.Millisecond))
 	// Pools skip a held environment.
@@ -288,9 +280,9 @@ func TestHoldsWithRealWorkers(t *testing.T) {
 	hold(7, map[string]any{"held_by": "carol", "reason": "maintenance"})
 	for range 3 {
 		run := api.createTarget(map[string]any{"pool": "p"}, "sample-tests/test_quick.py")
-		got := api.waitFinal(run.ID, 60*time.Second)
-		require.Equal(t, "success", got.Status)
-		require.Equal(t, 8, got.EnvironmentID)
+		got := api.waitFinal(run.Id, 60*time.Second)
+		require.EqualValues(t, "success", got.Status)
+		require.Equal(t, 8, got.Env())
 	}
 }
 
@@ -314,15 +306,15 @@ func TestEnvironmentVariablesReachRuns(t *testing.T) {
 		},
 	}, &env)
 	run := api.createTarget(map[string]any{"pool": "vars"}, "sample-tests/test_env_vars.py")
-	got := api.waitFinal(run.ID, 60*time.Second)
-	require.Equal(t, "success", got.Status, "the secret reached the test intact: %s", api.log(run.ID))
-	log := api.log(run.ID)
+	got := api.waitFinal(run.Id, 60*time.Second)
+	require.EqualValues(t, "success", got.Status, "the secret reached the test intact: %s", api.log(run.Id))
+	log := api.log(run.Id)
 	require.Contains(t, log, "url=https://staging-9.example.com/api")
 	require.Contains(t, log, "region=eu-west-1")
 	require.Contains(t, log, "secret=[MASKED]")
-	require.NotContains(t, dbLog(t, r.dbURL, run.ID), secret, "the stored log never holds the secret")
-	for _, path := range []string{"/api/environments", "/api/environments/9", fmt.Sprintf("/api/runs/%d", run.ID),
-		fmt.Sprintf("/api/runs/%d/tests", run.ID)} {
+	require.NotContains(t, dbLog(t, r.dbURL, run.Id), secret, "the stored log never holds the secret")
+	for _, path := range []string{"/api/environments", "/api/environments/9", fmt.Sprintf("/api/runs/%d", run.Id),
+		fmt.Sprintf("/api/runs/%d/tests", run.Id)} {
 		_, body := api.do(http.MethodGet, path, nil)
 		require.NotContains(t, string(body), secret, path)
 	}

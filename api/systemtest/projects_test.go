@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	apiclient "github.com/baton-ci/baton/api/client"
 )
 
 // copyProjects copies the runner's fixture projects (../runner/testdata/projects)
@@ -46,20 +48,13 @@ func bare(t *testing.T, dir, prefix string, args ...string) map[string]string {
 	return got
 }
 
-type testResults struct {
-	Items []struct {
-		NodeID  string `json:"node_id"`
-		Outcome string `json:"outcome"`
-	} `json:"items"`
-}
-
 func (c *client) results(id int64) map[string]string {
 	c.t.Helper()
-	var res testResults
+	var res apiclient.TestResultList
 	c.expect(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/runs/%d/tests", id), nil, &res)
 	got := map[string]string{}
 	for _, it := range res.Items {
-		got[it.NodeID] = it.Outcome
+		got[it.NodeId] = string(it.Outcome)
 	}
 	return got
 }
@@ -97,16 +92,16 @@ func TestTeamRepoRunsLikePytestByHand(t *testing.T) {
 		"requested_by": "systemtest", "environment_id": 3,
 		"test_files": []string{"qa/shop/tests/test_cart.py", "qa/billing/tests/test_invoice.py", "qa/shop/tests/unit/test_override.py"},
 	}, &created)
-	got := srv.waitFinal(created.ID, 90*time.Second)
-	log := srv.log(created.ID)
-	require.Equal(t, "failed", got.Status, "%s\n%s", got, log)
+	got := srv.waitFinal(created.Id, 90*time.Second)
+	log := srv.log(created.Id)
+	require.EqualValues(t, "failed", got.Status, "%s\n%s", got, log)
 
 	byHand := copyProjects(t)
 	want := bare(t, filepath.Join(byHand, "shop"), "qa/shop/", "tests/test_cart.py", "tests/unit/test_override.py")
 	for k, v := range bare(t, filepath.Join(byHand, "billing"), "qa/billing/", "-v", "tests/test_invoice.py") {
 		want[k] = v
 	}
-	require.Equal(t, want, srv.results(created.ID), log)
+	require.Equal(t, want, srv.results(created.Id), log)
 	require.Contains(t, log, "=== project 1/2: qa/billing (root: pyproject.toml) ===")
 	require.Contains(t, log, "=== project 2/2: qa/shop (root: pytest.ini) ===")
 
@@ -119,10 +114,10 @@ func TestTeamRepoRunsLikePytestByHand(t *testing.T) {
 	}
 	require.Len(t, failed, 3)
 	var again run
-	srv.expect(http.StatusCreated, http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun-failed", created.ID), nil, &again)
-	got = srv.waitFinal(again.ID, 90*time.Second)
-	require.Equal(t, "failed", got.Status, "%s\n%s", got, srv.log(again.ID))
-	require.Equal(t, failed, srv.results(again.ID), srv.log(again.ID))
+	srv.expect(http.StatusCreated, http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun-failed", created.Id), nil, &again)
+	got = srv.waitFinal(again.Id, 90*time.Second)
+	require.EqualValues(t, "failed", got.Status, "%s\n%s", got, srv.log(again.Id))
+	require.Equal(t, failed, srv.results(again.Id), srv.log(again.Id))
 
 	// Read-only: no uploads into it.
 	var dirs struct {
@@ -177,10 +172,10 @@ func TestUploadedProjectRunsLikePytestByHand(t *testing.T) {
 		"requested_by": "systemtest", "environment_id": 4,
 		"test_files": []string{"uploads/teams/shop/tests/test_cart.py", "uploads/teams/shop/tests/unit/test_override.py"},
 	}, &created)
-	got := srv.waitFinal(created.ID, 90*time.Second)
-	require.Equal(t, "failed", got.Status, "%s\n%s", got, srv.log(created.ID))
+	got := srv.waitFinal(created.Id, 90*time.Second)
+	require.EqualValues(t, "failed", got.Status, "%s\n%s", got, srv.log(created.Id))
 	want := bare(t, filepath.Join(copyProjects(t), "shop"), "uploads/teams/shop/", "tests/test_cart.py", "tests/unit/test_override.py")
-	require.Equal(t, want, srv.results(created.ID), srv.log(created.ID))
+	require.Equal(t, want, srv.results(created.Id), srv.log(created.Id))
 }
 
 // A bad BATON_TEST_ROOTS stops the server at once with a message naming it.

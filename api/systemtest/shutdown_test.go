@@ -19,7 +19,7 @@ func TestGracefulShutdown(t *testing.T) {
 		r := newRig(t, "")
 		srv := r.serve("serve", "BATON_SHUTDOWN_GRACE=2s")
 		long := srv.createRun(1, "sample-tests/test_sleep30.py", 0)
-		py := r.waitPytest(long.ID, 60*time.Second)
+		py := r.waitPytest(long.Id, 60*time.Second)
 
 		srv.signal(syscall.SIGTERM)
 		asked := time.Now()
@@ -27,10 +27,10 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Logf("serve exited %s after SIGTERM", srv.exitedAt.Sub(asked).Round(time.Millisecond))
 		waitGone(t, py, 5*time.Second)
 
-		got := dbGetRun(t, r.dbURL, long.ID)
+		got := dbGetRun(t, r.dbURL, long.Id)
 		require.Equal(t, "error", got.Status, "%+v", got)
 		require.Equal(t, "worker_shutdown", got.Reason, "%+v", got)
-		require.Contains(t, dbLog(t, r.dbURL, long.ID), "stopped (worker_shutdown): process tree killed")
+		require.Contains(t, dbLog(t, r.dbURL, long.Id), "stopped (worker_shutdown): process tree killed")
 	})
 
 	t.Run("run finishes within grace", func(t *testing.T) {
@@ -38,12 +38,12 @@ func TestGracefulShutdown(t *testing.T) {
 		r := newRig(t, "")
 		srv := r.serve("serve", "BATON_SHUTDOWN_GRACE=20s")
 		quick := srv.createRun(1, "sample-tests/test_sleep2.py", 0)
-		r.waitPytest(quick.ID, 60*time.Second)
+		r.waitPytest(quick.Id, 60*time.Second)
 
 		srv.signal(syscall.SIGTERM)
 		require.NoError(t, srv.waitExit(25*time.Second), "serve should exit cleanly")
 
-		got := dbGetRun(t, r.dbURL, quick.ID)
+		got := dbGetRun(t, r.dbURL, quick.Id)
 		require.Equal(t, "success", got.Status, "%+v", got)
 		require.NotNil(t, got.FinishedAt)
 		require.True(t, got.FinishedAt.Before(srv.exitedAt), "serve exited (%s) before the run finished (%s)",

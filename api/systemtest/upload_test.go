@@ -87,9 +87,9 @@ func TestUploadedTestCallingAnHTTPAPI(t *testing.T) {
 	require.Equal(t, "uploads/partners/weather", file.Directory)
 
 	passing := srv.createRun(5, file.Path, 0)
-	got := srv.waitFinal(passing.ID, 60*time.Second)
-	log := srv.log(passing.ID)
-	require.Equal(t, "success", got.Status, "%s\n%s", got, log)
+	got := srv.waitFinal(passing.Id, 60*time.Second)
+	log := srv.log(passing.Id)
+	require.EqualValues(t, "success", got.Status, "%s\n%s", got, log)
 	// pytest runs in the project root (here the upload root, which has no
 	// config) and names tests relative to it, as by hand.
 	require.Contains(t, log, "\npartners/weather/test_weather_api.py::test_public_api_answers_with_the_expected_json PASSED")
@@ -100,7 +100,7 @@ func TestUploadedTestCallingAnHTTPAPI(t *testing.T) {
 			Outcome string `json:"outcome"`
 		} `json:"items"`
 	}
-	srv.expect(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/runs/%d/tests", passing.ID), nil, &results)
+	srv.expect(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/runs/%d/tests", passing.Id), nil, &results)
 	require.Len(t, results.Items, 1)
 	require.Equal(t, "uploads/partners/weather/test_weather_api.py::test_public_api_answers_with_the_expected_json", results.Items[0].NodeID)
 	require.Equal(t, "passed", results.Items[0].Outcome)
@@ -111,9 +111,9 @@ func TestUploadedTestCallingAnHTTPAPI(t *testing.T) {
 	code, body = srv.upload("uploads/partners/weather", "test_weather_api_wrong.py", fmt.Sprintf(apiTest, api.URL+"/v1/now", 35))
 	require.Equal(t, http.StatusCreated, code, "%s", body)
 	failing := srv.createRun(5, "uploads/partners/weather/test_weather_api_wrong.py", 0)
-	got = srv.waitFinal(failing.ID, 60*time.Second)
-	log = srv.log(failing.ID)
-	require.Equal(t, "failed", got.Status, "%s\n%s", got, log)
+	got = srv.waitFinal(failing.Id, 60*time.Second)
+	log = srv.log(failing.Id)
+	require.EqualValues(t, "failed", got.Status, "%s\n%s", got, log)
 	require.Equal(t, "tests_failed", got.ReasonText())
 	require.Contains(t, log, "assert 21 == 35")
 	require.EqualValues(t, 2, calls.Load())

@@ -91,11 +91,11 @@ func TestWarmStart(t *testing.T) {
 	waitWarmProcs(t, s.pid(), 2)
 
 	run := s.createRun(1, "sample-tests/test_started.py", 0)
-	done := s.waitFinal(run.ID, time.Minute)
-	log := s.log(run.ID)
-	require.Equal(t, "success", done.Status, log)
+	done := s.waitFinal(run.Id, time.Minute)
+	log := s.log(run.Id)
+	require.EqualValues(t, "success", done.Status, log)
 	require.Contains(t, log, "=== warm start: ")
-	b, err := os.ReadFile(filepath.Join(r.pidDir, strconv.FormatInt(run.ID, 10)+".started"))
+	b, err := os.ReadFile(filepath.Join(r.pidDir, strconv.FormatInt(run.Id, 10)+".started"))
 	require.NoError(t, err)
 	var pid int
 	var started float64
@@ -162,9 +162,9 @@ func TestWarmStartColdForStartupEnvironmentVariables(t *testing.T) {
 		t.Helper()
 		waitWarmProcs(t, s.pid(), 1)
 		created := s.createRun(3, "sample-tests/test_tz.py", 0)
-		done := s.waitFinal(created.ID, time.Minute)
-		log := s.log(created.ID)
-		require.Equal(t, "success", done.Status, log)
+		done := s.waitFinal(created.Id, time.Minute)
+		log := s.log(created.Id)
+		require.EqualValues(t, "success", done.Status, log)
 		i := strings.Index(log, "TZNAME ")
 		require.GreaterOrEqual(t, i, 0, log)
 		return strings.Fields(log[i:])[1] + " " + strings.Fields(log[i:])[3], log

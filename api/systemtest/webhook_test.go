@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
+	apiclient "github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/internal/testkit"
 )
 
@@ -99,8 +100,8 @@ func TestWebhooks(t *testing.T) {
 	r := newRig(t, "")
 	srv := r.serve("serve", "BATON_WEBHOOK_URLS="+rc.URL+"/hook", "BATON_WEBHOOK_SECRET="+hookSecret)
 	started := srv.createRun(51, "sample-tests/test_quick.py", 0)
-	final := srv.waitFinal(started.ID, 60*time.Second)
-	require.Equal(t, "success", final.Status, "%s", final)
+	final := srv.waitFinal(started.Id, 60*time.Second)
+	require.EqualValues(t, "success", final.Status, "%s", final)
 
 	testkit.Eventually(t, 60*time.Second, "run.finished to be delivered again after the 500", func() bool {
 		return len(rc.of("run.finished")) >= 2
@@ -110,22 +111,12 @@ func TestWebhooks(t *testing.T) {
 	}
 	start := rc.of("run.started")
 	require.Len(t, start, 1)
-	var ev struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
-		Run  struct {
-			ID      int64  `json:"id"`
-			Status  string `json:"status"`
-			Summary *struct {
-				Passed int `json:"passed"`
-			} `json:"summary"`
-		} `json:"run"`
-	}
+	var ev apiclient.WebhookEvent
 	require.NoError(t, json.Unmarshal(start[0].body, &ev), "%s", start[0].body)
-	require.Equal(t, "run.started", ev.Type)
-	require.Equal(t, started.ID, ev.Run.ID)
-	require.Equal(t, "running", ev.Run.Status)
-	require.Equal(t, start[0].id, ev.ID)
+	require.EqualValues(t, "run.started", ev.Type)
+	require.Equal(t, started.Id, ev.Run.Id)
+	require.EqualValues(t, "running", ev.Run.Status)
+	require.Equal(t, start[0].id, ev.Id)
 
 	fin := rc.of("run.finished")
 	require.Len(t, fin, 2, "one retry after the 500, then delivered: no more")
@@ -133,7 +124,7 @@ func TestWebhooks(t *testing.T) {
 	require.Equal(t, fin[0].body, fin[1].body)
 	require.Equal(t, []string{"1", "2"}, []string{fin[0].attempt, fin[1].attempt})
 	require.NoError(t, json.Unmarshal(fin[1].body, &ev))
-	require.Equal(t, "success", ev.Run.Status)
+	require.EqualValues(t, "success", ev.Run.Status)
 	require.NotNil(t, ev.Run.Summary)
 	require.Equal(t, 1, ev.Run.Summary.Passed)
 	require.NotEqual(t, start[0].id, fin[0].id)
@@ -190,11 +181,11 @@ func TestWebhookReceiversNeverDelayRuns(t *testing.T) {
 	begin := time.Now()
 	ids := make([]int64, 3)
 	for i := range ids {
-		ids[i] = srv.createRun(52, "sample-tests/test_quick.py", 0).ID
+		ids[i] = srv.createRun(52, "sample-tests/test_quick.py", 0).Id
 	}
 	for _, id := range ids {
 		got := srv.waitFinal(id, 60*time.Second)
-		require.Equal(t, "success", got.Status, "%s", got)
+		require.EqualValues(t, "success", got.Status, "%s", got)
 	}
 	took := time.Since(begin)
 	require.Less(t, took, 25*time.Second, "three quick runs took %s behind webhook receivers", took)
@@ -220,56 +211,46 @@ func TestWebhookPayloadsDescribeTheRun(t *testing.T) {
 	srv.label(54, "hooks")
 	srv.expect(http.StatusOK, http.MethodPost, "/api/environments/54/hold", map[string]any{"held_by": "carol", "reason": "webhook test"}, nil)
 	pooled := srv.createTarget(map[string]any{"pool": "hooks"}, "sample-tests/test_quick.py")
-	srv.expect(http.StatusOK, http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", pooled.ID), map[string]any{"cancelled_by": "carol"}, nil)
+	srv.expect(http.StatusOK, http.MethodPost, fmt.Sprintf("/api/runs/%d/cancel", pooled.Id), map[string]any{"cancelled_by": "carol"}, nil)
 	srv.expect(http.StatusOK, http.MethodDelete, "/api/environments/54/hold", nil, nil)
 	// A direct run, then its rerun.
 	first := srv.createRun(54, "sample-tests/test_quick.py", 0)
-	require.Equal(t, "success", srv.waitFinal(first.ID, 60*time.Second).Status)
+	require.EqualValues(t, "success", srv.waitFinal(first.Id, 60*time.Second).Status)
 	var rerun run
-	srv.expect(http.StatusCreated, http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun", first.ID), map[string]any{}, &rerun)
-	require.Equal(t, "success", srv.waitFinal(rerun.ID, 60*time.Second).Status)
+	srv.expect(http.StatusCreated, http.MethodPost, fmt.Sprintf("/api/runs/%d/rerun", first.Id), map[string]any{}, &rerun)
+	require.EqualValues(t, "success", srv.waitFinal(rerun.Id, 60*time.Second).Status)
 
-	type payload struct {
-		Run struct {
-			ID            int64   `json:"id"`
-			EnvironmentID *int    `json:"environment_id"`
-			Pool          *string `json:"pool"`
-			Fence         *int64  `json:"fence"`
-			RerunOf       *int64  `json:"rerun_of"`
-			CancelledBy   *string `json:"cancelled_by"`
-		} `json:"run"`
-	}
-	events := map[string]payload{} // by type and run
+	events := map[string]apiclient.WebhookEvent{} // by type and run
 	testkit.Eventually(t, 30*time.Second, "five events to be delivered", func() bool { return len(rc.deliveries()) >= 5 })
 	for _, d := range rc.deliveries() {
 		var v any
 		require.NoError(t, json.Unmarshal(d.body, &v))
 		require.NoError(t, schema.VisitJSON(v), "%s", d.body)
-		var p payload
+		var p apiclient.WebhookEvent
 		require.NoError(t, json.Unmarshal(d.body, &p))
-		events[fmt.Sprintf("%s %d", d.event, p.Run.ID)] = p
+		events[fmt.Sprintf("%s %d", d.event, p.Run.Id)] = p
 	}
 	require.Len(t, events, 5, "run.finished of the pooled run, run.started and run.finished of the others")
 
-	cancelled := events[fmt.Sprintf("run.finished %d", pooled.ID)].Run
-	require.Nil(t, cancelled.EnvironmentID, "a pooled run cancelled while queued had no environment")
+	cancelled := events[fmt.Sprintf("run.finished %d", pooled.Id)].Run
+	require.Nil(t, cancelled.EnvironmentId, "a pooled run cancelled while queued had no environment")
 	require.NotNil(t, cancelled.Pool)
 	require.Equal(t, "hooks", *cancelled.Pool)
 	require.NotNil(t, cancelled.CancelledBy)
 	require.Equal(t, "carol", *cancelled.CancelledBy)
 	require.Nil(t, cancelled.Fence, "it never started")
 
-	start := events[fmt.Sprintf("run.started %d", first.ID)].Run
-	require.Equal(t, 54, *start.EnvironmentID)
+	start := events[fmt.Sprintf("run.started %d", first.Id)].Run
+	require.Equal(t, 54, *start.EnvironmentId)
 	require.Nil(t, start.Pool)
 	require.NotNil(t, start.Fence, "run.started carries the fence")
 	require.Nil(t, start.RerunOf)
-	require.Equal(t, start.Fence, events[fmt.Sprintf("run.finished %d", first.ID)].Run.Fence)
+	require.Equal(t, start.Fence, events[fmt.Sprintf("run.finished %d", first.Id)].Run.Fence)
 
 	for _, typ := range []string{"run.started", "run.finished"} {
-		again := events[fmt.Sprintf("%s %d", typ, rerun.ID)].Run
+		again := events[fmt.Sprintf("%s %d", typ, rerun.Id)].Run
 		require.NotNil(t, again.RerunOf, "%s of a rerun names its original", typ)
-		require.Equal(t, first.ID, *again.RerunOf)
+		require.Equal(t, first.Id, *again.RerunOf)
 		require.NotNil(t, again.Fence)
 		require.Greater(t, *again.Fence, *start.Fence)
 		require.Nil(t, again.CancelledBy)

@@ -35,16 +35,16 @@ func testWorkerKilledMidRun(t *testing.T, notBefore, within time.Duration, worke
 
 	first := api.createRun(1, "sample-tests/test_sleep60.py", 0)
 	second := api.createRun(1, "sample-tests/test_quick.py", 0)
-	py := r.waitPytest(first.ID, 60*time.Second)
-	require.Equal(t, a.pid(), parentOf(t, py.ppid), "run %d's pytest should run under a supervisor of worker A", first.ID)
-	require.Equal(t, "running", api.getRun(first.ID).Status)
-	require.Equal(t, "queued", api.getRun(second.ID).Status, "run %d waits behind run %d", second.ID, first.ID)
+	py := r.waitPytest(first.Id, 60*time.Second)
+	require.Equal(t, a.pid(), parentOf(t, py.ppid), "run %d's pytest should run under a supervisor of worker A", first.Id)
+	require.EqualValues(t, "running", api.getRun(first.Id).Status)
+	require.EqualValues(t, "queued", api.getRun(second.Id).Status, "run %d waits behind run %d", second.Id, first.Id)
 
 	// The log is stored in batches (every 200 ms): wait for its first line,
 	// which the check below counts, to be stored before killing the worker
 	// (a warm start reaches the test function sooner than that).
-	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("run %d's first log line to be stored", first.ID), func() bool {
-		return strings.Contains(api.log(first.ID), fmt.Sprintf("=== run %d in ", first.ID))
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("run %d's first log line to be stored", first.Id), func() bool {
+		return strings.Contains(api.log(first.Id), fmt.Sprintf("=== run %d in ", first.Id))
 	})
 	a.signal(syscall.SIGKILL) // the process only: the supervisor has its own session anyway
 	killed := time.Now()
@@ -55,20 +55,20 @@ func testWorkerKilledMidRun(t *testing.T, notBefore, within time.Duration, worke
 	// kills the run.
 	waitGone(t, py, 10*time.Second)
 
-	lost := api.waitFinal(first.ID, time.Until(killed.Add(within)))
+	lost := api.waitFinal(first.Id, time.Until(killed.Add(within)))
 	reapedAfter := time.Since(killed)
-	require.Equal(t, "error", lost.Status, "%s", lost)
+	require.EqualValues(t, "error", lost.Status, "%s", lost)
 	require.Equal(t, "worker_lost", lost.ReasonText(), "%s", lost)
 	require.GreaterOrEqual(t, reapedAfter, notBefore, "a run was reaped before its lease ran out")
-	t.Logf("run %d reaped %s after the kill", first.ID, reapedAfter.Round(time.Millisecond))
+	t.Logf("run %d reaped %s after the kill", first.Id, reapedAfter.Round(time.Millisecond))
 
-	next := api.waitFinal(second.ID, 60*time.Second)
-	require.Equal(t, "success", next.Status, "%s", next)
-	require.Equal(t, b.workerID, dbGetRun(t, r.dbURL, second.ID).WorkerID, "run %d should run on worker B", second.ID)
+	next := api.waitFinal(second.Id, 60*time.Second)
+	require.EqualValues(t, "success", next.Status, "%s", next)
+	require.Equal(t, b.workerID, dbGetRun(t, r.dbURL, second.Id).WorkerID, "run %d should run on worker B", second.Id)
 
 	// Never executed twice: one pytest, one start line in the log.
-	require.Len(t, r.pids(first.ID), 1, "run %d's test started more than once", first.ID)
-	log := api.log(first.ID)
-	require.Equal(t, 1, strings.Count(log, fmt.Sprintf("=== run %d in ", first.ID)), "log of run %d:\n%s", first.ID, log)
+	require.Len(t, r.pids(first.Id), 1, "run %d's test started more than once", first.Id)
+	log := api.log(first.Id)
+	require.Equal(t, 1, strings.Count(log, fmt.Sprintf("=== run %d in ", first.Id)), "log of run %d:\n%s", first.Id, log)
 	require.Contains(t, log, "stopped responding; run ended as worker_lost")
 }

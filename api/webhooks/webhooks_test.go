@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/baton-ci/baton/api/client"
 	"github.com/baton-ci/baton/api/domain"
 	"github.com/baton-ci/baton/api/webhooks"
 )
@@ -96,14 +97,7 @@ func TestEventsDescribeTheRun(t *testing.T) {
 	started := created.Add(time.Second)
 	ctx := context.Background()
 
-	type runBody struct {
-		EnvironmentID *int    `json:"environment_id"`
-		Pool          *string `json:"pool"`
-		Fence         *int64  `json:"fence"`
-		RerunOf       *int64  `json:"rerun_of"`
-		CancelledBy   *string `json:"cancelled_by"`
-	}
-	body := func(t *testing.T, send func(*webhooks.Service) error) (runBody, map[string]any) {
+	body := func(t *testing.T, send func(*webhooks.Service) error) (client.WebhookRun, map[string]any) {
 		t.Helper()
 		enq := &captured{}
 		require.NoError(t, send(webhooks.New(webhooks.Config{Hooks: hooks, Secret: []byte("s")}, enq, nil)))
@@ -111,9 +105,7 @@ func TestEventsDescribeTheRun(t *testing.T) {
 		var v map[string]any
 		require.NoError(t, json.Unmarshal(enq.events[0].Payload, &v))
 		require.NoError(t, schema.VisitJSON(v), "%s", enq.events[0].Payload)
-		var ev struct {
-			Run runBody `json:"run"`
-		}
+		var ev client.WebhookEvent
 		require.NoError(t, json.Unmarshal(enq.events[0].Payload, &ev))
 		return ev.Run, v["run"].(map[string]any)
 	}
@@ -130,7 +122,7 @@ func TestEventsDescribeTheRun(t *testing.T) {
 				Status: domain.StatusCancelled, Reason: domain.ReasonCancelled, CreatedAt: created, FinishedAt: started})
 		})
 		present(t, raw, "environment_id", "pool", "fence", "rerun_of", "cancelled_by")
-		require.Nil(t, got.EnvironmentID, "no environment: null, never 0")
+		require.Nil(t, got.EnvironmentId, "no environment: null, never 0")
 		require.Equal(t, "linux", *got.Pool)
 		require.Nil(t, got.Fence, "it never started")
 		require.Nil(t, got.RerunOf)
@@ -142,7 +134,7 @@ func TestEventsDescribeTheRun(t *testing.T) {
 				TestFiles: []string{"a.py"}, CreatedAt: created, StartedAt: started, Fence: 12, RerunOf: 7})
 		})
 		present(t, raw, "environment_id", "pool", "fence", "rerun_of", "cancelled_by")
-		require.Equal(t, 4, *got.EnvironmentID)
+		require.Equal(t, 4, *got.EnvironmentId)
 		require.Equal(t, "linux", *got.Pool)
 		require.Equal(t, int64(12), *got.Fence)
 		require.Equal(t, int64(7), *got.RerunOf)
@@ -154,7 +146,7 @@ func TestEventsDescribeTheRun(t *testing.T) {
 				Status: domain.StatusCancelled, Reason: domain.ReasonCancelled, CreatedAt: created, StartedAt: &started,
 				FinishedAt: started.Add(time.Second), Fence: 5, RerunOf: 9, CancelledBy: "bob"})
 		})
-		require.Equal(t, 3, *got.EnvironmentID)
+		require.Equal(t, 3, *got.EnvironmentId)
 		require.Nil(t, got.Pool, "a direct run has no pool")
 		require.Equal(t, int64(5), *got.Fence)
 		require.Equal(t, int64(9), *got.RerunOf)

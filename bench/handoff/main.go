@@ -162,7 +162,7 @@ func (m *mode) round(n int) {
 		if err != nil {
 			h.Fatal("%v", err)
 		}
-		ids = append(ids, r.ID)
+		ids = append(ids, r.Id)
 	}
 	runs, err := m.s.WaitAll(ids, 50*time.Millisecond, 5*time.Minute)
 	if err != nil {
@@ -170,23 +170,23 @@ func (m *mode) round(n int) {
 	}
 	for _, r := range runs {
 		if r.Status != "success" || r.StartedAt == nil {
-			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
+			h.Fatal("run %d ended %s (%v)", r.Id, r.Status, r.Reason)
 		}
 	}
 	imported := readStamps(m.stamps)
 	// By environment, then in the order they started there.
 	sort.Slice(runs, func(i, j int) bool {
-		if runs[i].EnvironmentID != runs[j].EnvironmentID {
-			return runs[i].EnvironmentID < runs[j].EnvironmentID
+		if runs[i].Env() != runs[j].Env() {
+			return runs[i].Env() < runs[j].Env()
 		}
 		return runs[i].StartedAt.Before(*runs[j].StartedAt)
 	})
 	for i, r := range runs {
 		if r.Status != "success" {
-			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
+			h.Fatal("run %d ended %s (%v)", r.Id, r.Status, r.Reason)
 		}
 		m.runs++
-		warm, waited := m.s.WarmStart(r.ID)
+		warm, waited := m.s.WarmStart(r.Id)
 		if warm {
 			m.warmStarts++
 		}
@@ -194,10 +194,10 @@ func (m *mode) round(n int) {
 			m.waited++
 		}
 		m.exec = append(m.exec, r.FinishedAt.Sub(*r.StartedAt))
-		if t, ok := imported[r.ID]; ok {
+		if t, ok := imported[r.Id]; ok {
 			m.spawn = append(m.spawn, t.Sub(*r.StartedAt))
 		}
-		if i == 0 || runs[i-1].EnvironmentID != r.EnvironmentID {
+		if i == 0 || runs[i-1].Env() != r.Env() {
 			continue
 		}
 		prev := runs[i-1]
@@ -206,7 +206,7 @@ func (m *mode) round(n int) {
 			continue
 		}
 		m.apiHand = append(m.apiHand, r.StartedAt.Sub(*prev.FinishedAt))
-		if t, ok := imported[r.ID]; ok {
+		if t, ok := imported[r.Id]; ok {
 			d := t.Sub(*prev.FinishedAt)
 			m.procHand = append(m.procHand, d)
 			if warm && waited {

@@ -50,7 +50,7 @@ func main() {
 				Text       string `json:"text"`
 				Complete   bool   `json:"complete"`
 			}
-			if err := s.GetJSON(fmt.Sprintf("/api/runs/%d/log?offset=%d", r.ID, offset), &page); err != nil {
+			if err := s.GetJSON(fmt.Sprintf("/api/runs/%d/log?offset=%d", r.Id, offset), &page); err != nil {
 				h.Fatal("%v", err)
 			}
 			at := time.Now()
@@ -83,13 +83,13 @@ func main() {
 				break
 			}
 			if time.Now().After(deadline) {
-				h.Fatal("run %d not complete after 2 minutes", r.ID)
+				h.Fatal("run %d not complete after 2 minutes", r.Id)
 			}
 			time.Sleep(*every)
 		}
 		missing += 50 - len(seen)
-		fin, _ := s.GetRun(r.ID)
-		fmt.Printf("loglatency: run %d: %s, %d/50 lines seen\n", r.ID, fin.Status, len(seen))
+		fin, _ := s.GetRun(r.Id)
+		fmt.Printf("loglatency: run %d: %s, %d/50 lines seen\n", r.Id, fin.Status, len(seen))
 	}
 	st := h.Summarize(delays)
 	fmt.Printf("loglatency: print → visible  n=%d p50=%s p95=%s max=%s (includes up to %s of tail interval); %d polls, %d with new text, %d lines never seen\n",

@@ -102,7 +102,7 @@ func main() {
 		if err != nil {
 			h.Fatal("%v", err)
 		}
-		ids[i] = r.ID
+		ids[i] = r.Id
 	}
 	// Release the tests once every run's test has started (or after 3 min).
 	t0 := time.Now()
@@ -126,7 +126,7 @@ func main() {
 	}
 	for _, r := range runs {
 		if r.Status != "success" {
-			h.Fatal("run %d ended %s (%v)", r.ID, r.Status, r.Reason)
+			h.Fatal("run %d ended %s (%v)", r.Id, r.Status, r.Reason)
 		}
 	}
 	_, hwm, _ := h.ProcStatus(pid)

@@ -90,7 +90,7 @@ func main() {
 		post := time.Since(t0)
 		for {
 			time.Sleep(*poll)
-			r, err = s.GetRun(r.ID)
+			r, err = s.GetRun(r.Id)
 			if err != nil {
 				h.Fatal("%v", err)
 			}
@@ -98,14 +98,14 @@ func main() {
 				break
 			}
 			if time.Since(t0) > time.Minute {
-				h.Fatal("run %d still %s after a minute", r.ID, r.Status)
+				h.Fatal("run %d still %s after a minute", r.Id, r.Status)
 			}
 		}
 		t1 := time.Now()
 		if r.Status != "success" || r.StartedAt == nil || r.FinishedAt == nil {
-			h.Fatal("run %d ended %s (reason %v); baton log:\n%s", r.ID, r.Status, r.Reason, s.LogTail(20))
+			h.Fatal("run %d ended %s (reason %v); baton log:\n%s", r.Id, r.Status, r.Reason, s.LogTail(20))
 		}
-		return viaAPI{id: r.ID, total: t1.Sub(t0), post: post, queue: r.StartedAt.Sub(r.CreatedAt),
+		return viaAPI{id: r.Id, total: t1.Sub(t0), post: post, queue: r.StartedAt.Sub(r.CreatedAt),
 			exec: r.FinishedAt.Sub(*r.StartedAt), observe: t1.Sub(*r.FinishedAt)}
 	}
 

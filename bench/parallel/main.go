@@ -124,7 +124,7 @@ func main() {
 						errs <- err
 						return
 					}
-					ids[i] = r.ID
+					ids[i] = r.Id
 				}
 			}(w)
 		}
@@ -176,7 +176,7 @@ func main() {
 		var evs []ev
 		for _, r := range runs {
 			if r.Status != "success" {
-				h.Fatal("run %d ended %s (%v); log:\n%s", r.ID, r.Status, r.Reason, s.LogTail(20))
+				h.Fatal("run %d ended %s (%v); log:\n%s", r.Id, r.Status, r.Reason, s.LogTail(20))
 			}
 			if r.CreatedAt.Before(first) {
 				first = r.CreatedAt
@@ -184,7 +184,7 @@ func main() {
 			if r.FinishedAt.After(last) {
 				last = *r.FinishedAt
 			}
-			if s.WarmStarted(r.ID) {
+			if s.WarmStarted(r.Id) {
 				res.warmStarts++
 			}
 			res.queue = append(res.queue, r.StartedAt.Sub(r.CreatedAt))

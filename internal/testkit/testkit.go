@@ -1,8 +1,9 @@
 // Package testkit holds the helpers Baton's tests share: a writer safe for
 // concurrent use, the Python for syntax checks, a free port, tree
 // snapshots, waiting on the test goroutine, a clock a test moves by hand,
-// and the API's Run as JSON. It imports nothing of Baton's, so any test
-// package may use it, internal tests included.
+// and the API's Run as JSON. Of Baton's it imports only the generated
+// client (for the Run's fields), so any test package but the client's own
+// internal tests may use it.
 package testkit
 
 import (
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/api/client"
 )
 
 // SyncBuffer is an io.Writer that may be written to concurrently (a logger,
@@ -146,56 +149,12 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// Run is the Run schema of openapi.yaml as a client decodes it.
+// Run is the API's Run as the generated client (api/client) decodes it,
+// so a test that decodes a response into it also checks the field names
+// and types against openapi.yaml. It wraps client.Run only to add the
+// helpers below, which the system tests and benchmarks share.
 type Run struct {
-	ID            int64       `json:"id"`
-	RequestedBy   string      `json:"requested_by"`
-	EnvironmentID int         `json:"environment_id"` // 0 for null: a pooled run before it starts
-	Pool          *string     `json:"pool"`
-	TestFiles     []string    `json:"test_files"`
-	Tests         []string    `json:"tests"`
-	Keyword       *string     `json:"keyword"`
-	Markers       *string     `json:"markers"`
-	Status        string      `json:"status"`
-	QueuePosition *int        `json:"queue_position"`
-	WaitingFor    *WaitingFor `json:"waiting_for"`
-	ETASeconds    *int64      `json:"eta_seconds"`
-	ExitCode      *int        `json:"exit_code"`
-	Reason        *string     `json:"reason"`
-	CreatedAt     time.Time   `json:"created_at"`
-	StartedAt     *time.Time  `json:"started_at"`
-	FinishedAt    *time.Time  `json:"finished_at"`
-	Fence         *int64      `json:"fence"`
-	DurationMS    *int64      `json:"duration_ms"`
-	Progress      *Progress   `json:"progress"`
-	Summary       *Summary    `json:"summary"`
-	RerunOf       *int64      `json:"rerun_of"`
-	CancelledBy   *string     `json:"cancelled_by"`
-}
-
-// WaitingFor is the WaitingFor schema: what a queued run waits for.
-type WaitingFor struct {
-	Kind          string     `json:"kind"`
-	RunID         int64      `json:"run_id,omitempty"`
-	EnvironmentID int        `json:"environment_id,omitempty"`
-	HeldBy        string     `json:"held_by,omitempty"`
-	Until         *time.Time `json:"until,omitempty"`
-	Pool          string     `json:"pool,omitempty"`
-}
-
-// Progress is the Progress schema.
-type Progress struct {
-	Completed int `json:"completed"`
-	Total     int `json:"total"`
-}
-
-// Summary is the TestSummary schema.
-type Summary struct {
-	Passed  int `json:"passed"`
-	Failed  int `json:"failed"`
-	Errors  int `json:"errors"`
-	Skipped int `json:"skipped"`
-	Total   int `json:"total"`
+	client.Run
 }
 
 // ReasonText is the run's reason, "" when it has none.
@@ -203,7 +162,7 @@ func (r Run) ReasonText() string {
 	if r.Reason == nil {
 		return ""
 	}
-	return *r.Reason
+	return string(*r.Reason)
 }
 
 // Final reports whether the run has ended.
@@ -211,5 +170,13 @@ func (r Run) Final() bool { return r.Status != "queued" && r.Status != "running"
 
 // String describes the run for failure messages.
 func (r Run) String() string {
-	return fmt.Sprintf("run %d (env %d): %s/%s", r.ID, r.EnvironmentID, r.Status, r.ReasonText())
+	return fmt.Sprintf("run %d (env %d): %s/%s", r.Id, r.Env(), r.Status, r.ReasonText())
+}
+
+// Env is the run's environment, 0 for null: a pooled run before it starts.
+func (r Run) Env() int {
+	if r.EnvironmentId == nil {
+		return 0
+	}
+	return *r.EnvironmentId
 }
