@@ -1,7 +1,6 @@
 package onboarding
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/baton-ci/baton/internal/testkit"
 )
 
 var (
@@ -31,41 +32,18 @@ func TestMain(m *testing.M) {
 
 func buildAndRun(m *testing.M) int {
 	var err error
-	if moduleRoot, err = findModuleRoot(); err != nil {
+	if moduleRoot, err = testkit.ModuleRoot(); err != nil {
 		fmt.Fprintln(os.Stderr, "onboarding:", err)
 		return 1
 	}
-	dir, err := os.MkdirTemp("", "baton-onboarding-bin-")
+	bin, cleanup, err := testkit.BuildBaton(moduleRoot, "baton-onboarding-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "onboarding:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	batonBin = filepath.Join(dir, "baton")
-	build := exec.Command("go", "build", "-o", batonBin, "./api/cmd/baton")
-	build.Dir = moduleRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "onboarding: go build ./api/cmd/baton: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
+	batonBin = bin
 	return m.Run()
-}
-
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func freePort(t *testing.T) int {

@@ -55,41 +55,18 @@ func buildAndRun(m *testing.M) int {
 		return m.Run() // every test skips itself
 	}
 	var err error
-	if moduleRoot, err = findModuleRoot(); err != nil {
+	if moduleRoot, err = testkit.ModuleRoot(); err != nil {
 		fmt.Fprintln(os.Stderr, "systemtest:", err)
 		return 1
 	}
-	dir, err := os.MkdirTemp("", "baton-systemtest-bin-")
+	bin, cleanup, err := testkit.BuildBaton(moduleRoot, "baton-systemtest-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "systemtest:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	batonBin = filepath.Join(dir, "baton")
-	build := exec.Command("go", "build", "-o", batonBin, "./api/cmd/baton")
-	build.Dir = moduleRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "systemtest: go build ./api/cmd/baton: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
+	batonBin = bin
 	return m.Run()
-}
-
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // systemTest marks t as a parallel system test, or skips it in -short mode.

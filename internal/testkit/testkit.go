@@ -8,6 +8,7 @@ package testkit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -179,4 +180,43 @@ func (r Run) Env() int {
 		return 0
 	}
 	return *r.EnvironmentId
+}
+
+// ModuleRoot returns the directory of the go.mod at or above the working
+// directory: where a test that runs `go build` or reads the repository
+// starts from, whichever package it is in.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// BuildBaton builds ./api/cmd/baton of the module at root into a new
+// directory named after prefix, for a TestMain whose tests run the real
+// binary; cleanup removes the directory. It takes no testing.TB because
+// TestMain has none.
+func BuildBaton(root, prefix string) (bin string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	bin = filepath.Join(dir, "baton")
+	build := exec.Command("go", "build", "-o", bin, "./api/cmd/baton")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("go build ./api/cmd/baton: %w\n%s", err, out)
+	}
+	return bin, func() { _ = os.RemoveAll(dir) }, nil
 }

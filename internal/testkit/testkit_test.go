@@ -42,3 +42,13 @@ func TestTreeSeesEveryChange(t *testing.T) {
 		})
 	}
 }
+
+func TestModuleRootIsWhereGoModIs(t *testing.T) {
+	t.Parallel()
+	root, err := testkit.ModuleRoot()
+	require.NoError(t, err)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.Equal(t, filepath.Dir(filepath.Dir(wd)), root, "internal/testkit is two levels below the root")
+	require.FileExists(t, filepath.Join(root, "go.mod"))
+}
