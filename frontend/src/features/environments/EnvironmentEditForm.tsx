@@ -4,6 +4,7 @@ import { useOnline } from '../../api/status';
 import type { Environment } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
+import { TextField } from '../../components/TextField';
 import { useUpdateEnvironment } from './api/mutations';
 import { checkDraft, draftOf, LIMITS, newRowKey, patchOf, type DraftErrors, type MetadataDraft, type VariableRow } from './metadata';
 
@@ -131,52 +132,46 @@ export function EnvironmentEditForm({ env }: { env: Environment }) {
         <FieldError id={errId('description')} message={errors.description} />
       </div>
       <div className="form__row">
-        <div className="field">
-          <label htmlFor={id('labels')} className="field__label">
-            Labels
-          </label>
-          <input
-            id={id('labels')}
-            className="input"
-            value={draft.labels}
-            placeholder="staging eu"
-            autoCapitalize="none"
-            spellCheck={false}
-            onChange={(e) => {
-              edit({ labels: e.target.value });
-              clear('labels');
-            }}
-            aria-invalid={errors.labels ? true : undefined}
-            aria-describedby={described('labels', id('labels-hint'))}
-          />
-          <p className="field-hint" id={id('labels-hint')}>
-            Lower-case words, separated by spaces or commas. Each label is a pool: a run can ask for any environment with it.
-          </p>
-          <FieldError id={errId('labels')} message={errors.labels} />
-        </div>
-        <div className="field">
-          <label htmlFor={id('url')} className="field__label">
-            URL <span className="field__optional">(optional)</span>
-          </label>
-          <input
-            id={id('url')}
-            className="input"
-            type="url"
-            inputMode="url"
-            value={draft.url}
-            placeholder="https://staging.example.com"
-            onChange={(e) => {
-              edit({ url: e.target.value });
-              clear('url');
-            }}
-            aria-invalid={errors.url ? true : undefined}
-            aria-describedby={described('url', id('url-hint'))}
-          />
-          <p className="field-hint" id={id('url-hint')}>
-            Tests get it as <code>TEST_ENV_URL</code>.
-          </p>
-          <FieldError id={errId('url')} message={errors.url} />
-        </div>
+        <TextField
+          id={id('labels')}
+          label="Labels"
+          value={draft.labels}
+          placeholder="staging eu"
+          autoCapitalize="none"
+          spellCheck={false}
+          onValueChange={(value) => {
+            edit({ labels: value });
+            clear('labels');
+          }}
+          error={errors.labels}
+          errorId={errId('labels')}
+          hint="Lower-case words, separated by spaces or commas. Each label is a pool: a run can ask for any environment with it."
+          hintId={id('labels-hint')}
+        />
+        <TextField
+          id={id('url')}
+          label={
+            <>
+              URL <span className="field__optional">(optional)</span>
+            </>
+          }
+          type="url"
+          inputMode="url"
+          value={draft.url}
+          placeholder="https://staging.example.com"
+          onValueChange={(value) => {
+            edit({ url: value });
+            clear('url');
+          }}
+          error={errors.url}
+          errorId={errId('url')}
+          hint={
+            <>
+              Tests get it as <code>TEST_ENV_URL</code>.
+            </>
+          }
+          hintId={id('url-hint')}
+        />
       </div>
       <fieldset className="variables">
         <legend className="field__label">Variables</legend>

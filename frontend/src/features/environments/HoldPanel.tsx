@@ -5,6 +5,7 @@ import { useOnline } from '../../api/status';
 import type { Environment, Hold } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
+import { TextField } from '../../components/TextField';
 import { RelativeTime } from '../../components/RelativeTime';
 import { formatFullTimestamp, formatHoldUntil } from '../../lib/format';
 import { loadUsername, saveUsername } from '../../lib/username';
@@ -156,25 +157,19 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
           : `Take ${env.name} out for maintenance or to debug in it: no run starts here until the hold ends${env.state === 'busy' ? ', once the run now running ends' : ''}.`}
       </p>
       <div className="form__row">
-        <div className="field">
-          <label htmlFor="hold-held-by" className="field__label">
-            Held by
-          </label>
-          <input
-            id="hold-held-by"
-            className="input"
-            value={heldBy}
-            maxLength={150}
-            autoComplete="username"
-            onChange={(e) => {
-              setHeldBy(e.target.value);
-              clear('held_by');
-            }}
-            aria-invalid={fieldErrors.held_by ? true : undefined}
-            aria-describedby={fieldErrors.held_by ? errId('held_by') : undefined}
-          />
-          <FieldError id={errId('held_by')} message={fieldErrors.held_by} />
-        </div>
+        <TextField
+          id="hold-held-by"
+          label="Held by"
+          value={heldBy}
+          maxLength={150}
+          autoComplete="username"
+          onValueChange={(value) => {
+            setHeldBy(value);
+            clear('held_by');
+          }}
+          error={fieldErrors.held_by}
+          errorId={errId('held_by')}
+        />
         <div className="field">
           <label htmlFor="hold-duration" className="field__label">
             How long
@@ -218,25 +213,19 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
           <FieldError id={errId('until')} message={fieldErrors.until} />
         </div>
       </div>
-      <div className="field">
-        <label htmlFor="hold-reason" className="field__label">
-          Reason
-        </label>
-        <input
-          id="hold-reason"
-          className="input"
-          value={reason}
-          maxLength={LIMITS.holdReason}
-          placeholder="debugging the payments sandbox"
-          onChange={(e) => {
-            setReason(e.target.value);
-            clear('reason');
-          }}
-          aria-invalid={fieldErrors.reason ? true : undefined}
-          aria-describedby={fieldErrors.reason ? errId('reason') : undefined}
-        />
-        <FieldError id={errId('reason')} message={fieldErrors.reason} />
-      </div>
+      <TextField
+        id="hold-reason"
+        label="Reason"
+        value={reason}
+        maxLength={LIMITS.holdReason}
+        placeholder="debugging the payments sandbox"
+        onValueChange={(value) => {
+          setReason(value);
+          clear('reason');
+        }}
+        error={fieldErrors.reason}
+        errorId={errId('reason')}
+      />
       {error}
       <div className="form__actions">
         <button type="submit" className="button button--primary" disabled={hold.isPending || !online}>

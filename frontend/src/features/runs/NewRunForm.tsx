@@ -7,6 +7,7 @@ import { useOnline } from '../../api/status';
 import type { CreateRunRequest, Run } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
+import { TextField } from '../../components/TextField';
 import { runTarget } from '../../lib/format';
 import { loadUsername, saveUsername } from '../../lib/username';
 import { EnvironmentSelect } from './EnvironmentSelect';
@@ -116,26 +117,20 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
   return (
     <form className="form" onSubmit={onSubmit} noValidate aria-label="New run" ref={formRef}>
       <div className="form__row">
-        <div className="field">
-          <label htmlFor="new-run-username" className="field__label">
-            Username
-          </label>
-          <input
-            id="new-run-username"
-            name="requested_by"
-            className="input"
-            value={username}
-            maxLength={150}
-            autoComplete="username"
-            onChange={(e) => {
-              setUsername(e.target.value);
-              clearFieldError('requested_by');
-            }}
-            aria-invalid={fieldErrors.requested_by ? true : undefined}
-            aria-describedby={fieldErrors.requested_by ? errId('requested_by') : undefined}
-          />
-          <FieldError id={errId('requested_by')} message={fieldErrors.requested_by} />
-        </div>
+        <TextField
+          id="new-run-username"
+          name="requested_by"
+          label="Username"
+          value={username}
+          maxLength={150}
+          autoComplete="username"
+          onValueChange={(value) => {
+            setUsername(value);
+            clearFieldError('requested_by');
+          }}
+          error={fieldErrors.requested_by}
+          errorId={errId('requested_by')}
+        />
         <div className="field">
           <fieldset className="target-choice">
             <legend className="field__label">Run in</legend>
@@ -207,29 +202,28 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
         />
         <FieldError id={errId('test_files')} message={fieldErrors.test_files} />
       </div>
-      <div className="field field--narrow">
-        <label htmlFor="new-run-timeout" className="field__label">
-          Timeout <span className="field__optional">(minutes, optional)</span>
-        </label>
-        <input
-          id="new-run-timeout"
-          name="timeout_minutes"
-          className="input"
-          type="number"
-          inputMode="numeric"
-          min={1}
-          max={MAX_TIMEOUT_MINUTES}
-          placeholder="server default"
-          value={timeoutMinutes}
-          onChange={(e) => {
-            setTimeoutMinutes(e.target.value);
-            clearFieldError('timeout_seconds');
-          }}
-          aria-invalid={fieldErrors.timeout_seconds ? true : undefined}
-          aria-describedby={fieldErrors.timeout_seconds ? errId('timeout_seconds') : undefined}
-        />
-        <FieldError id={errId('timeout_seconds')} message={fieldErrors.timeout_seconds} />
-      </div>
+      <TextField
+        id="new-run-timeout"
+        name="timeout_minutes"
+        fieldClassName="field--narrow"
+        label={
+          <>
+            Timeout <span className="field__optional">(minutes, optional)</span>
+          </>
+        }
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={MAX_TIMEOUT_MINUTES}
+        placeholder="server default"
+        value={timeoutMinutes}
+        onValueChange={(value) => {
+          setTimeoutMinutes(value);
+          clearFieldError('timeout_seconds');
+        }}
+        error={fieldErrors.timeout_seconds}
+        errorId={errId('timeout_seconds')}
+      />
       {formError && (
         <Alert tone="error" title={formError.title} onDismiss={() => setFormError(null)}>
           {formError.message}

@@ -5,6 +5,7 @@ import { useOnline } from '../../api/status';
 import type { TestProject } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
+import { TextField } from '../../components/TextField';
 import { formatBytes, pluralize } from '../../lib/format';
 import { pickedFolder, type Picked } from './pickedFolder';
 
@@ -147,26 +148,20 @@ export function ProjectUploadForm({ onUploaded }: { onUploaded?: (project: TestP
           <FieldError id={err('archive')} message={fieldErrors.archive} />
         </div>
       )}
-      <div className="field">
-        <label htmlFor="project-directory" className="field__label">
-          New folder
-        </label>
-        <input
-          id="project-directory"
-          className="input"
-          placeholder="uploads/shop"
-          value={directory}
-          autoComplete="off"
-          spellCheck={false}
-          onChange={(e) => {
-            setDirectory(e.target.value);
-            setFieldErrors(({ directory: _d, ...rest }) => rest);
-          }}
-          aria-invalid={fieldErrors.directory ? true : undefined}
-          aria-describedby={fieldErrors.directory ? err('directory') : undefined}
-        />
-        <FieldError id={err('directory')} message={fieldErrors.directory} />
-      </div>
+      <TextField
+        id="project-directory"
+        label="New folder"
+        placeholder="uploads/shop"
+        value={directory}
+        autoComplete="off"
+        spellCheck={false}
+        onValueChange={(value) => {
+          setDirectory(value);
+          setFieldErrors(({ directory: _d, ...rest }) => rest);
+        }}
+        error={fieldErrors.directory}
+        errorId={err('directory')}
+      />
       <div className="field field--checkbox">
         <input id="project-overwrite" type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />
         <label htmlFor="project-overwrite">Replace the folder if it exists</label>

@@ -6,6 +6,7 @@ import { useOnline } from '../../api/status';
 import type { TestFile } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { FieldError } from '../../components/FieldError';
+import { TextField } from '../../components/TextField';
 import { formatBytes } from '../../lib/format';
 
 const FIELDS = ['file', 'directory', 'overwrite'] as const;
@@ -128,25 +129,29 @@ export function UploadForm({ onUploaded, onStartRun }: UploadFormProps) {
           </p>
           <FieldError id={err('file')} message={fieldErrors.file} />
         </div>
-        <div className="field">
-          <label htmlFor="upload-directory" className="field__label">
-            Directory
-          </label>
-          <input
-            id="upload-directory"
-            className="input"
-            list="upload-directory-options"
-            placeholder="uploads/payments"
-            value={directory}
-            autoComplete="off"
-            spellCheck={false}
-            onChange={(e) => {
-              setDirectory(e.target.value);
-              setFieldErrors(({ directory: _d, ...rest }) => rest);
-            }}
-            aria-invalid={fieldErrors.directory ? true : undefined}
-            aria-describedby={[fieldErrors.directory ? err('directory') : '', 'upload-directory-hint'].filter(Boolean).join(' ')}
-          />
+        <TextField
+          id="upload-directory"
+          label="Directory"
+          list="upload-directory-options"
+          placeholder="uploads/payments"
+          value={directory}
+          autoComplete="off"
+          spellCheck={false}
+          onValueChange={(value) => {
+            setDirectory(value);
+            setFieldErrors(({ directory: _d, ...rest }) => rest);
+          }}
+          error={fieldErrors.directory}
+          errorId={err('directory')}
+          hint={
+            directories.isError && !directories.data
+              ? 'Could not load the existing directories; you can still type one.'
+              : writable.length > 0
+                ? `Pick one of ${writable.length} writable directories or type a new one under uploads/.`
+                : 'Type a new directory under uploads/, e.g. uploads/payments.'
+          }
+          hintId="upload-directory-hint"
+        >
           <datalist id="upload-directory-options">
             {writable.map((d) => (
               <option key={d.path} value={d.path}>
@@ -154,15 +159,7 @@ export function UploadForm({ onUploaded, onStartRun }: UploadFormProps) {
               </option>
             ))}
           </datalist>
-          <p className="field-hint" id="upload-directory-hint">
-            {directories.isError && !directories.data
-              ? 'Could not load the existing directories; you can still type one.'
-              : writable.length > 0
-                ? `Pick one of ${writable.length} writable directories or type a new one under uploads/.`
-                : 'Type a new directory under uploads/, e.g. uploads/payments.'}
-          </p>
-          <FieldError id={err('directory')} message={fieldErrors.directory} />
-        </div>
+        </TextField>
       </div>
       <div className="field field--checkbox">
         <input
