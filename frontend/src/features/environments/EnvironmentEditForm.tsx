@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
+import { useFocusFirstInvalid } from '../../lib/useFocusFirstInvalid';
 import { describeApiError, type ErrorDescription } from '../../api/errors';
 import { useOnline } from '../../api/status';
 import type { Environment } from '../../api/types';
@@ -38,7 +39,7 @@ export function EnvironmentEditForm({ env }: { env: Environment }) {
   const [errors, setErrors] = useState<DraftErrors>({});
   const [formError, setFormError] = useState<ErrorDescription | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [focusError, setFocusError] = useState(0);
+  const focusFirstInvalid = useFocusFirstInvalid(formRef);
 
   const mutation = useUpdateEnvironment({
     mutationConfig: {
@@ -57,19 +58,10 @@ export function EnvironmentEditForm({ env }: { env: Environment }) {
         const extra = unplaced.map(([f, why]) => `${f.slice('variables.'.length)} ${why}.`).join(' ');
         const message = [described.message, extra].filter(Boolean).join(' ');
         setFormError(message ? { ...described, message } : null);
-        setFocusError((n) => n + 1);
+        focusFirstInvalid();
       },
     },
   });
-
-  useEffect(() => {
-    if (focusError === 0) return;
-    const target = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"], .alert--error');
-    if (target) {
-      if (target.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
-      target.focus();
-    }
-  }, [focusError]);
 
   const edit = (change: Partial<MetadataDraft>) => {
     setDraft((d) => ({ ...d, ...change }));
@@ -95,7 +87,7 @@ export function EnvironmentEditForm({ env }: { env: Environment }) {
     const found = checkDraft(draft, env);
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      setFocusError((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     const patch = patchOf(draft, env);

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
+import { useFocusFirstInvalid } from '../../lib/useFocusFirstInvalid';
 import { Link } from 'react-router';
 import { describeApiError, type ErrorDescription } from '../../api/errors';
 import { useOnline } from '../../api/status';
@@ -54,7 +55,7 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
   const [custom, setCustom] = useState('');
   const [fieldErrors, setFieldErrors] = useState<Partial<Record<HoldField, string>>>({});
   const [formError, setFormError] = useState<ErrorDescription | null>(null);
-  const [focusError, setFocusError] = useState(0);
+  const focusFirstInvalid = useFocusFirstInvalid(formRef);
   // The holder may change their hold (a new end, a new reason) without releasing it.
   const [changing, setChanging] = useState(false);
 
@@ -69,7 +70,7 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
         const described = describeApiError(err, { failed: `${env.name} was not held`, shownFields: HOLD_FIELDS });
         setFieldErrors(described.fields);
         setFormError(described.message ? described : null);
-        setFocusError((n) => n + 1);
+        focusFirstInvalid();
       },
     },
   });
@@ -79,15 +80,6 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
       onError: (err) => setFormError(describeApiError(err, { failed: `${env.name} was not released` })),
     },
   });
-
-  useEffect(() => {
-    if (focusError === 0) return;
-    const target = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"], .alert--error');
-    if (target) {
-      if (target.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
-      target.focus();
-    }
-  }, [focusError]);
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -101,7 +93,7 @@ export function HoldPanel({ env, now }: { env: Environment; now: number }) {
     if (until.error) errors.until = until.error;
     setFieldErrors(errors);
     if (Object.keys(errors).length > 0) {
-      setFocusError((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     saveUsername(who);

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
+import { useFocusFirstInvalid } from '../../lib/useFocusFirstInvalid';
 import { Link } from 'react-router';
 import { describeApiError, type ErrorDescription } from '../../api/errors';
 import { useCreateRun } from '../../api/mutations';
@@ -47,11 +48,15 @@ interface NewRunFormProps {
 }
 
 /** Username, an environment or a pool, and test files → POST /api/runs. */
+// The file picker marks its whole fieldset invalid; a fieldset cannot take
+// focus, so its first input does.
+const FIRST_INVALID_FIELD = '[aria-invalid="true"]:not(fieldset), fieldset[aria-invalid="true"] input, .alert--error';
+
 export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: NewRunFormProps) {
   const online = useOnline();
   const formRef = useRef<HTMLFormElement>(null);
   // After a failed submit, focus goes to the first field in error (or the form's message).
-  const [focusError, setFocusError] = useState(0);
+  const focusFirstInvalid = useFocusFirstInvalid(formRef, FIRST_INVALID_FIELD);
   const environments = useEnvironments();
   const testFiles = useTestFiles();
   const [username, setUsername] = useState(loadUsername);
@@ -73,20 +78,10 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
         const described = describeApiError(err, { failed: 'The run was not started', shownFields: FORM_FIELDS });
         setFieldErrors(described.fields);
         setFormError(described.message ? described : null);
-        setFocusError((n) => n + 1);
+        focusFirstInvalid();
       },
     },
   });
-
-  useEffect(() => {
-    if (focusError === 0) return;
-    const form = formRef.current;
-    const target = form?.querySelector<HTMLElement>('[aria-invalid="true"]:not(fieldset), fieldset[aria-invalid="true"] input, .alert--error');
-    if (target) {
-      if (target.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
-      target.focus();
-    }
-  }, [focusError]);
 
   const clearFieldError = (field: FormField) => {
     if (fieldErrors[field]) setFieldErrors(({ [field]: _removed, ...rest }) => rest);
@@ -99,7 +94,7 @@ export function NewRunForm({ selectedFiles, onSelectedFilesChange, onCreated }: 
     const errors = validate(username, target, environmentId, pool, selectedFiles, timeoutMinutes);
     setFieldErrors(errors);
     if (Object.keys(errors).length > 0) {
-      setFocusError((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     const requestedBy = username.trim();

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
+import { useFocusFirstInvalid } from '../../lib/useFocusFirstInvalid';
 import { describeApiError } from '../../api/errors';
 import { useUploadTestProject } from '../../api/mutations';
 import { useOnline } from '../../api/status';
@@ -26,13 +27,7 @@ export function ProjectUploadForm({ onUploaded }: { onUploaded?: (project: TestP
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<{ title: string; message: string } | null>(null);
   const [uploaded, setUploaded] = useState<TestProject | null>(null);
-  const [focusError, setFocusError] = useState(0);
-  useEffect(() => {
-    if (focusError === 0) return;
-    const target = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"], .alert--error');
-    if (target?.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
-    target?.focus();
-  }, [focusError]);
+  const focusFirstInvalid = useFocusFirstInvalid(formRef);
 
   const mutation = useUploadTestProject({
     mutationConfig: {
@@ -58,7 +53,7 @@ export function ProjectUploadForm({ onUploaded }: { onUploaded?: (project: TestP
         });
         setFieldErrors(described.fields);
         setFailure(described.message ? { title: described.title, message: described.message } : null);
-        setFocusError((n) => n + 1);
+        focusFirstInvalid();
       },
     },
   });
@@ -75,7 +70,7 @@ export function ProjectUploadForm({ onUploaded }: { onUploaded?: (project: TestP
     if (dir === '') errors.directory = 'Name the new folder, e.g. uploads/shop.';
     setFieldErrors(errors);
     if (Object.keys(errors).length > 0) {
-      setFocusError((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     mutation.mutate(

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
+import { useFocusFirstInvalid } from '../../lib/useFocusFirstInvalid';
 import { describeApiError } from '../../api/errors';
 import { useUploadTestFile } from '../../api/mutations';
 import { useTestDirectories } from '../../api/queries';
@@ -46,13 +47,7 @@ function describeFailure(err: unknown, fileName: string, directory: string): { f
 export function UploadForm({ onUploaded, onStartRun }: UploadFormProps) {
   const online = useOnline();
   const formRef = useRef<HTMLFormElement>(null);
-  const [focusError, setFocusError] = useState(0);
-  useEffect(() => {
-    if (focusError === 0) return;
-    const target = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"], .alert--error');
-    if (target?.classList.contains('alert--error')) target.setAttribute('tabindex', '-1');
-    target?.focus();
-  }, [focusError]);
+  const focusFirstInvalid = useFocusFirstInvalid(formRef);
   const directories = useTestDirectories();
   const [file, setFile] = useState<File | null>(null);
   const [fileInputKey, setFileInputKey] = useState(0);
@@ -78,7 +73,7 @@ export function UploadForm({ onUploaded, onStartRun }: UploadFormProps) {
         const { fields, failure: f } = describeFailure(err, name, vars.directory);
         setFieldErrors(fields);
         setFailure(f);
-        setFocusError((n) => n + 1);
+        focusFirstInvalid();
       },
     },
   });
@@ -94,7 +89,7 @@ export function UploadForm({ onUploaded, onStartRun }: UploadFormProps) {
     if (dir === '') errors.directory = 'Pick a directory or type a new one, e.g. uploads/payments.';
     setFieldErrors(errors);
     if (!file || Object.keys(errors).length > 0) {
-      setFocusError((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     mutation.mutate({ file, directory: dir, overwrite: overwrite ? 'true' : 'false' });
