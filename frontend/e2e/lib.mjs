@@ -124,17 +124,50 @@ export async function startRunFromForm(page, { username, environmentId, files })
 /** Clicks "Start run" (opening the dialog if needed) and reads the new run's id from the toast. */
 export async function submitNewRun(page) {
   await openNewRun(page);
-  const toast = page.getByTestId('run-toast');
-  const before = (await toast.count()) > 0 ? await toast.getAttribute('data-run-id') : null;
+  // The toast's run id is read in the page in one go: a count() then a getAttribute() could straddle a render.
+  const before = await page.evaluate(() => document.querySelector('[data-testid="run-toast"]')?.getAttribute('data-run-id') ?? null);
   await page.getByRole('form', { name: 'New run' }).getByRole('button', { name: 'Start run' }).click();
-  let id = null;
-  for (let i = 0; i < 200 && (id === null || id === before); i++) {
-    id = (await toast.count()) > 0 ? await toast.getAttribute('data-run-id') : null;
-    if (id === null || id === before) await page.waitForTimeout(50);
-  }
+  // Until the default timeout, however slow the POST: a fixed count of short waits gave up early on a loaded machine.
+  const handle = await page.waitForFunction((prev) => {
+    const id = document.querySelector('[data-testid="run-toast"]')?.getAttribute('data-run-id') ?? null;
+    return id !== null && id !== prev ? id : null;
+  }, before);
+  const id = await handle.jsonValue();
   const n = Number(id);
-  if (!Number.isSafeInteger(n) || id === before) throw new Error(`no new run toast (saw ${id})`);
+  if (!Number.isSafeInteger(n)) throw new Error(`no new run toast (saw ${id})`);
+  // The dialog closes in an effect after the render that showed the toast: until it has, a caller's
+  // openNewRun would find it still open, skip the click, and then lose it under its next action.
+  await page.getByRole('dialog', { name: 'New run' }).waitFor({ state: 'hidden' });
   return n;
+}
+
+/**
+ * Polls check (an async function returning a truthy value when the state is reached) until it holds,
+ * and returns its value; fails after timeoutMs with what. For state that arrives later (a poll, an
+ * effect), where a single snapshot read would race it.
+ */
+export async function waitUntil(check, what, { timeoutMs = 30_000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Holds an environment through the API, until released: runs on it wait in line, however fast they would have run. */
+export function apiHold(environmentId, heldBy, reason) {
+  return api(`/api/environments/${environmentId}/hold`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ held_by: heldBy, reason }),
+  });
+}
+
+/** Releases an environment's hold through the API. */
+export function apiRelease(environmentId) {
+  return api(`/api/environments/${environmentId}/hold`, { method: 'DELETE' });
 }
 
 /** Uploads a file (path on disk) into directory through the API, as curl would. */
