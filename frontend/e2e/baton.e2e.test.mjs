@@ -9,7 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import {
   VIEWPORTS,
   api,
+  apiHold,
   apiLog,
+  apiRelease,
   apiRun,
   apiUpload,
   apiWaitFinal,
@@ -18,6 +20,7 @@ import {
   assertBatonUp,
   filterByUser,
   launch,
+  openNewRun,
   randomEnvironment,
   randomTag,
   runRow,
@@ -50,8 +53,15 @@ describe('Baton UI', { concurrency: false }, () => {
     await page.goto('/');
     await assert.doesNotReject(page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor());
 
+    // A sample run ends in well under a second, often before the table's next poll: held, it waits
+    // as queued until the table has shown it, and then runs.
+    await apiHold(environmentId, username, 'e2e: show the run queued first');
     const id = await startRunFromForm(page, { username, environmentId, files: ['sample-tests/test_success.py'] });
     await filterByUser(page, username);
+    await page.locator(`table.runs-table tr[data-run-id="${id}"][data-status="queued"]`).waitFor();
+    // Released, it takes the worker a moment and the run a fifth of a second at least: the watch reads
+    // the row (still queued, or running) well before that.
+    await apiRelease(environmentId);
     const seen = await watchRunInTable(page, id);
     assert.equal(seen.at(-1), 'success', `statuses seen: ${seen.join(' → ')}`);
     assert.ok(seen.length >= 2 && ['queued', 'running'].includes(seen[0]), `expected queued/running before success, saw ${seen.join(' → ')}`);
@@ -157,7 +167,12 @@ describe('Baton UI', { concurrency: false }, () => {
     const username = `e2e-${tag}-c`;
     const environmentId = randomEnvironment();
     await page.goto('/');
-    const first = await startRunFromForm(page, { username, environmentId, files: ['sample-tests/test_success.py'] });
+    // The first runs for twelve seconds: a sample run of a fifth of a second could end before the
+    // second is even submitted, and the second would never be seen waiting for it.
+    const first = await startRunFromForm(page, { username, environmentId, files: ['sample-tests/test_slow.py'] });
+    await openNewRun(page);
+    await page.getByRole('checkbox', { name: 'sample-tests/test_slow.py', exact: true }).uncheck();
+    await page.getByRole('checkbox', { name: 'sample-tests/test_success.py', exact: true }).check();
     const second = await submitNewRun(page);
     assert.notEqual(first, second);
     await filterByUser(page, username);
@@ -467,16 +482,24 @@ describe('Baton UI', { concurrency: false }, () => {
   test('runs table: fixed column widths across polls, new runs held in a pill', { timeout: TEST_TIMEOUT }, async () => {
     const user = `e2e-${tag}-cols`;
     const environmentId = randomEnvironment();
-    // Three runs in one environment: they go queued → running → success one after another.
-    for (let i = 0; i < 3; i++) await apiRun({ requested_by: user, environment_id: environmentId, test_files: ['sample-tests/test_success.py'] });
+    // Three runs in one environment: they go queued → running → success one after another. Three
+    // sample runs can all end before the page has loaded: the environment is held until the table
+    // shows them queued, so the polls watched below see them change.
+    await apiHold(environmentId, user, 'e2e: keep the runs queued until the table shows them');
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await apiRun({ requested_by: user, environment_id: environmentId, test_files: ['sample-tests/test_success.py'] })).id);
     const page = await context.newPage();
     await page.goto(`/?requested_by=${user}`);
-    await page.locator('table.runs-table tr[data-run-id]').nth(2).waitFor();
+    await page.locator('table.runs-table tr[data-run-id][data-status="queued"]').nth(2).waitFor();
     const widths = () => page.evaluate(() => [...document.querySelectorAll('table.runs-table thead th')].map((th) => th.getBoundingClientRect().width));
     const statuses = () => page.evaluate(() => [...document.querySelectorAll('table.runs-table tr[data-run-id]')].map((r) => r.dataset.status).join(','));
     const first = await widths();
     const seenStates = new Set([await statuses()]);
-    for (let poll = 0; poll < 5; poll++) {
+    await apiRelease(environmentId);
+    // Every poll until all three have ended (at least five), the widths the same after each.
+    const deadline = Date.now() + 120_000;
+    for (let poll = 0; poll < 5 || !(await statuses()).split(',').every((st) => st === 'success'); poll++) {
+      assert.ok(Date.now() < deadline, `the runs did not end: ${await statuses()}`);
       await page.waitForResponse((r) => r.url().includes('/api/runs?'));
       await page.waitForTimeout(50);
       assert.deepEqual(await widths(), first, `column widths after poll ${poll + 1}`);
@@ -491,12 +514,14 @@ describe('Baton UI', { concurrency: false }, () => {
     const before = await rowIds();
     const y = (await topRow.boundingBox()).y;
     const fresh = await apiRun({ requested_by: user, environment_id: environmentId, test_files: ['sample-tests/test_success.py'] });
-    await page.getByTestId('new-runs-pill').filter({ hasText: '1 new run' }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('new-runs-pill').filter({ hasText: '1 new run' }).waitFor();
     assert.deepEqual(await rowIds(), before, 'rows stay where they were');
     assert.equal((await page.locator('table.runs-table tr[data-run-id]').first().boundingBox()).y, y);
     await page.getByTestId('new-runs-pill').click();
     await page.waitForFunction((id) => document.querySelector('table.runs-table tr[data-run-id]')?.dataset.runId === String(id), fresh.id);
     await page.close();
+    // Ended before the next test stops the server, so nothing of this test is left in line.
+    for (const id of [...ids, fresh.id]) await apiWaitFinal(id);
   });
 
   test('offline: the server stops, the UI says how stale it is and pauses; it recovers by itself', { timeout: TEST_TIMEOUT }, async (t) => {
