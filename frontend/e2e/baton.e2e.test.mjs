@@ -28,6 +28,7 @@ import {
   screenshot,
   startRunFromForm,
   submitNewRun,
+  waitUntil,
   watchRunInTable,
 } from './lib.mjs';
 
@@ -111,9 +112,7 @@ describe('Baton UI', { concurrency: false }, () => {
     await upload.getByRole('button', { name: 'Start a run with it' }).click();
     const box = page.getByRole('dialog', { name: 'New run' }).getByRole('checkbox', { name: `${directory}/${name}`, exact: true });
     await box.waitFor();
-    const checkedBy = Date.now() + 5000;
-    while (!(await box.isChecked()) && Date.now() < checkedBy) await page.waitForTimeout(50);
-    assert.equal(await box.isChecked(), true, 'the uploaded file is selected in the New run form');
+    await waitUntil(() => box.isChecked(), 'the uploaded file selected in the New run form');
     const dirs = await api('/api/test-directories');
     assert.ok(dirs.items.some((d) => d.path === directory), `${directory} is not listed by GET /api/test-directories`);
     await page.keyboard.press('Escape');
@@ -125,8 +124,9 @@ describe('Baton UI', { concurrency: false }, () => {
     await upload.getByRole('button', { name: 'Upload' }).click();
     const conflict = upload.getByRole('alert').filter({ hasText: 'That file already exists' });
     await conflict.waitFor();
-    // Focus moved to the message, so a keyboard or screen reader user lands on it.
-    assert.equal(await conflict.evaluate((el) => el === document.activeElement || el.contains(document.activeElement)), true);
+    // Focus moved to the message, so a keyboard or screen reader user lands on it (by an effect
+    // after the render that showed it: wait for it).
+    await waitUntil(() => conflict.evaluate((el) => el === document.activeElement || el.contains(document.activeElement)), 'focus on the conflict message');
     await screenshot(page, 'upload');
     await page.keyboard.press('Escape');
 
@@ -151,7 +151,8 @@ describe('Baton UI', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Upload tests' }).click();
     const form = page.getByRole('form', { name: 'Upload project' });
     await form.locator('#project-folder').setInputFiles(project);
-    assert.equal(await form.locator('#project-directory').inputValue(), `uploads/shop_${tag}`);
+    // Filled in from the folder's name by the change handler's render: wait for it.
+    await waitUntil(async () => (await form.locator('#project-directory').inputValue()) === `uploads/shop_${tag}`, `uploads/shop_${tag} as the project directory`);
     await form.getByRole('button', { name: 'Upload project' }).click();
     await form.getByRole('status').filter({ hasText: `uploads/shop_${tag}` }).waitFor();
     await page.keyboard.press('Escape');
@@ -383,9 +384,11 @@ describe('Baton UI', { concurrency: false }, () => {
     await hit.waitFor();
     assert.equal(await hit.textContent(), knownLine);
 
-    // Jump to first failure lands on the failing test's report.
+    // Jump to first failure lands on the failing test's report. The URL already ends in #L<n> (the
+    // search hit): wait for it to change, or the old line would be read.
+    const searched = page.url();
     await page.getByRole('button', { name: 'First failure' }).click();
-    await page.waitForURL(/#L\d+$/);
+    await page.waitForURL((url) => /#L\d+$/.test(url.href) && url.href !== searched);
     const failureLine = Number(/#L(\d+)$/.exec(page.url())[1]);
     assert.match(storedLines[failureLine - 1], /_{3,} test_fails _{3,}/);
 
@@ -424,12 +427,25 @@ describe('Baton UI', { concurrency: false }, () => {
       const list = document.querySelector('.log__lines');
       const top = list.getBoundingClientRect().top + window.scrollY;
       window.scrollTo(0, top + list.offsetHeight / 2 - window.innerHeight / 2);
-      await new Promise((r) => setTimeout(r, 300));
-      const rows = [...document.querySelectorAll('.log__row')].filter((r) => {
-        const b = r.getBoundingClientRect();
-        return b.top >= 0 && b.bottom <= window.innerHeight;
-      });
-      return Number(rows[Math.floor(rows.length / 2)]?.dataset.line);
+      // The virtual list renders the rows there on a later frame (a fixed 300 ms is a guess a loaded
+      // machine can miss): read the middle row once the rows in view stay the same over five frames.
+      const middle = () => {
+        const rows = [...document.querySelectorAll('.log__row')].filter((r) => {
+          const b = r.getBoundingClientRect();
+          return b.top >= 0 && b.bottom <= window.innerHeight;
+        });
+        return rows.length > 0 ? Number(rows[Math.floor(rows.length / 2)].dataset.line) : null;
+      };
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+      let last = null;
+      let same = 0;
+      for (let i = 0; i < 600 && same < 5; i++) {
+        await frame();
+        const now = middle();
+        same = now !== null && now === last ? same + 1 : 0;
+        last = now;
+      }
+      return last;
     });
     assert.ok(Math.abs(mid / lines - 0.5) < 0.02, `line ${mid} of ${lines} at the middle of the scrollbar`);
     const rendered = await page.locator('.log__row').count();
@@ -472,6 +488,7 @@ describe('Baton UI', { concurrency: false }, () => {
       if (viewport.width < 600) {
         // Runs are cards with their status in view.
         const badge = page.locator('table.runs-table tr[data-run-id] .badge').first();
+        await badge.waitFor();
         const box = await badge.boundingBox();
         assert.ok(box && box.x >= 0 && box.x + box.width <= viewport.width, 'status visible on the card');
       }
