@@ -3,8 +3,11 @@ import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 import { reportApiHealth } from '../api/status';
 
-// Role queries over 100 options/tiles are slow in jsdom on a 2-core machine.
-configure({ asyncUtilTimeout: 4000 });
+// Role queries over 100 options/tiles are slow in jsdom on a 2-core machine, and a loaded one is
+// slower still (with every core busy the suite took 373 s instead of 47 s, the run log's file 39 s
+// instead of 3.4 s, and its first find ran out of 4 s): a generous limit costs a passing test
+// nothing, it only bounds a failing one.
+configure({ asyncUtilTimeout: 15_000 });
 
 afterEach(() => {
   cleanup();
