@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,10 @@ var statuses = map[domain.ErrorCode]int{
 	domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	domain.EINTERNAL:     http.StatusInternalServerError,
 }
+
+// statusClientClosedRequest is nginx's status for a request whose client
+// closed the connection before the answer; net/http has no name for it.
+const statusClientClosedRequest = 499
 
 // statusOf maps an error code to its HTTP status; unknown codes are faults.
 func statusOf(code domain.ErrorCode) int {
@@ -59,6 +64,15 @@ type errorDetail struct {
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client went away before its answer (a tab closed, a page
+			// left mid-poll): no fault of the server's, and nobody reads a
+			// body. 499 is what nginx records for it, so the request log
+			// and the metrics do not count it among the 5xx, and no error
+			// is logged.
+			c.Response().WriteHeader(statusClientClosedRequest)
 			return
 		}
 		body := errorBody{}
