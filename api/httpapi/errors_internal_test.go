@@ -52,7 +52,7 @@ func TestClientGoneIsNoServerFault(t *testing.T) {
 			if tc.clientGone {
 				cancel()
 			}
-			req := httptest.NewRequest(http.MethodGet, "/api/runs/9/tests", nil).WithContext(ctx)
+			req := httptest.NewRequest(http.MethodGet, "/api/runs/9/tests", http.NoBody).WithContext(ctx)
 			rec := httptest.NewRecorder()
 			e.HTTPErrorHandler(fmt.Errorf("list tests: %w", context.Canceled), e.NewContext(req, rec))
 			require.Equal(t, tc.want, rec.Code)
