@@ -481,16 +481,34 @@ func (w *Worker) execute(jobCtx context.Context, run *domain.Run, lease *runner.
 	w.mu.Lock()
 	w.running[run.ID] = &execution{cancel: cancel, progress: progress, lease: lease}
 	w.mu.Unlock()
-	defer func() {
+	done := func() {
 		w.mu.Lock()
 		delete(w.running, run.ID)
 		w.mu.Unlock()
-	}()
+	}
+	defer done()
 
 	logw := runner.NewLogWriter(patientLog{w.store}, run.ID, w.cfg.LogOptions)
 	hashes := w.contentHashes(run)
-	outcome := w.runTests(runCtx, run, lease, runOutput{logw, progress})
-	outcome.ContentHashes = hashes
+	// The run is recorded as soon as the runner says its end is final
+	// (runner.Spec.Ended), while the runner still waits for the
+	// supervisor's exit and removes the workspace; or after Run, for an
+	// Executor that does not call it.
+	var once sync.Once
+	record := func(o domain.Outcome) {
+		once.Do(func() {
+			o.ContentHashes = hashes
+			w.record(jobCtx, runCtx, run, logw, o)
+			// No longer this worker's run: a heartbeat would find it
+			// ended and cancel it as lost while its clean-up goes on.
+			done()
+		})
+	}
+	record(w.runTests(runCtx, run, lease, runOutput{logw, progress}, record))
+}
+
+// record stores the end of a run's log and then its outcome.
+func (w *Worker) record(jobCtx, runCtx context.Context, run *domain.Run, logw *runner.LogWriter, outcome domain.Outcome) {
 	flushCtx, flushCancel := context.WithTimeout(context.WithoutCancel(jobCtx), time.Minute)
 	if err := logw.Close(flushCtx); err != nil {
 		w.log.Error("storing run log failed", "run_id", run.ID, "err", err)
@@ -581,7 +599,7 @@ func (w *Worker) contentHashes(run *domain.Run) map[string]int64 {
 	return out
 }
 
-func (w *Worker) runTests(ctx context.Context, run *domain.Run, lease *runner.Lease, out io.Writer) domain.Outcome {
+func (w *Worker) runTests(ctx context.Context, run *domain.Run, lease *runner.Lease, out io.Writer, ended func(domain.Outcome)) domain.Outcome {
 	// Checked here so a file deleted since the run was queued is reported
 	// plainly rather than as a pytest usage error.
 	for _, p := range run.TestFiles {
@@ -605,6 +623,7 @@ func (w *Worker) runTests(ctx context.Context, run *domain.Run, lease *runner.Le
 		Fence:           run.Fence,
 		Lease:           lease,
 		Vars:            environmentVars(run.Env),
+		Ended:           ended,
 	}, out)
 }
 

@@ -64,6 +64,17 @@ type Spec struct {
 	// Vars are this run's own variables (e.g. an environment's), after
 	// Runner.Vars; secret values are masked in the log and results.
 	Vars []Var
+	// Ended, when set, is given the run's outcome once, as soon as it is
+	// final: when the supervisor has confirmed every process of the run
+	// gone, before the supervisor's own exit is awaited and the workspace
+	// removed, so recording the run does not wait for that clean-up (a few
+	// milliseconds of a short run). Nothing is written to out after it is
+	// called; a clean-up problem then goes to Runner.Log. When the end
+	// cannot be confirmed that early (the supervisor died, or an
+	// invocation failed to start while a warm process may live), or no
+	// session started, it is called right before Run returns, after the
+	// clean-up. Run returns the same outcome.
+	Ended func(domain.Outcome)
 }
 
 // Runner executes pytest runs, each under a supervisor process of its own
@@ -103,7 +114,8 @@ type Runner struct {
 	// 0 starts every run cold.
 	WarmSlots int
 	// Log receives what keeping warm slots has to report (slots that fail
-	// to start, slots retired); nil means slog.Default().
+	// to start, slots retired) and a run's clean-up problems once the run
+	// has ended (Spec.Ended); nil means slog.Default().
 	Log *slog.Logger
 
 	warm atomic.Pointer[warmPool]
@@ -258,7 +270,15 @@ func (r *Runner) outputGrace() time.Duration {
 // and report. out should not block for long: pytest stalls while its output
 // is not read. Errors writing to out are ignored so the child is always
 // drained.
-func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outcome {
+func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) (o domain.Outcome) {
+	ended := false
+	if spec.Ended != nil {
+		defer func() {
+			if !ended {
+				spec.Ended(o)
+			}
+		}()
+	}
 	started := time.Now()
 	log := newRunLog(out, secretValues(r.Vars, spec.Vars))
 	fence := ""
@@ -332,6 +352,10 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 
 	var sessions []domain.Outcome
 	stopped := false
+	// confirmed says the last invocation ended with the supervisor's word
+	// that every process it started is gone (opDone), and so, with the
+	// earlier ones, every process of the run.
+	confirmed := false
 	for i, inv := range invs {
 		if len(invs) > 1 {
 			log.line("=== project %d/%d: %s (root: %s) ===", i+1, len(invs), inv.Project, inv.Root)
@@ -352,6 +376,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		log.line("$ cd %s && %s", shellQuote(inv.Dir), shellJoin(inv.Argv))
 		invStarted := time.Now()
 		res := r.invokeFirst(ctx, i, slot, cold, sess, ws.view(inv, env), spec.Lease, log)
+		confirmed = res.failed == "" && res.supervisor == nil
 		var o domain.Outcome
 		if res.supervisor != nil {
 			o, stopped = r.supervisorLost(ctx, sess, res, log, spec), true
@@ -367,21 +392,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		}
 		sessions = append(sessions, o)
 	}
-	// Nothing is left to write to the log but how the clean-up went: its
-	// tail is stored while the supervisor exits (a few milliseconds: the
-	// kernel tears down a Go process and its mount namespace) and the
-	// workspace is removed, rather than after. (Removing the workspace
-	// during the supervisor's exit too gained nothing measurable on two
-	// cores: both are CPU work. It must wait anyway while a process of the
-	// run may be alive, e.g. a warm process after a failed handoff.)
-	if f, ok := out.(OutputFlusher); ok {
-		f.FlushSoon()
-	}
-	sess.close()
-	if err := ws.remove(); err != nil {
-		log.line("=== could not remove the run's directory: %v ===", err)
-	}
-	o := combine(sessions)
+	o = combine(sessions)
 	if len(invs) > 1 && !stopped {
 		log.line("=== %d pytest sessions ended after %s: %s ===", len(invs), roundDuration(time.Since(started)), describeOutcome(o))
 	}
@@ -390,7 +401,39 @@ func (r *Runner) Run(ctx context.Context, spec Spec, out io.Writer) domain.Outco
 		o.Tests[i].Message = log.mask.maskString(o.Tests[i].Message)
 	}
 	o.JUnitXML = log.mask.maskXML(o.JUnitXML)
+	// The log's tail is stored as soon as the run's processes are gone:
+	// while the supervisor exits (a few milliseconds: the kernel tears
+	// down a Go process and its mount namespace) and the workspace is
+	// removed, or while the caller records the run (Ended).
+	if f, ok := out.(OutputFlusher); ok {
+		f.FlushSoon()
+	}
+	if confirmed && spec.Ended != nil {
+		// The end is final: the supervisor's exit and the workspace's
+		// removal are the worker's business, not the run's.
+		spec.Ended(o)
+		ended = true
+	}
+	// The workspace goes only after the supervisor's exit: until then a
+	// process of the run may be alive (a warm process after a failed
+	// handoff), and the supervisor holds its lock.
+	sess.close()
+	if err := ws.remove(); err != nil {
+		if ended {
+			r.logger().Warn("could not remove a run's directory", "run_id", spec.RunID, "err", err)
+		} else {
+			log.line("=== could not remove the run's directory: %v ===", err)
+		}
+	}
 	return o
+}
+
+// logger is where the runner reports what belongs to no run's log.
+func (r *Runner) logger() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
 }
 
 // OutputFlusher is implemented by a Run output that buffers (LogWriter):

@@ -226,6 +226,43 @@ func TestRunFlushesLogTailBeforeCleanUp(t *testing.T) {
 	require.Empty(t, left, "the run's workspace is removed before Run returns")
 }
 
+// Spec.Ended gets the run's outcome once, when everything the run writes
+// is written and before the clean-up (the workspace still exists), so the
+// worker can record the run while the supervisor exits; Run returns the
+// same outcome once the workspace is gone. A run that never starts a
+// session gets it too.
+func TestRunEndedBeforeCleanUp(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	var out testkit.SyncBuffer
+	var calls []domain.Outcome
+	var logThen string
+	var workspacesThen []string
+	s := spec(fixture(t, "pass"))
+	s.Ended = func(o domain.Outcome) {
+		calls = append(calls, o)
+		logThen = out.String()
+		var err error
+		workspacesThen, err = filepath.Glob(filepath.Join(r.TempDir, "baton-run-*"))
+		require.NoError(t, err)
+	}
+	got := r.Run(context.Background(), s, &out)
+	require.Equal(t, domain.StatusSuccess, got.Status, out.String())
+	require.Len(t, calls, 1)
+	require.Equal(t, got, calls[0])
+	require.Equal(t, out.String(), logThen, "nothing is written after Ended")
+	require.Len(t, workspacesThen, 1, "Ended comes before the workspace is removed")
+	left, err := filepath.Glob(filepath.Join(r.TempDir, "baton-run-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "the run's workspace is removed before Run returns")
+
+	calls = nil
+	s.Files = nil
+	got = r.Run(context.Background(), s, &out)
+	require.Equal(t, domain.ReasonStartFailed, got.Reason)
+	require.Equal(t, []domain.Outcome{got}, calls)
+}
+
 // Without a capture option of its own a project gets pytest's default
 // capture, as by hand: a passing test's prints are not shown.
 func TestRunCapturesLikePytest(t *testing.T) {

@@ -387,7 +387,10 @@ func TestSweepLeftovers(t *testing.T) {
 // the second once that process is killed. (With one cgroup for the whole
 // run, the second pytest was killed as it started: after cgroup.kill, a
 // process cloned into that cgroup is killed at once on some kernels; each
-// invocation now gets a cgroup of its own.)
+// invocation now gets a cgroup of its own.) When Spec.Ended is called the
+// left-over process is already dead: the early end waits for the
+// supervisor's word that every process of the run is gone, only not for
+// its exit.
 func TestRunGoesOnAfterKillingLeftovers(t *testing.T) {
 	t.Parallel()
 	for _, mode := range containment {
@@ -405,11 +408,20 @@ func TestRunGoesOnAfterKillingLeftovers(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(body), 0o644))
 			}
 			s := spec(filepath.Join(root, "a", "test_orphan.py"), filepath.Join(root, "b", "test_b.py"))
+			orphanGone := false
+			s.Ended = func(domain.Outcome) {
+				b, err := os.ReadFile(filepath.Join(root, "a", "orphan.pid"))
+				require.NoError(t, err)
+				pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+				require.NoError(t, err)
+				orphanGone = gone(pid)
+			}
 			var out testkit.SyncBuffer
 			got := r.Run(context.Background(), s, &out)
 			log := out.String()
 			require.Equal(t, domain.StatusSuccess, got.Status, log)
 			require.Contains(t, log, "=== killed 1 process(es) the tests left running")
+			require.True(t, orphanGone, "the left-over process was alive when the run was said to have ended")
 			require.Equal(t, 2, got.Summary.Passed, log)
 			requireStart(t, mode, log)
 		})

@@ -109,10 +109,7 @@ func (r *Runner) StartWarm(roots map[string]string) {
 	if r.WarmSlots <= 0 {
 		return
 	}
-	log := r.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := r.logger()
 	every := r.warmCheck
 	if every <= 0 {
 		every = warmCheckEvery
