@@ -3,14 +3,11 @@
 // at desktop and phone widths.
 //   BATON_URL=http://localhost:8080 npm run e2e
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { api, assertBatonUp, launch, randomEnvironment, randomTag, screenshot } from './lib.mjs';
+import { AXE_ALL_IMPACTS, apiRun, apiWaitFinal, assertBatonUp, axeViolations, launch, randomEnvironment, randomTag, screenshot } from './lib.mjs';
 
 const TEST_TIMEOUT = 240_000;
 const tag = randomTag();
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let browser;
 let context;
 
@@ -23,30 +20,15 @@ after(async () => {
   await browser?.close();
 });
 
-/** Runs axe-core in the page; fails with the violations, if any. */
+/** Fails with the page's axe-core violations of any impact, if any. */
 async function assertAxeClean(page, what) {
-  await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  assert.deepEqual(violations, [], `axe violations on ${what}`);
+  assert.deepEqual(await axeViolations(page, AXE_ALL_IMPACTS), [], `axe violations on ${what}`);
 }
 
 /** Starts a run of files on env and waits for it to end. */
 async function runToEnd(env, files) {
-  const run = await api('/api/runs', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ requested_by: `e2e-${tag}`, environment_id: env, test_files: files }),
-  });
-  for (let i = 0; i < 600; i++) {
-    const r = await api(`/api/runs/${run.id}`);
-    if (!['queued', 'running'].includes(r.status)) return r;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error(`run ${run.id} did not end`);
+  const run = await apiRun({ requested_by: `e2e-${tag}`, environment_id: env, test_files: files });
+  return apiWaitFinal(run.id);
 }
 
 /** Waits until the run_ended job has put the run's results into the test's history. */

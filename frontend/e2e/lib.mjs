@@ -77,12 +77,15 @@ export const VIEWPORTS = [
 
 const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** Runs axe-core in the page; returns the critical, serious and moderate violations (ids and where): heading-order, a moderate one, once slipped through. */
-export async function axeViolations(page) {
+/** Every impact axe-core gives a violation, for pages checked to the last minor one. */
+export const AXE_ALL_IMPACTS = ['critical', 'serious', 'moderate', 'minor'];
+
+/** Runs axe-core in the page; returns its violations of the given impacts (by default critical, serious and moderate: heading-order, a moderate one, once slipped through), ids and where. */
+export async function axeViolations(page, impacts = ['critical', 'serious', 'moderate']) {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: await axeSource });
   const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
   return violations
-    .filter((v) => v.impact === 'critical' || v.impact === 'serious' || v.impact === 'moderate')
+    .filter((v) => impacts.includes(v.impact))
     .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
 }
 
