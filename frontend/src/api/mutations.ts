@@ -9,7 +9,8 @@ import type { CancelRequest, CreateRunRequest, RerunRequest, Run, TestFile, Test
 /** What a caller may add to a mutation: its own callbacks, never the mutationFn. */
 export type MutationConfig<TData, TVariables> = Omit<UseMutationOptions<TData, Error, TVariables>, 'mutationFn'>;
 
-interface HookOptions<TData, TVariables> {
+/** The options every mutation hook takes. */
+export interface HookOptions<TData, TVariables> {
   mutationConfig?: MutationConfig<TData, TVariables>;
 }
 

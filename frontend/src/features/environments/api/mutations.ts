@@ -4,13 +4,11 @@
 // `waiting_for` and `eta_seconds` change with a hold or a pool's members.
 import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { holdEnvironment, releaseEnvironment, updateEnvironment } from '../../../api/client';
-import type { MutationConfig } from '../../../api/mutations';
+import type { HookOptions as MutationHookOptions } from '../../../api/mutations';
 import { queryKeys } from '../../../api/queries';
 import type { Environment, EnvironmentPatch, HoldRequest } from '../../../api/types';
 
-interface HookOptions<TVariables> {
-  mutationConfig?: MutationConfig<Environment, TVariables>;
-}
+type HookOptions<TVariables> = MutationHookOptions<Environment, TVariables>;
 
 function invalidateAfterEnvironmentChanged(queryClient: QueryClient, env: Environment): Promise<unknown> {
   queryClient.setQueryData(queryKeys.environment(env.id), env);
